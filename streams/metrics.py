@@ -1,0 +1,121 @@
+"""Every Prometheus metric of the worker, made in one place from a registry passed in.
+
+Labels come only from small fixed sets: ``queue`` (configured allow-list, else ``other``),
+``channel`` (voice/chat/email/social/other), ``speaker``, ``task``, alert ``type``, DLQ ``reason``,
+``outcome``. Never ids, never text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.platform_collector import PlatformCollector
+
+#: Outcomes of one input event; every consumed event is counted under exactly one of them.
+OUTCOMES = ("scored", "dead_lettered", "no_consent", "control", "duplicate")
+#: Score tasks exported as histograms.
+TASKS = ("sentiment_negative", "sentiment_positive", "escalation", "human_requested", "unfair_treatment")
+CHANNELS = ("voice", "chat", "email", "social")
+
+SCORE_BUCKETS = tuple(round(0.05 * i, 2) for i in range(1, 20)) + (1.0,)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+
+
+def channel_label(channel: str | None) -> str:
+    return channel if channel in CHANNELS else "other"
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The worker's metrics, all registered on ``registry``."""
+
+    registry: CollectorRegistry
+    events: Counter
+    dlq: Counter
+    scores: Histogram
+    alerts: Counter
+    latency: Histogram
+    inference: Histogram
+    batch_size: Histogram
+    model: Info
+    conversations_active: Gauge
+    human_waiting: Gauge
+    consumer_lag: Gauge
+    rebalances: Counter
+    alerts_pushed: Counter
+    alertmanager_errors: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None, process: bool = True) -> Metrics:
+        """Create every metric on ``registry`` (a fresh one when None)."""
+        reg = registry if registry is not None else CollectorRegistry()
+        if process:
+            # Process CPU/memory for the operations dashboard; one process per worker, so no
+            # multiprocess mode is needed.
+            ProcessCollector(registry=reg)
+            PlatformCollector(registry=reg)
+        return cls(
+            registry=reg,
+            events=Counter(
+                "imon_events_total",
+                "Input events consumed, by outcome (scored, dead_lettered, no_consent, control, duplicate).",
+                ["outcome", "queue", "channel"],
+                registry=reg,
+            ),
+            dlq=Counter(
+                "imon_dlq_total", "Events sent to the dead-letter topic, by reason.", ["reason"], registry=reg
+            ),
+            scores=Histogram(
+                "imon_score",
+                "Model score (probability, 0..1) per task for scored utterances.",
+                ["task", "queue", "channel", "speaker"],
+                buckets=SCORE_BUCKETS,
+                registry=reg,
+            ),
+            alerts=Counter(
+                "imon_alerts_total", "Alerts raised by the worker, by type.", ["type", "queue", "channel"],
+                registry=reg,
+            ),
+            latency=Histogram(
+                "imon_event_to_scored_seconds",
+                "Seconds from the event's own timestamp (ts) to its scored record being published.",
+                ["channel"],
+                buckets=LATENCY_BUCKETS,
+                registry=reg,
+            ),
+            inference=Histogram(
+                "imon_inference_seconds",
+                "Seconds the model took for one batch.",
+                buckets=LATENCY_BUCKETS,
+                registry=reg,
+            ),
+            batch_size=Histogram(
+                "imon_batch_size", "Utterances per model batch.", buckets=BATCH_BUCKETS, registry=reg
+            ),
+            model=Info("imon_model", "Model in service (name, version, encoder).", registry=reg),
+            conversations_active=Gauge(
+                "imon_conversations_active", "Conversations with state held by this worker.", registry=reg
+            ),
+            human_waiting=Gauge(
+                "imon_human_requests_waiting",
+                "Customers who asked for a human and have not been given one yet.",
+                ["queue"],
+                registry=reg,
+            ),
+            consumer_lag=Gauge(
+                "imon_consumer_lag",
+                "Messages behind the end of each assigned input partition.",
+                ["partition"],
+                registry=reg,
+            ),
+            rebalances=Counter("imon_rebalances_total", "Partition assignments received.", registry=reg),
+            alerts_pushed=Counter(
+                "imon_alertmanager_pushed_total", "Alerts accepted by Alertmanager.", registry=reg
+            ),
+            alertmanager_errors=Counter(
+                "imon_alertmanager_errors_total", "Failed pushes to Alertmanager (retried).", registry=reg
+            ),
+        )
