@@ -1510,7 +1510,8 @@ def _operations_alerts(cfg: Config) -> list[dict[str, Any]]:
             "operations",
             "Workers fail to push alerts to Alertmanager.",
             "Workers of job {{ $labels.job }} have failed to push alerts to Alertmanager for "
-            f"{cfg.alertmanager_errors_for} ({{{{ $value | humanize }}}} failures/s); per-conversation "
+            f"{cfg.alertmanager_errors_for} "
+            '({{ printf "%.2f" $value }} failed pushes per second); per-conversation '
             "alerts (human-request SLA, unfair treatment) are delayed until a retry succeeds.",
             ops,
         ),
