@@ -134,7 +134,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     _offline_env()
     from models.scorer import load_scorer
-
     from streams.batch import run_score
 
     s = _settings(args)

@@ -7,6 +7,7 @@ short ``detail`` that never contains the event's text.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -127,7 +128,11 @@ def decode_event(
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise InvalidEvent("bad_json", "event is not valid JSON") from None
+        # orjson refuses some valid JSON (integers beyond 64 bits): ask the stdlib before rejecting.
+        try:
+            obj = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise InvalidEvent("bad_json", "event is not valid JSON") from None
     if not isinstance(obj, dict):
         raise InvalidEvent("not_object", f"event is a JSON {type(obj).__name__}, expected an object")
     ids = {k: obj.get(k) if isinstance(obj.get(k), str) else None for k in ("event_id", "interaction_id")}

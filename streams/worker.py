@@ -23,6 +23,7 @@ import faust
 import orjson
 
 from models.base import Scorer, UtteranceScore
+from streams.alertmanager import AlertPusher, to_alertmanager
 from streams.config import Settings
 from streams.http import HealthState, serve
 from streams.kafka_io import create_topics
@@ -106,6 +107,7 @@ class Worker:
         self.metrics = metrics
         self.health = HealthState()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imon-infer")
+        self.pusher = AlertPusher(settings.alertmanager_url, metrics) if settings.alertmanager_url else None
         s = settings
         self.app = faust.App(
             s.app_id,
@@ -158,6 +160,22 @@ class Worker:
                 await self.handle_batch(events)
                 self.health.tick()
 
+        if self.pusher is not None:
+            pusher = self.pusher
+
+            @app.agent(self.topics["alerts"], concurrency=1, name="imon.alert-forwarder")
+            async def forward(stream: Any) -> None:
+                # One alert at a time: the stream only acknowledges an alert when the loop moves
+                # on, i.e. after Alertmanager accepted it, so an outage delays alerts, never drops them.
+                async for event in stream.events():
+                    try:
+                        alert = to_alertmanager(orjson.loads(event.value))
+                    except (orjson.JSONDecodeError, TypeError, AttributeError):
+                        log.error("skipping a malformed record on the alerts topic")
+                        continue
+                    if not await pusher.push([alert]):
+                        return
+
         @app.timer(interval=1.0)
         async def housekeeping() -> None:
             self.health.tick()
@@ -176,9 +194,6 @@ class Worker:
             self.health.ready = True
             self.metrics.consumer_lag.clear()
 
-        @app.on_startup.connect
-        async def on_startup(app_: Any, **kwargs: Any) -> None:
-            pass
 
     async def _export_lag(self) -> None:
         try:

@@ -1,0 +1,39 @@
+# interaction-monitor — run `make help` for the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: ## create .venv and install the project (pinned by requirements.lock)
+	@scripts/setup_venv.sh
+
+stack-up: ## start the local stack: Kafka (KRaft), Prometheus, Alertmanager (installs what is missing)
+	@stack/stack.sh up
+
+stack-down: ## stop the local stack (data kept)
+	@stack/stack.sh down
+
+stack-status: ## show what runs
+	@stack/stack.sh status
+
+stack-clean: ## stop the stack and delete its data
+	@stack/stack.sh clean
+
+demo: ## run the monitor on the local stack with simulated traffic (stays up; `make demo-stop`)
+	@scripts/demo.sh
+
+demo-stop: ## stop the demo worker and simulator
+	@for n in simulator worker; do f=.stack/run/$$n.pid; [[ -f $$f ]] && kill $$(cat $$f) 2>/dev/null; rm -f $$f; done; echo stopped
+
+test: venv stack-up ## run the whole test suite against the real local stack
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff and mypy, as in CI
+	@$(VENV)/bin/ruff check streams models dashboards tests
+	@$(VENV)/bin/mypy streams models
+
+.PHONY: help venv stack-up stack-down stack-status stack-clean demo demo-stop test lint

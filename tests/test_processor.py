@@ -1,0 +1,162 @@
+"""The processing core's conversation logic, with a scripted scorer (no broker, no network)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from prometheus_client import CollectorRegistry
+from streams.redaction import Redactor
+
+from streams.config import Settings
+from streams.metrics import Metrics
+from streams.processor import Output, Processor
+from streams.schema import decode_event
+from tests.doubles import ScriptedScorer
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+class Harness:
+    def __init__(self, **settings: Any) -> None:
+        self.settings = Settings(**settings)
+        self.metrics = Metrics.create(CollectorRegistry(), process=False)
+        self.scorer = ScriptedScorer()
+        self.store: dict[str, Any] = {}
+        self.proc = Processor(self.settings, self.scorer, Redactor(), self.metrics, self.store)
+        self.n = 0
+
+    def event(self, text: str | None = None, *, iid: str = "c1", eid: str | None = None, at: float = 0,
+              etype: str = "utterance", speaker: str = "customer", consent: bool = True, **kw: Any) -> bytes:
+        self.n += 1
+        ev: dict[str, Any] = {
+            "schema_version": 1, "event_id": eid or f"e{self.n}", "interaction_id": iid,
+            "ts": (T0 + timedelta(seconds=at)).isoformat(), "type": etype, "channel": "chat",
+            "queue": "billing", "consent": {"ai_analysis": consent},
+        }
+        if etype == "utterance":
+            ev.update(speaker=speaker, text=text or "")
+        ev.update(kw)
+        return orjson.dumps(ev)
+
+    def run(self, *raws: bytes) -> list[Output]:
+        evs = [decode_event(r, max_event_bytes=65536, max_text_bytes=8192) for r in raws]
+        prepared = [self.proc.prepare(e) for e in evs]
+        scores = self.scorer.score(self.proc.utterances(prepared))
+        return self.proc.finish(prepared, scores)
+
+    def count(self, outcome: str) -> float:
+        return self.metrics.registry.get_sample_value(
+            "imon_events_total", {"outcome": outcome, "queue": "billing", "channel": "chat"}
+        ) or 0.0
+
+
+def of(outs: list[Output], topic: str) -> list[dict[str, Any]]:
+    return [o.value for o in outs if o.topic == topic]
+
+
+def test_scored_record_carries_scores_labels_model_and_redacted_text() -> None:
+    h = Harness()
+    outs = h.run(h.event("[neg] mail me at jan.jansen@example.com"))
+    (rec,) = of(outs, "scored")
+    assert "jan.jansen@example.com" not in rec["text"] and "<EMAIL>" in rec["text"]
+    assert rec["labels"]["sentiment"] == "negative"
+    assert set(rec["scores"]) == {"sentiment", "escalation", "human_requested", "unfair_treatment"}
+    assert rec["model"]["name"] == "scripted-test-double"
+    (audit,) = of(outs, "audit")
+    assert audit["decision"] == "scored" and audit["input_sha256"] and audit["config_hash"]
+    assert h.count("scored") == 1
+
+
+def test_no_consent_is_not_scored_and_its_text_is_not_kept() -> None:
+    h = Harness()
+    outs = h.run(h.event("[esc] I am furious, my number is 0612345678", consent=False))
+    assert of(outs, "scored") == [] and of(outs, "alerts") == []
+    (audit,) = of(outs, "audit")
+    assert audit["decision"] == "not_scored_no_consent"
+    assert "0612345678" not in orjson.dumps([o.value for o in outs]).decode()
+    assert h.scorer.calls == []  # the model never saw it
+    assert h.count("no_consent") == 1
+
+
+def test_replayed_event_reemits_same_ids_and_counts_once() -> None:
+    h = Harness()
+    raw = h.event("[esc] cancel everything", eid="dup-1")
+    first = h.run(raw)
+    second = h.run(raw)
+    assert [a["alert_id"] for a in of(first, "alerts")] == [a["alert_id"] for a in of(second, "alerts")]
+    assert of(first, "scored")[0]["event_id"] == of(second, "scored")[0]["event_id"]
+    assert h.count("scored") == 1 and h.count("duplicate") == 1
+    assert h.metrics.registry.get_sample_value(
+        "imon_alerts_total", {"type": "escalation", "queue": "billing", "channel": "chat"}
+    ) == 1
+
+
+def test_alert_cooldown_per_conversation_and_type() -> None:
+    h = Harness(alert_cooldown_s=300)
+    outs = h.run(h.event("[esc] a", at=0), h.event("[esc] b", at=10), h.event("[esc] c", at=400))
+    assert len(of(outs, "alerts")) == 2
+
+
+def test_human_request_tracked_until_agent_joins_and_sla_alert_when_unanswered() -> None:
+    h = Harness(human_sla_s=60)
+    outs = h.run(h.event("[human] a person please", at=0), h.event("hello?", at=30))
+    assert [a["type"] for a in of(outs, "alerts")] == ["human_requested"]
+    assert h.proc.waiting_by_queue() == {"billing": 1}
+    outs = h.run(h.event("still there?", at=61))
+    sla = [a for a in of(outs, "alerts") if a["type"] == "human_request_sla"]
+    assert len(sla) == 1 and sla[0]["severity"] == "critical"
+    # the SLA alert fires once, then a human answering clears the wait
+    outs = h.run(h.event("anyone?", at=90), h.event("Hi, I'm Sam from billing", speaker="agent", at=95))
+    assert not [a for a in of(outs, "alerts") if a["type"] == "human_request_sla"]
+    assert h.proc.waiting_by_queue() == {}
+
+
+def test_answered_human_request_raises_no_sla_alert() -> None:
+    h = Harness(human_sla_s=60)
+    h.run(h.event("[human] agent please", at=0))
+    outs = h.run(h.event(etype="transfer", at=20), h.event("ok", at=100))
+    assert not of(outs, "alerts")
+
+
+def test_wall_clock_sla_sweep() -> None:
+    h = Harness(human_sla_s=60)
+    h.run(h.event("[human] a human now", at=0))
+    assert h.proc.check_sla_all((T0 + timedelta(seconds=30)).timestamp()) == []
+    outs = h.proc.check_sla_all((T0 + timedelta(seconds=61)).timestamp())
+    assert [a["type"] for a in of(outs, "alerts")] == ["human_request_sla"]
+    assert h.proc.check_sla_all((T0 + timedelta(seconds=120)).timestamp()) == []
+
+
+def test_negative_trend_escalates_the_conversation() -> None:
+    h = Harness()
+    outs = h.run(*(h.event("[neg] still broken", at=i) for i in range(4)))
+    esc = of(outs, "alerts")
+    assert esc and esc[0]["type"] == "escalation" and "conversation escalation_risk" in esc[0]["rule"]
+
+
+def test_end_event_forgets_the_conversation() -> None:
+    h = Harness()
+    h.run(h.event("[neg] hi", iid="c9"))
+    assert "c9" in h.store
+    h.run(h.event(iid="c9", etype="end", outcome="resolved"))
+    assert "c9" not in h.store
+
+
+def test_unfair_treatment_from_either_side_alerts() -> None:
+    h = Harness()
+    outs = h.run(h.event("[unfair] people like you never pay", speaker="agent"))
+    assert [a["type"] for a in of(outs, "alerts")] == ["unfair_treatment"]
+
+
+@pytest.mark.parametrize("bad", [b"{oops", b"[]", b'{"schema_version": 1}'])
+def test_reject_keeps_only_redacted_payload(bad: bytes) -> None:
+    from streams.schema import InvalidEvent
+
+    h = Harness()
+    outs = h.proc.reject(InvalidEvent("bad_json", "x"), bad + b" call me on +31 6 12345678", {"offset": 3})
+    (dlq,) = of(outs, "dlq")
+    assert "12345678" not in dlq["payload_redacted"] and dlq["payload_sha256"] and dlq["source"] == {"offset": 3}
+    assert h.metrics.registry.get_sample_value("imon_dlq_total", {"reason": "bad_json"}) == 1
