@@ -1395,7 +1395,7 @@ def _floor_alerts(cfg: Config) -> list[dict[str, Any]]:
             f"and\n{n['utterances']}{job} > {_fmt(cfg.escalation_min_rate)}",
             cfg.escalation_for,
             "warning",
-            "floor",
+            "supervision",
             "Escalation risk is spiking in queue {{ $labels.queue }}.",
             "{{ $value | humanizePercentage }} of customer utterances in queue {{ $labels.queue }} scored "
             f"escalation above {hi} over the last {cfg.rule_window}: more than "
@@ -1409,7 +1409,7 @@ def _floor_alerts(cfg: Config) -> list[dict[str, Any]]:
             f"sum by (job, queue) (imon_human_requests_waiting{job}) > 0",
             sla,
             "critical",
-            "floor",
+            "supervision",
             "Customers in queue {{ $labels.queue }} have been waiting for a human for over " + sla + ".",
             '{{ printf "%.0f" $value }} customer(s) in queue {{ $labels.queue }} asked for a human and have '
             f"not been given one; the queue has had someone waiting for longer than the {sla} SLA. The worker "
@@ -1632,11 +1632,8 @@ def alertmanager(cfg: Config = CONFIG) -> dict[str, Any]:
                 "target_matchers": ['component="operations"', 'alertname!="ImonWorkersAllDown"'],
                 "equal": ["job"],
             },
-            {
-                "source_matchers": ['severity="critical"'],
-                "target_matchers": ['severity="warning"'],
-                "equal": ["alertname", "job", "queue"],
-            },
+            # No generic "critical inhibits warning" rule: the worker's per-conversation alerts share
+            # alertname and queue, so it would hide one customer's alert behind another's.
         ],
         "receivers": [webhook(n) for n in ("default", "oncall", "compliance", "supervisors", *supervisors)],
     }
