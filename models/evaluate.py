@@ -1,0 +1,160 @@
+"""``imon evaluate``: measure the heads on held-out data, and the scorer's speed.
+
+Reports (JSON + a short table on stdout):
+- sentiment on TweetEval sentiment *val* (macro-recall = the TweetEval metric, macro-F1, ECE); never
+  trained or calibrated on;
+- each binary task on our synthetic *test* split (templates and many slot values never seen in
+  training), overall and per language, at the shipped thresholds;
+- public proxies: abusive/hateful language (TweetEval hate/offensive val, Davidson hold-out) for
+  unfair_treatment, bitext hold-out for human_requested;
+- with ``--bench``: ``score`` throughput in utterances/s at batch 1 and 32 (evidence included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from models import datasets as D
+from models.base import BINARY_TASKS, SENTIMENT_CLASSES
+from models.calibration import binary_report, sentiment_report
+from models.heads import Heads
+
+if TYPE_CHECKING:
+    from models.embcache import EmbeddingCache
+
+log = logging.getLogger(__name__)
+
+
+def _eval_set(heads: Heads, X: np.ndarray, exs: Sequence[D.Example]) -> dict[str, Any]:
+    probs = heads.predict(X) if len(exs) else {}
+    out: dict[str, Any] = {}
+    ys = [e.label("sentiment") for e in exs]
+    m = np.array([y is not None for y in ys], dtype=bool)
+    if m.sum() >= 10 and len({y for y in ys if y is not None}) == len(SENTIMENT_CLASSES):
+        out["sentiment"] = sentiment_report(probs["sentiment"][m], np.array([y for y in ys if y is not None]))
+    for t in BINARY_TASKS:
+        ys = [e.label(t) for e in exs]
+        # agent turns are never escalation / human requests (see heads.decide): score them as decided
+        m = np.array([y is not None for y in ys], dtype=bool)
+        if m.sum() < 10 or len({y for y in ys if y is not None}) < 2:
+            continue
+        p = probs[t][m].copy()
+        if t in ("escalation", "human_requested"):
+            agent = np.array([e.speaker != "customer" for e, keep in zip(exs, m, strict=True) if keep])
+            p[agent] = 0.0
+        out[t] = binary_report(p, np.array([y for y in ys if y is not None]), heads.thresholds[t])
+    return out
+
+
+def evaluate_heads(
+    heads: Heads, cache: EmbeddingCache, data_dir: Path, limit: int | None = None, seed: int = 0
+) -> dict[str, Any]:
+    """All held-out reports for ``heads`` (embeddings from ``cache``)."""
+    sets: dict[str, list[D.Example]] = {
+        "tweeteval_sentiment_val": D.tweeteval_sentiment(data_dir),
+        "synth_test": D.synthetic("test", limit, seed),
+        "synth_test_en": [e for e in D.synthetic("test", limit, seed) if e.lang == "en"],
+        "synth_test_nl": [e for e in D.synthetic("test", limit, seed) if e.lang == "nl"],
+        "tweeteval_hate_offensive_val": D.tweeteval_abuse(data_dir, "val", limit, seed),
+        "davidson_holdout": D.davidson(data_dir, "val", limit if limit else 2000, seed),
+        "bitext_holdout": D.bitext(data_dir, "val", limit, seed),
+    }
+    if limit is not None:
+        sets["tweeteval_sentiment_val"] = sets["tweeteval_sentiment_val"][: max(limit, 60)]
+    report: dict[str, Any] = {}
+    for name, exs in sets.items():
+        X = cache.encode([e.text for e in exs])
+        report[name] = _eval_set(heads, X, exs)
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [f"{'set':32s} {'task':18s} {'n':>6s} {'macroF1':>8s} {'P':>6s} {'R':>6s} {'mRecall':>8s} {'ECE':>6s}"]
+    for name, tasks in report.items():
+        for task, r in tasks.items():
+            lines.append(
+                f"{name:32s} {task:18s} {r['n']:6d} {r['macro_f1']:8.3f} "
+                f"{r.get('precision', float('nan')):6.3f} {r.get('recall', float('nan')):6.3f} "
+                f"{r.get('macro_recall', float('nan')):8.3f} {r['ece']:6.3f}"
+            )
+    return "\n".join(lines)
+
+
+def bench(scorer: Any, seconds: float = 5.0) -> dict[str, float]:
+    """Utterances/s of ``scorer.score`` at batch 1 and 32 on realistic mixed utterances (evidence on)."""
+    from models.base import Utterance
+
+    texts = [e.text for e in D.synthetic("test")][:512]
+    out = {}
+    for bs in (1, 32):
+        n, t0, i = 0, time.perf_counter(), 0
+        while time.perf_counter() - t0 < seconds:
+            batch = [Utterance(text=texts[(i + k) % len(texts)]) for k in range(bs)]
+            scorer.score(batch)
+            n += bs
+            i += bs
+        out[f"batch_{bs}_utt_per_s"] = n / (time.perf_counter() - t0)
+    return out
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--heads", type=Path, default=None, help="heads .npz (default: settings.heads_path / shipped)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="public data folder (default: ../shared/data)")
+    parser.add_argument("--build-dir", type=Path, default=None, help="embedding cache folder (default: models/build)")
+    parser.add_argument("--limit", type=int, default=None, help="cap rows per set (quick runs)")
+    parser.add_argument("--report", type=Path, default=None, help="write the JSON report here")
+    parser.add_argument("--bench", action="store_true", help="also measure score() throughput")
+    parser.add_argument("--bench-seconds", type=float, default=5.0)
+
+
+def run(args: argparse.Namespace, settings: Any) -> int:
+    from models.embcache import EmbeddingCache
+    from models.encoder import load_encoder
+    from models.heads import default_heads_path
+    from models.scorer import TransformerScorer
+
+    heads_path = args.heads or (Path(settings.heads_path) if settings.heads_path else default_heads_path())
+    heads = Heads.load(heads_path)
+    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads or 2)
+    if heads.meta.get("encoder", {}).get("fingerprint") not in (None, enc.fingerprint):
+        log.error("heads %s were trained on a different encoder than %s", heads_path, enc.path)
+        return 2
+    cache = EmbeddingCache(enc, args.build_dir)
+    data_dir = args.data_dir or D.default_data_dir()
+    report: dict[str, Any] = {
+        "heads": str(heads_path),
+        "version": heads.meta.get("version"),
+        "thresholds": heads.thresholds,
+        "results": evaluate_heads(heads, cache, data_dir, args.limit),
+    }
+    if args.bench:
+        report["speed"] = bench(TransformerScorer(enc, heads), args.bench_seconds)
+    print(format_report(report["results"]))
+    if "speed" in report:
+        print(json.dumps(report["speed"]))
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m models.evaluate`` (the same as ``imon evaluate``)."""
+    from streams.config import load_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    p = argparse.ArgumentParser(prog="imon evaluate", description=__doc__.split("\n")[0])
+    add_arguments(p)
+    return run(p.parse_args(argv), load_settings())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
