@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 from helm_support import (
     CHART,
+    REPO,
     SCENARIOS,
     by_kind,
     one,
@@ -408,3 +410,20 @@ def test_servicemonitor_toggle_and_structure() -> None:
     assert sm["spec"]["namespaceSelector"]["matchNames"] == [svc["metadata"]["namespace"]]
     (ep,) = sm["spec"]["endpoints"]
     assert ep["port"] == svc["spec"]["ports"][0]["name"] == "metrics" and ep["path"] == "/metrics"
+    assert {"action": "replace", "targetLabel": "job", "replacement": "interaction-monitor"} in ep[
+        "relabelings"
+    ]
+
+
+def test_scrape_job_matches_the_job_the_generated_rules_select() -> None:
+    # dashboards/build.py writes job="..." selectors into every rule and dashboard query; the
+    # ServiceMonitor must scrape under that job or every alert stays silent.
+    (ep,) = one(render(CI / "monitoring-values.yaml"), "ServiceMonitor")["spec"]["endpoints"]
+    (job,) = [r["replacement"] for r in ep["relabelings"] if r["targetLabel"] == "job"]
+    sources = [*(CHART / "files").glob("rules/*.yaml"), *(CHART / "files").glob("dashboards/*.json")]
+    sources += [*(REPO / "dashboards" / "rules").glob("*.yaml")]
+    selected = {m for f in sources for m in re.findall(r'job=\\?"([^"\\]+)\\?"', f.read_text())}
+    assert selected <= {job}, (
+        f"rules/dashboards select job(s) {sorted(selected)}, the chart scrapes as {job!r}"
+    )
+    assert selected or not sources, "no job selector found: has the selector format changed?"
