@@ -8,7 +8,8 @@
 #
 # Build where https://download.pytorch.org/whl/cpu is reachable (the CPU wheel saves ~2 GB of CUDA
 # libraries). This repository's dev machines have no Docker engine, so the image is not built in CI
-# here; keep this file in step with pyproject.toml (Python version, package data, console script).
+# here; keep this file in step with pyproject.toml (Python version, package data, console script)
+# and TORCH_VERSION with requirements.lock.
 #
 # Runs as uid/gid 10001 with a read-only root filesystem: HOME and TMPDIR are /tmp, which the Helm
 # chart and docker-compose.yml mount as an emptyDir / tmpfs.
@@ -18,7 +19,7 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 # ---- builder: everything installed into one venv ---------------------------------------------------
 FROM ${PYTHON_IMAGE} AS builder
 
-# Same torch release as the development venv; "+cpu" wheels come from the PyTorch CPU index.
+# Same torch release as requirements.lock; "+cpu" wheels come from the PyTorch CPU index.
 ARG TORCH_VERSION=2.15.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 
@@ -34,11 +35,13 @@ ENV PATH=/opt/imon/bin:$PATH
 RUN pip install --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}"
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY streams ./streams
 COPY models ./models
 # Not editable: the venv must be self-contained, since the runtime stage copies only /opt/imon.
-RUN pip install . \
+# requirements.lock (the dev venv's pins) as constraints: the image gets the tested versions; its
+# CUDA/dev entries are never installed because nothing in the CPU image requires them.
+RUN pip install --constraint requirements.lock . \
  && python -m compileall -q /opt/imon/lib \
  # Fail the build, not the first pod, when the packaged encoder or the heads are missing
  # (run from / so the source tree in /src does not shadow the installed packages).
