@@ -75,7 +75,9 @@ class Config:
     score_buckets: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20)) + (1.0,)
 
     # --- windows ---------------------------------------------------------------------------------
-    scrape_interval: str = "15s"
+    #: Scrape interval of the docker-compose Prometheus (stack/compose/prometheus.yml); Grafana's
+    #: datasource timeInterval, so $__rate_interval covers >= 4 scrapes.
+    scrape_interval: str = "5s"
     #: Window of rates in recording rules and alerts.
     rule_window: str = "5m"
     #: Baseline window the escalation spike is compared with.
