@@ -44,7 +44,8 @@ class Harness:
     def run(self, *raws: bytes) -> list[Output]:
         evs = [decode_event(r, max_event_bytes=65536, max_text_bytes=8192) for r in raws]
         prepared = [self.proc.prepare(e) for e in evs]
-        scores = self.scorer.score(self.proc.utterances(prepared))
+        utts = self.proc.utterances(prepared)
+        scores = self.scorer.score(utts) if utts else []
         return self.proc.finish(prepared, scores)
 
     def count(self, outcome: str) -> float:
@@ -103,7 +104,8 @@ def test_alert_cooldown_per_conversation_and_type() -> None:
 def test_human_request_tracked_until_agent_joins_and_sla_alert_when_unanswered() -> None:
     h = Harness(human_sla_s=60)
     outs = h.run(h.event("[human] a person please", at=0), h.event("hello?", at=30))
-    assert [a["type"] for a in of(outs, "alerts")] == ["human_requested"]
+    # asking for a human is itself an escalation reason (the pending request raises the risk)
+    assert [a["type"] for a in of(outs, "alerts")] == ["human_requested", "escalation"]
     assert h.proc.waiting_by_queue() == {"billing": 1}
     outs = h.run(h.event("still there?", at=61))
     sla = [a for a in of(outs, "alerts") if a["type"] == "human_request_sla"]

@@ -1,0 +1,233 @@
+"""``imon bench``: the pipeline's throughput and latency on the real broker, beside the raw model.
+
+Three phases, one run, one machine, so the ratios mean something:
+1. raw scorer: the loaded model on simulated utterances, in the worker's batch size (utterances/s);
+2. capacity: a backlog of simulated events is produced first, then one worker subprocess drains it;
+   utterances/s = scored records / (last scored_at - first scored_at);
+3. latency: events produced at ``--latency-rate`` (default: half the measured capacity), each
+   stamped with its send time; event-to-scored latency = scored_at - ts, reported as p50/p95/p99.
+Results are printed and saved as JSON (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from streams.config import Settings
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--events", type=int, default=6000, help="backlog size for the capacity phase (default 6000)")
+    p.add_argument("--raw-utterances", type=int, default=2000, help="utterances for the raw scorer phase")
+    p.add_argument("--latency-rate", type=float, help="events/s in the latency phase (default: 50%% of capacity)")
+    p.add_argument("--latency-seconds", type=float, default=30.0, help="length of the latency phase (default 30)")
+    p.add_argument("--partitions", type=int, default=4, help="partitions of the bench topics (default 4)")
+    p.add_argument("--out", default="out/bench.json", help="where to save the JSON results")
+    p.add_argument("--seed", type=int, default=1)
+
+
+def _percentiles(xs: list[float]) -> dict[str, float]:
+    if not xs:
+        return {}
+    a = np.asarray(xs)
+    return {f"p{q}": round(float(np.percentile(a, q)) * 1000, 1) for q in (50, 95, 99)} | {
+        "max": round(float(a.max()) * 1000, 1)
+    }
+
+
+def _events(n: int, seed: int) -> list[tuple[bytes, dict[str, Any]]]:
+    from streams.simulator import Simulator
+
+    sim = Simulator(seed=seed, bad_ratio=0.0, no_consent_ratio=0.0, active=200)
+    out = []
+    for key, value in sim.events():
+        if len(out) >= n:
+            break
+        assert key is not None
+        out.append((key, orjson.loads(value)))
+    return out
+
+
+def raw_scorer(settings: Settings, n: int, seed: int) -> dict[str, Any]:
+    from models.base import Utterance
+    from models.scorer import load_scorer
+    from streams.redaction import Redactor
+
+    scorer = load_scorer(settings)
+    scorer.warmup()
+    red = Redactor()
+    texts = [e["text"] for _, e in _events(n * 3, seed) if e.get("type") == "utterance"][:n]
+    utts = [Utterance(text=red.redact(t).text) for t in texts]
+    bs = settings.batch_max_size
+    t0 = time.perf_counter()
+    for i in range(0, len(utts), bs):
+        scorer.score(utts[i : i + bs])
+    dt = time.perf_counter() - t0
+    return {"utterances": len(utts), "seconds": round(dt, 3), "utterances_per_s": round(len(utts) / dt, 1),
+            "batch_size": bs, "model": {"name": scorer.name, "version": scorer.version}}
+
+
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    fh = open(log, "ab")  # noqa: SIM115
+    return subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=fh, stderr=subprocess.STDOUT)
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 180) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("bench worker exited during start-up")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("bench worker not ready in time")
+
+
+def _collect_scored(settings: Settings, topic: str, want: int, timeout: float) -> dict[str, dict[str, Any]]:
+    from streams.kafka_io import consumer
+
+    c = consumer(settings, topic, consumer_timeout_ms=500, fetch_max_bytes=16 * 1024 * 1024)
+    got: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while len(got) < want and time.monotonic() < deadline:
+            for m in c:
+                r = orjson.loads(m.value)
+                got[r["event_id"]] = {"ts": r["ts"], "scored_at": r["scored_at"]}
+    finally:
+        c.close()
+    return got
+
+
+def _epoch(s: str) -> float:
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from streams.kafka_io import create_topics, delete_topics, producer
+
+    tag = uuid.uuid4().hex[:8]
+    topics = {k: f"bench-{tag}-{k}" for k in ("interactions", "scored", "alerts", "audit", "dlq", "feedback")}
+    s = settings.model_copy(update={
+        "topic_input": topics["interactions"], "topic_scored": topics["scored"], "topic_alerts": topics["alerts"],
+        "topic_audit": topics["audit"], "topic_dlq": topics["dlq"], "topic_feedback": topics["feedback"],
+        "topic_partitions": args.partitions, "app_id": f"imon-bench-{tag}",
+    })
+    result: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "settings": {"batch_max_size": s.batch_max_size, "batch_max_wait_s": s.batch_max_wait_s,
+                     "partitions": args.partitions, "device": s.device},
+    }
+    print("phase 1/3: raw scorer ...", file=sys.stderr)
+    result["raw_scorer"] = raw_scorer(s, args.raw_utterances, args.seed)
+    print(f"  {result['raw_scorer']['utterances_per_s']} utterances/s", file=sys.stderr)
+
+    create_topics(s)
+    env = {**os.environ, "IMON_KAFKA_BOOTSTRAP": s.kafka_bootstrap, "IMON_APP_ID": s.app_id,
+           "IMON_TOPIC_PARTITIONS": str(args.partitions), "IMON_METRICS_HOST": "127.0.0.1",
+           "IMON_METRICS_PORT": str(_free_port()), "IMON_ALERTMANAGER_URL": "",
+           **{f"IMON_TOPIC_{k.upper()}": v for k, v in
+              {"input": topics["interactions"], "scored": topics["scored"], "alerts": topics["alerts"],
+               "audit": topics["audit"], "dlq": topics["dlq"], "feedback": topics["feedback"]}.items()}}
+    env.pop("IMON_ALERTMANAGER_URL")  # the bench measures scoring, not alert delivery
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log = out.with_suffix(".worker.log")
+
+    # -- phase 2: capacity -------------------------------------------------------------------
+    print(f"phase 2/3: capacity, backlog of {args.events} events ...", file=sys.stderr)
+    backlog = _events(args.events, args.seed + 1)
+    n_utt = sum(1 for _, e in backlog if e["type"] == "utterance")
+    prod = producer(s, linger_ms=20, batch_size=256 * 1024)
+    for key, e in tqdm(backlog, desc="produce", unit="ev", file=sys.stderr):
+        prod.send(s.topic_input, key=key, value=orjson.dumps(e))
+    prod.flush()
+    proc = _start_worker(env, log)
+    try:
+        _wait_ready(int(env["IMON_METRICS_PORT"]), proc)
+        recs = _collect_scored(s, s.topic_scored, n_utt, timeout=max(300.0, n_utt / 20))
+        if len(recs) < n_utt:
+            raise RuntimeError(f"only {len(recs)} of {n_utt} utterances scored in time")
+        times = sorted(_epoch(r["scored_at"]) for r in recs.values())
+        span = times[-1] - times[0]
+        cap = len(recs) / span if span > 0 else float("nan")
+        result["pipeline"] = {"events": len(backlog), "utterances": len(recs), "seconds": round(span, 3),
+                              "utterances_per_s": round(cap, 1)}
+        result["pipeline_vs_raw"] = round(cap / result["raw_scorer"]["utterances_per_s"], 3)
+        print(f"  {cap:.1f} utterances/s through one worker ({result['pipeline_vs_raw']}x raw)", file=sys.stderr)
+
+        # -- phase 3: latency at a fixed rate ------------------------------------------------
+        rate = args.latency_rate or round(0.5 * cap * len(backlog) / n_utt, 1)
+        n = int(rate * args.latency_seconds)
+        print(f"phase 3/3: latency at {rate} events/s for {args.latency_seconds:.0f}s ...", file=sys.stderr)
+        stream = _events(n, args.seed + 2)
+        prod2 = producer(s, linger_ms=0)
+        t0 = time.monotonic()
+        sent_ids = set()
+        for i, (key, e) in enumerate(tqdm(stream, desc="produce", unit="ev", file=sys.stderr)):
+            due = t0 + i / rate
+            if (d := due - time.monotonic()) > 0:
+                time.sleep(d)
+            e["ts"] = datetime.now(UTC).isoformat(timespec="microseconds")
+            if e["type"] == "utterance":
+                sent_ids.add(e["event_id"])
+            prod2.send(s.topic_input, key=key, value=orjson.dumps(e))
+        prod2.flush()
+        allrecs = _collect_scored(s, s.topic_scored, n_utt + len(sent_ids), timeout=120)
+        lat = [_epoch(r["scored_at"]) - _epoch(r["ts"]) for eid, r in allrecs.items() if eid in sent_ids]
+        result["latency"] = {"rate_events_per_s": rate, "utterance_share": round(n_utt / len(backlog), 3),
+                             "utterances": len(lat), "ms": _percentiles(lat)}
+        print(f"  event-to-scored latency ms: {result['latency']['ms']}", file=sys.stderr)
+        rss = _rss(proc.pid)
+        result["worker_rss_bytes"] = rss
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        delete_topics(s, topics.values())
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    print(f"saved {out}", file=sys.stderr)
+    return 0
+
+
+def _rss(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        return int(sk.getsockname()[1])
