@@ -54,6 +54,35 @@ def test_renders_without_generated_files(chart_copy: Path) -> None:
     assert "0 chart(s) failed" in lint.stdout
 
 
+def _notes(chart: Path, *sets: str) -> str:
+    """NOTES.txt as rendered for these values (helm template skips NOTES, so wrap it in a manifest)."""
+    notes = (chart / "templates" / "NOTES.txt").read_text()
+    (chart / "templates" / "_notes_for_test.tpl").write_text(
+        '{{- define "notes-for-test" -}}\n' + notes + "\n{{- end }}\n"
+    )
+    (chart / "templates" / "zz-notes-for-test.yaml").write_text(
+        "apiVersion: v1\nkind: NotesForTest\nmetadata:\n  name: notes\n"
+        'notes: |\n  {{- include "notes-for-test" . | nindent 2 }}\n'
+    )
+    (doc,) = [d for d in render(sets=sets, chart=chart) if d["kind"] == "NotesForTest"]
+    return str(doc["notes"])
+
+
+def test_notes_warn_when_a_switch_has_no_files(chart_copy: Path) -> None:
+    text = _notes(chart_copy, *ON)
+    assert "no PrometheusRule was created" in text and "no dashboard ConfigMap was created" in text
+    assert "kubectl -n contact-centre rollout status deployment/imon-interaction-monitor" in text
+
+
+def test_notes_are_quiet_when_files_exist(chart_copy: Path) -> None:
+    (chart_copy / "files" / "rules").mkdir(parents=True)
+    (chart_copy / "files" / "rules" / "a.yaml").write_text(SAMPLE_RULES)
+    (chart_copy / "files" / "dashboards").mkdir(parents=True)
+    (chart_copy / "files" / "dashboards" / "a.json").write_text("{}")
+    text = _notes(chart_copy, *ON, "autoscaling.mode=keda")
+    assert "WARNING" not in text and "KEDA on consumer lag" in text
+
+
 def test_prometheusrule_embeds_each_rules_file_verbatim(chart_copy: Path) -> None:
     rules_dir = chart_copy / "files" / "rules"
     rules_dir.mkdir(parents=True)

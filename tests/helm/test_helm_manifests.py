@@ -248,6 +248,7 @@ def test_keda_reads_a_clear_text_user_name_from_the_worker_env() -> None:
             ["kafka.securityProtocol=SSL", "kafka.tls.existingSecret=t", "kafka.tls.certKey=tls.crt"],
             "go together",
         ),
+        (["kafka.securityProtocol=SSL", "kafka.tls.existingSecret=t", "kafka.tls.caKey="], "names no file"),
         (["extraSettings.IMON_KAFKA_SASL_PASSWORD=oops"], "never from values"),
         (["extraSettings.IMON_TOPIC_PARTITIONS=9"], "already set by the chart"),
     ],

@@ -256,6 +256,9 @@ Secret IMON_* variables as container env entries: only references to existing Se
 {{- if ne (empty $k.tls.certKey) (empty $k.tls.keyKey) }}
 {{- fail "kafka.tls.certKey and kafka.tls.keyKey go together (mutual TLS needs both the client certificate and its key)." }}
 {{- end }}
+{{- if and $k.tls.existingSecret (not $k.tls.caKey) (not $k.tls.certKey) }}
+{{- fail "kafka.tls.existingSecret is set but names no file: set kafka.tls.caKey and/or kafka.tls.certKey/keyKey." }}
+{{- end }}
 {{- if and (or $k.tls.certKey $k.tls.keyKey) (not $k.tls.existingSecret) }}
 {{- fail "kafka.tls.certKey/keyKey are set but kafka.tls.existingSecret is empty: name the Secret that holds the client certificate and key." }}
 {{- end }}
