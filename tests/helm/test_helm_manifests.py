@@ -262,6 +262,15 @@ def test_extra_settings_pass_new_imon_variables_through() -> None:
     assert data["IMON_FUTURE_THRESHOLD"] == "0.7"
 
 
+def test_chart_version_is_not_a_pod_label() -> None:
+    # A chart-only bump must not roll the workers: every roll is a consumer-group rebalance.
+    for ident, _ in pod_specs(render()):
+        kind, name = ident.split("/")
+        (doc,) = [d for d in by_kind(render(), kind) if d["metadata"]["name"] == name]
+        assert "helm.sh/chart" not in doc["spec"]["template"]["metadata"]["labels"], ident
+        assert "helm.sh/chart" in doc["metadata"]["labels"], ident
+
+
 def test_config_change_rolls_the_pods() -> None:
     def checksum(*sets: str) -> str:
         return one(render(sets=list(sets)), "Deployment")["spec"]["template"]["metadata"]["annotations"][

@@ -54,6 +54,19 @@ app.kubernetes.io/part-of: interaction-monitor
 {{- end }}
 {{- end }}
 
+{{/*
+Labels of pod templates: like the object labels but without helm.sh/chart, so a chart-only version
+bump does not roll the workers (each roll is a consumer-group rebalance).
+*/}}
+{{- define "interaction-monitor.podLabels" -}}
+{{ include "interaction-monitor.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/part-of: interaction-monitor
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
 {{/* Labels that identify the release's pods (immutable Deployment selector: never add to it). */}}
 {{- define "interaction-monitor.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "interaction-monitor.name" . }}
