@@ -1,0 +1,1116 @@
+"""PII redaction for customer utterances (English and Dutch), run before anything else sees the text.
+
+The worker calls :meth:`Redactor.redact` on every utterance, so the module is built to be fast and to never
+raise: every input string returns a :class:`Redaction`; on an internal error the whole text is replaced by
+``<REDACTED>`` (fail closed) and ``failed`` is set, so unredacted text can never slip through.
+
+Design (see ``docs/PRIVACY.md`` for the measured figures and the known limits):
+
+* Pure Python plus ``phonenumbers``. Nothing happens at import time; patterns are compiled once, lazily, on
+  the first :class:`Redactor` construction and shared by all instances.
+* Detection runs on a *scan copy* of the text with the same length, in which non-ASCII characters that
+  have a one-character NFKC form (full-width digits, non-breaking spaces, full-width ``@``) and every
+  Unicode decimal digit are mapped to ASCII, so spans found in the copy map 1:1 onto the original.
+* Detectors run in priority order (checksummed identifiers first, names last); overlapping spans are
+  merged into one span of the higher-priority type, so a conflict redacts *more*, never less.
+* Structured identifiers are validated by checksum (Luhn for cards, ISO 7064 mod 97 for IBANs, the
+  11-test for BSNs, mod 97 for Belgian national numbers and the French NIR) to keep order numbers intact.
+* Every regex has bounded repetition or a linear shape (no nested unbounded quantifiers), so the time is
+  linear in the input length; inputs longer than ``RedactionConfig.max_chars`` are cut (``truncated``).
+
+Entity types (placeholder ``<TYPE>``; the same names are the keys of ``Redaction.counts`` and are safe
+as metric label values): see :data:`ENTITY_TYPES`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Every entity type this module can emit, in priority order (earlier wins an overlap).
+#: ``DATE`` is only produced when :attr:`RedactionConfig.redact_all_dates` is on.
+ENTITY_TYPES: tuple[str, ...] = (
+    "URL",
+    "EMAIL",
+    "IBAN",
+    "CARD",
+    "SSN",
+    "BSN",
+    "NATIONAL_ID",
+    "IP",
+    "PHONE",
+    "DOB",
+    "DATE",
+    "POSTCODE",
+    "ADDRESS",
+    "PERSON",
+)
+
+#: Entity types on by default (all but ``DATE``, which is opt-in through ``redact_all_dates``).
+DEFAULT_ENTITIES: frozenset[str] = frozenset(ENTITY_TYPES) - {"DATE"}
+
+#: Placeholder written instead of the whole text when redaction itself failed (fail closed).
+FAILED_PLACEHOLDER = "<REDACTED>"
+#: Appended when the input was longer than ``max_chars`` and the rest was dropped.
+TRUNCATED_MARKER = " <TRUNCATED>"
+
+_PRIORITY = {t: i for i, t in enumerate(ENTITY_TYPES)}
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+@dataclass(frozen=True)
+class RedactionConfig:
+    """What to redact. Frozen; build once at start-up and share.
+
+    Attributes:
+        entities: entity types to detect (default: all of :data:`ENTITY_TYPES` except ``DATE``).
+        phone_regions: ISO 3166 regions whose *national* formats are tried for phone numbers, in order.
+            International numbers (``+``/``00``) are found whatever this says.
+        national_id_patterns: extra regular expressions, each match redacted as ``<NATIONAL_ID>``
+            (for ids without a built-in detector, e.g. a customer number scheme). They are compiled as
+            given: keep them free of nested unbounded quantifiers (catastrophic backtracking).
+        redact_names: detect person names (cue-based, see docs/PRIVACY.md). Also needs ``PERSON`` in
+            ``entities``.
+        bsn_requires_context: a plain 9-digit number that passes the BSN 11-test is redacted only when a
+            context word (``BSN``, ``burgerservicenummer``, ``sofinummer``...) is near. Off = redact every
+            11-test-valid 9-digit number (higher recall, eats about 1 in 11 nine-digit order numbers).
+        redact_all_dates: also redact dates without a birth-date cue, as ``<DATE>``.
+        max_chars: longer input is cut to this many characters before scanning (default 100,000).
+    """
+
+    entities: frozenset[str] = DEFAULT_ENTITIES
+    phone_regions: tuple[str, ...] = ("US", "GB", "NL", "BE", "DE", "FR")
+    national_id_patterns: tuple[str, ...] = ()
+    redact_names: bool = True
+    bsn_requires_context: bool = True
+    redact_all_dates: bool = False
+    max_chars: int = 100_000
+
+    def __post_init__(self) -> None:
+        unknown = set(self.entities) - set(ENTITY_TYPES)
+        if unknown:
+            raise ValueError(f"unknown entity types: {sorted(unknown)}")
+        if self.max_chars < 1:
+            raise ValueError("max_chars must be >= 1")
+        object.__setattr__(self, "entities", frozenset(self.entities))
+        object.__setattr__(self, "phone_regions", tuple(r.upper() for r in self.phone_regions))
+        object.__setattr__(self, "national_id_patterns", tuple(self.national_id_patterns))
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """The result of one :meth:`Redactor.redact` call.
+
+    Attributes:
+        text: the redacted text, PII replaced by ``<TYPE>`` placeholders.
+        counts: entity type -> number of redacted spans; only types that occurred (values from
+            :data:`ENTITY_TYPES`, a fixed set, so safe as metric labels).
+        truncated: the input was longer than ``max_chars``; the rest was dropped and
+            :data:`TRUNCATED_MARKER` appended.
+        failed: redaction raised internally; ``text`` is :data:`FAILED_PLACEHOLDER` (nothing leaked).
+    """
+
+    text: str
+    counts: dict[str, int] = field(default_factory=dict)
+    truncated: bool = False
+    failed: bool = False
+
+
+@dataclass(frozen=True)
+class Span:
+    """A detected entity: ``text[start:end]`` is of type ``label``."""
+
+    start: int
+    end: int
+    label: str
+
+
+# ------------------------------------------------------------------------------------------------------
+# Static data (plain literals: no work at import time)
+
+# IBAN length per country (ISO 13616 registry).
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BI": 27,
+    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27, "DK": 18, "DO": 28,
+    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+    "GL": 18, "GR": 27, "GT": 28, "HN": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
+    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21,
+    "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28,
+    "NL": 18, "NO": 15, "OM": 23, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22,
+    "RU": 33, "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25,
+    "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
+}  # fmt: skip
+
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|"
+    "januari|februari|maart|mei|juni|juli|augustus|oktober|mrt|okt"
+)
+
+# Words after which a 9-digit number is a BSN / SSN, and before a date that make it a birth date.
+_BSN_CONTEXT = (
+    r"bsn|burger\s?service\s?nummer|burgerservicenr|sofi[\s-]?nummer|sofinr|citizen\s+service\s+number|"
+    r"persoonsnummer|sofi"
+)
+_SSN_CONTEXT = r"ssn|social\s+security|soc\.?\s*sec|ss\s?#|social"
+_DOB_CONTEXT = (
+    r"born|birth|birthday|b-day|dob|d\.o\.b|geboren|geboortedatum|geb\.|geboortedag|verjaardag|jarig|"
+    r"date\s+of\s+b|age\s+verification"
+)
+_PHONE_CONTEXT = (
+    r"phone|tel\b|tel\.|telephone|mobile|cell|call|ring|reach|text\s+me|sms|whatsapp|fax|contact|"
+    r"bel\b|bellen|gebeld|belde|calling|called|dial|rang|telefoon|mobiel|gsm|(?:my|mijn)\s+(?:mobile\s+|mobiele\s+|new\s+|nieuwe\s+)?(?:number|nummer)|"
+    r"terugbellen|bereiken"
+)
+_NOT_PHONE_CONTEXT = (
+    r"order|bestelling|bestel|case|ticket|invoice|factuur|transaction|transactie|reference|referentie|ref\b|"
+    r"tracking|track|artikel|product|sku|account\s+number|contract|dossier|zaak|polis|policy|serial|serie|"
+    r"model|code|pin|klantnummer|customer\s+number|client\s+number|id\b|nr\.?|no\.|number\s*:"
+)
+_POSTCODE_CONTEXT = r"zip|zip\s?code|postal\s+code|postcode|post\s+code|postnummer"
+_ADDRESS_CONTEXT = (
+    r"live\s+at|living\s+at|live\s+on|address|addr\.|deliver(?:ed)?\s+to|ship(?:ped)?\s+to|send\s+it\s+to|"
+    r"moved\s+to|located\s+at|adres|woon|wonen|verhuisd\s+naar|bezorg|verzend"
+)
+
+# Street-type words. English ones follow the street name ("12 Oak Street"); Dutch ones are suffixes of
+# the street name, which the house number follows ("Kerkstraat 12").
+_EN_STREET_TYPES = frozenset(
+    _words(
+        """street st str avenue ave av road rd lane ln drive dr boulevard blvd court ct courts place pl way
+    terrace ter terr close crescent cres square sq squares parkway pkwy circle cir highway hwy trail trl
+    row walk gardens gdns garden grove gr hill hills mews park rise view views green vale wharf yard alley
+    loop path pike plaza point pt ridge run track trace common commons crossing xing causeway cove creek
+    field fields meadow meadows mill mills port ports river route spur station summit turnpike tunnel
+    union unions valley via village villages vista well wells shore shores springs spring stravenue
+    junction junctions harbor harbors harbour heights hollow island islands isle key keys knoll knolls lake
+    lakes landing light lights lock locks lodge manor manors mission motorway mount mountain mountains
+    neck orchard oval pass passage pine pines plain plains prairie radial ramp ranch rapid rapids rest
+    shoal shoals skyway stream bypass camp canyon cape center centre centers cliff cliffs club corner
+    corners course crest curve dale dam divide estate estates expressway extension extensions falls ferry
+    flat flats ford fords forest forge forges fork forks fort freeway gateway glen glens haven inlet mall
+    overpass parade drove esplanade broadway embankment quay approach chase croft gate wynd brow bank
+    cottages buildings ville rue underpass viaduct crossroad throughway trafficway boulevard alley
+    annex arcade beach bend bluff burg burgs bluff bluffs bottom branch bridge brook brooks byu cswy cyn ctr dl dv
+    expy fwy gtwy hbr hts hwy jct ky ldg lk ln mnr mt mtn pkwy pky pln plz prt rdg rte shl shr smt spg
+    sta stra strm ter tpke trak trce trfy trl tunl un vly vw vis wy cl cres gdn gro crt"""
+    )
+)
+_EN_STRONG_STREET_TYPES = frozenset(
+    _words(
+        "street st avenue ave road rd lane ln drive dr boulevard blvd court ct place way close crescent square "
+        "terrace parkway highway"
+    )
+)
+_NL_STREET_SUFFIXES = (
+    "straat", "laan", "weg", "plein", "gracht", "kade", "singel", "dijk", "dreef", "hof", "park", "pad",
+    "steeg", "markt", "baan", "ring", "wal", "veld", "berg", "haven", "burg", "erf", "plantsoen", "boulevard",
+    "allee", "dam", "kant", "zijde", "vaart", "poort", "brug", "hoek", "weide", "werf", "lei", "bos", "hout",
+    "akker", "kamp", "gaarde", "hoven", "oord", "heide", "straatje", "laantje", "pleintje", "steegje", "dyk",
+    "reed", "donk", "veste", "wetering", "polder", "dreve", "kaai", "rei", "vest", "hoeve", "baan",
+)  # fmt: skip
+# Words that end like a Dutch street but are not one (checked on the lower-cased word).
+_NL_STREET_STOP = frozenset(
+    _words(
+        """weg hof park pad ring wal veld berg haven burg erf dam kant zijde poort brug hoek bos hout kamp
+    oord heide baan markt laan straat plein kade dijk lei rei vest reed akker hoeve onderweg halverwege
+    wegweg allerlei eerlei beide mijnheer doorweg daarbij tweede derde vierde vijfde zesde dreef
+    ergens halfweg onderdeel wegens zijde inwerkingtreding bedrag"""
+    )
+)
+
+# Honorifics (English, Dutch) that are followed by a name.
+_HONORIFICS = (
+    r"mr|mrs|ms|miss|mx|dr|prof|sir|mister|madam|madame|dame|lady|lord|"
+    r"meneer|mevrouw|mevr|mw|dhr|de\s+heer|heer|juffrouw|mej|ir|ing|drs"
+)
+_NAME_PARTICLES = (
+    r"van|de|der|den|het|'t|ter|ten|te|in|op|la|le|du|da|di|dos|del|von|zu|el|al|bin|ben|ibn|mac|"
+    r"Van|De|Der|Den|Ter|Ten|El|Al|La|Le|Du|Da|Di|Von|Mac"
+)
+# Capitalised words that follow a weak name cue ("this is", "I'm", "Hi") but are not names.
+_NOT_NAMES = frozenset(
+    _words(
+        """mr mrs ms miss mx dr prof sir mister madam madame dame lady lord meneer mevr mw dhr juffrouw mej ir
+    ing drs the a an i it its this that these those not so very just really sorry here there calling going
+    looking trying still also back happy glad good fine ok okay sure yes no english dutch american british
+    belgian german french flemish european monday tuesday wednesday thursday friday saturday sunday january
+    february march april may june july august september october november december billing support customer
+    service team all everyone everybody sir madam mevrouw meneer heer niet er al nog wel geen erg heel blij
+    boos klant hier bezig van de het een thanks thank hello hi hey dear beste geachte regards kind best
+    mvg groet groeten met vriendelijke about from for with and or but in on at to of my your our their his
+    her we you they he she me us them what who why when where how which please pls can could would should
+    will shall might must have has had do does did be been being am is are was were getting having doing
+    urgent important ridiculous unacceptable frustrated annoyed angry disappointed confused calling
+    writing contacting emailing waiting done finished ready afraid concerned worried interested customer
+    agent manager supervisor human person someone anyone nobody again now today tomorrow yesterday soon
+    later morning afternoon evening night there's dat dit die deze mijn uw jouw onze hun ik je jij u we
+    wij zij ze hij het dag goedemorgen goedemiddag goedenavond hallo hoi welkom bedankt dank alvast
+    excuses sorry ja nee oke prima goed fijn graag even toch maar dus want omdat als dan ook nu vandaag
+    morgen gisteren klantenservice helpdesk afdeling collega medewerker amazon google apple microsoft
+    netflix paypal visa mastercard ing rabobank abn amro bol kpn ziggo vodafone tmobile odido essent eneco
+    vattenfall en of voor naar bij om tot uit aan over onder zonder tegen na sinds tijdens door
+    north south east west new lake port mount saint st fort upper lower great little old"""
+    )
+)
+
+_NAME_TOKEN = (
+    r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?(?:[-'’][A-ZÀ-ÖØ-Þa-zß-öø-ÿ][a-zß-öø-ÿ]+){0,2}"
+)
+_LOWER_TOKEN = r"[a-zß-öø-ÿ][a-zß-öø-ÿ]+(?:[-'’][a-zß-öø-ÿ]+){0,2}"
+_INITIALS = r"(?:[A-Z]\.\s?){1,4}"
+
+
+class _Patterns:
+    """All compiled patterns; built once on first use (compiling costs ~50 ms, not done at import)."""
+
+    def __init__(self) -> None:
+        c = re.compile
+        i = re.IGNORECASE
+        self.digit = c(r"[0-9]")
+        self.url = c(r"(?i)\b(?:https?://|ftp://|www\.)[^\s<>\"'`{}|\\^\[\]]{1,2048}")
+        self.email = c(
+            r"(?<![\w.%+'-])[\w.%+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![\w-])"
+        )
+        # Spoken / obfuscated form (call transcripts): "jan dot smit at gmail dot com", "jan (at) x.nl".
+        self.email_spoken = c(
+            r"(?i)\b(?:[\w-]{1,64}(?:\s+(?:dot|punt)\s+|\s?[._-]\s?)){0,3}[\w-]{1,64}\s*"
+            r"(?:\s(?:at|apenstaartje|et)\s|\(at\)|\[at\]|\{at\}|@)\s*"
+            r"[\w-]{1,63}(?:\s*(?:\s(?:dot|punt)\s|\.|\(dot\)|\[dot\])\s*[\w-]{1,63}){0,3}?"
+            r"\s*(?:\s(?:dot|punt)\s|\.|\(dot\)|\[dot\])\s*"
+            r"(?:com|net|org|nl|be|de|fr|uk|co\.uk|co\s+dot\s+uk|eu|info|io|biz|us|edu|gov|me)\b"
+        )
+        self.iban_start = c(r"(?<![A-Za-z0-9])([A-Za-z]{2})([0-9]{2})")
+        self.digit_run = c(r"(?<![0-9])[0-9](?:[ \-.]?[0-9]){7,40}(?![0-9])")
+        self.card_run = c(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,30}(?![0-9])")
+        self.ssn_sep = c(
+            r"(?<![0-9-])(?!000|666)[0-9]{3}([- ])(?!00)[0-9]{2}\1(?!0000)[0-9]{4}(?![0-9]|-[0-9])"
+        )
+        self.nine = c(
+            r"(?<![0-9.,-])(?:[0-9]{9}|[0-9]{8}|[0-9]{4}\.[0-9]{2}\.[0-9]{3}|[0-9]{3}[ .][0-9]{3}[ .][0-9]{3}|[0-9]{3}-[0-9]{2}-[0-9]{4})(?![0-9]|[.,-][0-9])"
+        )
+        self.bsn_ctx = c(rf"(?i)(?:{_BSN_CONTEXT})")
+        self.ssn_ctx = c(rf"(?i)(?:{_SSN_CONTEXT})")
+        self.be_rrn = c(r"(?<![0-9])[0-9]{2}[.]?[0-9]{2}[.]?[0-9]{2}[ .-]?[0-9]{3}[ .-]?[0-9]{2}(?![0-9])")
+        self.fr_nir = c(
+            r"(?<![0-9])[12][ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?(?:[0-9]{2}|2[AB])[ ]?[0-9]{3}[ ]?[0-9]{3}[ ]?[0-9]{2}(?![0-9])"
+        )
+        self.uk_nino = c(
+            r"(?i)(?<![A-Za-z0-9])[A-Z]{2}[ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?[A-D](?![A-Za-z0-9])"
+        )
+        self.ipv4 = c(
+            r"(?<![0-9.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?![0-9]|\.[0-9])"
+        )
+        self.ipv6 = c(
+            r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:[0-9]{1,3}\.){3}[0-9]{1,3})?(?![0-9A-Fa-f:])"
+        )
+        # Phone pre-filter: >= 7 digits with at most 3 separator characters between neighbours.
+        self.phone_pre = c(r"[0-9](?:[^0-9A-Za-z\n]{0,3}[0-9]){6,}")
+        # Phone-shaped candidates for the fallback (numbers that are possible but not valid).
+        self.phone_cand = c(
+            r"(?<![\w+])(?:\+|00)?\(?[0-9]{1,4}\)?(?:[ .\-/]{0,2}\(?[0-9]{1,5}\)?){1,6}"
+            r"(?:\s*(?:x|ext\.?|extension|toestel|tst\.?)\s*[0-9]{1,6})?(?![\w])"
+        )
+        self.phone_ctx = c(rf"(?i)(?:{_PHONE_CONTEXT})")
+        self.not_phone_ctx = c(rf"(?i)(?:{_NOT_PHONE_CONTEXT})[^0-9]{{0,12}}$")
+        self.amount_shape = c(r"^[0-9]{1,3}(?:[.,][0-9]{3})+(?:[.,][0-9]{2})?$|^[0-9]+[.,][0-9]{2}$")
+        self.phone_ext = c(r"(?i)\s*(?:x|ext\.?|extension|toestel|tst\.?)\s*[0-9]{1,6}(?![0-9])")
+        self.phone_prefix = c(r"(?:\+|00)[0-9]{1,3}[ .\-]?(?:\(0\))?[ .\-]?$")
+        self.date_shape = c(
+            r"^(?:[0-9]{1,2}[./-][0-9]{1,2}[./-][0-9]{2,4}|[0-9]{4}[./-][0-9]{1,2}[./-][0-9]{1,2})$"
+        )
+        self.nanp_shape = c(
+            r"^\(?[2-9][0-9]{2}\)?[ .\-]?[0-9]{3}[ .\-][0-9]{4}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$", i
+        )
+        # Dates.
+        day = r"(?:0?[1-9]|[12][0-9]|3[01])"
+        mon = r"(?:0?[1-9]|1[0-2])"
+        year = r"(?:19|20)[0-9]{2}"
+        self.date = c(
+            rf"(?i)(?<![0-9])(?:{day}[./-]{mon}[./-](?:{year}|[0-9]{{2}})|{year}[./-]{mon}[./-]{day}|"
+            rf"{mon}/{day}/(?:{year}|[0-9]{{2}})|"
+            rf"{day}(?:st|nd|rd|th|e|ste|de)?\s+(?:of\s+)?(?:{_MONTHS})\.?,?\s+{year}|"
+            rf"(?:{_MONTHS})\.?\s+{day}(?:st|nd|rd|th)?,?\s+{year})(?![0-9])"
+        )
+        self.dob_ctx = c(rf"(?i)(?:{_DOB_CONTEXT})")
+        # Postcodes.
+        self.nl_postcode = c(r"(?<![\w-])[1-9][0-9]{3}[ ]?(?!SA|SD|SS)[A-Z]{2}(?![\w-])")
+        self.nl_postcode_lc = c(r"(?<![\w-])[1-9][0-9]{3}[ ]?[A-Za-z]{2}(?![\w-])")
+        self.uk_postcode = c(
+            r"(?i)(?<![\w-])(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)[ ]?[0-9][ABD-HJLNP-UW-Z]{2}(?![\w-])"
+        )
+        self.zip_code = c(r"(?<![\w-])[0-9]{5}(?:-[0-9]{4})?(?![\w-])")
+        self.be_postcode = c(r"(?<![\w-])(?:B-)?[1-9][0-9]{3}(?![\w-])")
+        self.us_state_before = c(
+            r"(?:\b(?:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|"
+            r"NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|AA|AE|AP|AS|GU|MP|VI|FM|MH|PW)"
+            r"|\b(?i:zip|zip\s?code|postal\s+code|postcode|post\s+code))\W{0,3}$"
+        )
+        self.postcode_ctx = c(rf"(?i)(?:{_POSTCODE_CONTEXT})")
+        # "2000 Antwerpen" is a postcode; "EUR 2000 Extra", "order 2000 Apple" are not.
+        self.not_postcode_before = c(
+            r"(?i)(?:[€$£]|eur|euro|usd|gbp|order|bestelling|ticket|#|x|[0-9][.]?)\s*$"
+        )
+        self.not_postcode_ctx = c(
+            r"(?i)(?:artikel|product|code|sku|units?\s+of|stuks|model|type|order|bestel|ticket|item|part)[^0-9]{0,12}$"
+        )
+        self.city_after = c(r"[ ,]{0,2}(?:\n|\s)?[A-Z][a-zà-ÿ'’-]+(?:[ -][A-Z][a-zà-ÿ'’-]+){0,2}")
+        # Addresses.
+        self.address_ctx = c(rf"(?i)(?:{_ADDRESS_CONTEXT})")
+        self.en_address = c(
+            r"(?<![\w.,-])([0-9]{1,5}[A-Za-z]?(?:-[0-9]{1,5})?),?((?:[ \t]+(?:[A-Z][\w'’.-]{0,30}|[0-9]{1,3}(?:st|nd|rd|th))){1,5})"
+        )
+        self.en_address_lc = c(r"(?<![\w.,-])([0-9]{1,5}[a-z]?),?((?:[ \t]+[a-z][\w'’-]{0,30}){1,5})")
+        self.uk_flat = c(
+            r"(?i:\b(?:flat|apartment|apt\.?|unit|studio|suite)\s+[0-9]{1,4}[a-z]?,?[ \t]*\n?[ \t]*)"
+            r"([A-Z][\w'’-]{0,30}(?:[ \t]+[A-Z][\w'’-]{0,30}){0,3})"
+        )
+        self.unit_after = c(
+            r"(?i),?\s*(?:apt\.?|apartment|suite|ste\.?|unit|flat|floor|fl\.?|#|room|rm\.?)\s*#?\s*[A-Za-z0-9-]{1,6}\b"
+        )
+        self.nl_street = c(
+            r"(?<![\w-])([\w'’-]{3,40})[ \t]+([0-9]{1,5})(?![0-9]|[,.:/][0-9]|\s?(?:euro|eur|€|%|minuten|minutes|uur|jaar|dagen|days|keer))"
+        )
+        self.nl_house_tail = c(
+            r"(?i)(?:[ ]?[A-Za-z](?![A-Za-z])|[-/ ](?:[0-9]{1,4}|[IVX]{1,3}|bis|hs|hg|h)(?![\w])|[ ]+bus[ ]+[0-9]{1,4})"
+        )
+        self.nl_street_prefix = c(
+            r"((?:(?:[A-Z][\w'’.-]{0,25}|van|de|der|den|het|'t|ter|ten|[0-9]e)[ \t]+){1,3})$"
+        )
+        self.po_box = c(r"(?i)\b(?:p\.?\s?o\.?\s+box|postbus|postbox)\s+[0-9]{1,6}\b")
+        # Names.
+        name = (
+            rf"(?:{_INITIALS}\s?)?(?:(?:{_NAME_PARTICLES})\s+){{0,3}}{_NAME_TOKEN}"
+            rf"(?:[ \t]+(?:(?:{_NAME_PARTICLES})[ \t]+){{0,3}}{_NAME_TOKEN}){{0,3}}"
+        )
+        lower_name = rf"{_LOWER_TOKEN}(?:[ \t]+(?:(?:{_NAME_PARTICLES})[ \t]+){{0,3}}{_LOWER_TOKEN}){{0,2}}"
+        self.name_strong = c(
+            r"(?i:\b(?:my\s+name\s+is|my\s+name's|name\s*:|naam\s*:|mijn\s+naam\s+is|ik\s+heet|i\s+am\s+called|"
+            r"call\s+me|you\s+can\s+call\s+me|spreek\s+ik\s+met|spreekt\s+met|spreek\s+je\s+met|speaking\s+with|"
+            r"speaking\s+to|talking\s+to|talking\s+with|account\s+holder\s+is|in\s+the\s+name\s+of|"
+            r"op\s+naam\s+van|ten\s+name\s+van|t\.n\.v\.?|attn\.?|c/o)\s+)"
+            rf"(?P<name>{name}|{lower_name})"
+        )
+        self.name_honorific = c(
+            rf"(?<![0-9] )(?i:\b(?:{_HONORIFICS})\.?\s+)(?P<name>{name}|(?:(?:{_NAME_PARTICLES})\s+){{0,3}}{_LOWER_TOKEN})"
+        )
+        self.name_weak = c(
+            r"(?i:\b(?:this\s+is|it's|it\s+is|i'm|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|"
+            r"dear|hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|beste|geachte|hoi|hallo|dag|"
+            r"goedemorgen|goedemiddag|goedenavond|thanks|thank\s+you|bedankt|dank\s+je(?:wel)?|dank\s+u(?:wel)?|"
+            r"colleague|collega|agent|transfer\s+you\s+to|doorverbinden\s+met|ask\s+for|vraag\s+naar)[ \t,]+)"
+            rf"(?P<name>{name})"
+        )
+        self.name_met = c(
+            rf"(?:^|[.!?,]\s*|\n)\s*(?i:met)\s+(?P<name>{name})(?=\s*[,.!?\n]|\s+(?i:van|from|hier|here)\b)"
+        )
+        self.name_here = c(
+            rf"(?:^|[.!?,]\s*|\n)\s*(?P<name>{name}),?\s+(?i:here|hier|speaking|aan\s+de\s+lijn)\b"
+        )
+        self.name_signoff = c(
+            r"(?i:\b(?:regards|kind\s+regards|best\s+regards|warm\s+regards|best\s+wishes|sincerely|"
+            r"yours\s+sincerely|yours\s+faithfully|yours\s+truly|cheers|many\s+thanks|thanks|thank\s+you|best|"
+            r"met\s+vriendelijke\s+groet(?:en)?|vriendelijke\s+groet(?:en)?|hartelijke\s+groet(?:en)?|"
+            r"groet(?:en|jes)?|mvg|m\.v\.g\.?|gr\.?|liefs|sent\s+from)\s*[,.!:]?[ \t]*\n?[ \t]*(?:-\s*)?)"
+            rf"(?P<name>{name})(?=\s*$|\s*\n|\s*[.,!]\s*$)"
+        )
+        self.place_after = c(
+            r"[ ,]{0,3}(?:[A-Z]{2}\s+[0-9]{5}\b|[A-Z]{1,2}[0-9][A-Z0-9]?\s?[0-9][A-Z]{2}\b|[1-9][0-9]{3}\s?[A-Z]{2}\b)"
+        )
+        self.name_leading_particles = c(rf"^(?:(?:{_NAME_PARTICLES})\s+)+")
+
+
+_PATTERNS: _Patterns | None = None
+_PATTERNS_LOCK = threading.Lock()
+
+
+def _patterns() -> _Patterns:
+    global _PATTERNS
+    if _PATTERNS is None:
+        with _PATTERNS_LOCK:
+            if _PATTERNS is None:
+                _PATTERNS = _Patterns()
+    return _PATTERNS
+
+
+# ------------------------------------------------------------------------------------------------------
+# Checksums
+
+
+def luhn_valid(digits: str) -> bool:
+    """Luhn (mod 10) check of a string of ASCII digits."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _card_shape_ok(digits: str) -> bool:
+    """Length and issuer prefix of a payment card (ISO/IEC 7812 IINs of the card schemes in use).
+
+    Cards start with 2-6 (Mastercard 2-series, Amex/Diners/JCB 3, Visa 4, Mastercard/Maestro 5, Discover/
+    UnionPay/Maestro 6); 13-19 digits; 14-digit numbers are only Diners (30, 36, 38, 39). Numbers starting
+    with 0, 1, 7, 8 or 9 (airline, petroleum, healthcare, national) are left alone.
+    """
+    n = len(digits)
+    if not 13 <= n <= 19 or digits[0] not in "23456":
+        return False
+    if n == 14:
+        return digits[:2] in ("30", "36", "38", "39")
+    if digits[0] == "2":
+        return n == 16 and 2221 <= int(digits[:4]) <= 2720
+    return True
+
+
+def iban_valid(iban: str) -> bool:
+    """ISO 13616 check of a compact, upper-case IBAN: known country, its length, and mod 97 == 1."""
+    if len(iban) < 5 or _IBAN_LENGTHS.get(iban[:2]) != len(iban) or not iban[2:4].isdigit():
+        return False
+    rearranged = iban[4:] + iban[:4]
+    try:
+        number = "".join(str(int(ch, 36)) for ch in rearranged)
+        return int(number) % 97 == 1
+    except ValueError:
+        return False
+
+
+def bsn_valid(digits: str) -> bool:
+    """Dutch BSN 11-test on 8 or 9 digits (8 = leading zero dropped)."""
+    if len(digits) == 8:
+        digits = "0" + digits
+    if len(digits) != 9 or not digits.isdigit() or digits == "000000000":
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:8], range(9, 1, -1), strict=True)) - int(digits[8])
+    return total % 11 == 0
+
+
+def be_national_number_valid(digits: str) -> bool:
+    """Belgian rijksregisternummer: 97 - (first 9 digits mod 97), with a '2' prefix for births >= 2000."""
+    if len(digits) != 11:
+        return False
+    base, check = int(digits[:9]), int(digits[9:])
+    return 97 - base % 97 == check or 97 - int("2" + digits[:9]) % 97 == check
+
+
+def fr_nir_valid(compact: str) -> bool:
+    """French NIR (numéro de sécurité sociale): key = 97 - (13 digits mod 97); Corsica 2A/2B handled."""
+    if len(compact) != 15:
+        return False
+    body = compact[:13].upper().replace("2A", "19").replace("2B", "18")
+    if not body.isdigit() or not compact[13:].isdigit():
+        return False
+    return 97 - int(body) % 97 == int(compact[13:])
+
+
+# ------------------------------------------------------------------------------------------------------
+# Scan-copy normalisation (same length as the input)
+
+_CHAR_MAP: dict[int, int] = {}
+_CHAR_MAP_LOCK = threading.Lock()
+_CHAR_MAP_MAX = 200_000
+
+
+def _scan_copy(text: str) -> str:
+    """Map non-ASCII chars with a one-ASCII-char compatibility form to it; keep the length."""
+    if text.isascii():
+        return text
+    new: dict[int, int] = {}
+    for ch in set(text):
+        cp = ord(ch)
+        if cp < 128 or cp in _CHAR_MAP:
+            continue
+        target = cp
+        dec = unicodedata.decimal(ch, None)
+        if dec is not None:
+            target = 48 + dec
+        else:
+            norm = unicodedata.normalize("NFKC", ch)
+            if len(norm) == 1 and norm.isascii():
+                target = ord(norm)
+            elif unicodedata.category(ch) == "Zs":
+                target = 32
+        new[cp] = target
+    if new and len(_CHAR_MAP) < _CHAR_MAP_MAX:
+        with _CHAR_MAP_LOCK:
+            _CHAR_MAP.update(new)
+    table = _CHAR_MAP if not new else {**_CHAR_MAP, **new}
+    return text.translate({k: v for k, v in table.items() if v != k})
+
+
+# ------------------------------------------------------------------------------------------------------
+# The redactor
+
+
+class Redactor:
+    """Finds and replaces PII. Thread-safe; construct once per worker and reuse.
+
+    >>> Redactor().redact("Mail me at jan.jansen@example.nl").text
+    'Mail me at <EMAIL>'
+    """
+
+    def __init__(self, config: RedactionConfig | None = None) -> None:
+        self.config = config or RedactionConfig()
+        self._p = _patterns()
+        self._on = self.config.entities
+        self._names = self.config.redact_names and "PERSON" in self._on
+        self._extra_ids = tuple(re.compile(p) for p in self.config.national_id_patterns)
+        self._phone_regions = self.config.phone_regions
+        if "PHONE" in self._on:
+            import phonenumbers  # deferred: ~0.2 s import, only paid when phones are on
+
+            self._pn: Any = phonenumbers
+        else:
+            self._pn = None
+
+    # -- public -----------------------------------------------------------------------------------------
+
+    def redact(self, text: str, language: str | None = None) -> Redaction:
+        """Redact ``text``; never raises.
+
+        Args:
+            text: the utterance. ``None`` is treated as ``""``; other non-strings are converted with ``str``.
+            language: ``"en"``, ``"nl"`` or ``None``. A hint only: every detector runs for both languages,
+                because Dutch customers switch to English mid-sentence; Dutch phone regions (NL, BE) are
+                tried first when it is ``"nl"``.
+        """
+        try:
+            if not isinstance(text, str):
+                text = "" if text is None else str(text)
+            truncated = len(text) > self.config.max_chars
+            if truncated:
+                text = text[: self.config.max_chars]
+            spans = self.find(text, language)
+            out, counts = _apply(text, spans)
+            if truncated:
+                out += TRUNCATED_MARKER
+            return Redaction(out, counts, truncated=truncated)
+        except Exception:  # fail closed: never let unredacted text through
+            return Redaction(FAILED_PLACEHOLDER, {}, failed=True)
+
+    def find(self, text: str, language: str | None = None) -> list[Span]:
+        """Detected spans of ``text`` (merged, sorted, non-overlapping). May raise; ``redact`` does not."""
+        scan = _scan_copy(text)
+        spans: list[Span] = []
+        on = self._on
+        p = self._p
+        has_digit = p.digit.search(scan) is not None
+        if "URL" in on and ("://" in scan or "www." in scan.lower()):
+            spans += self._urls(scan)
+        if "EMAIL" in on:
+            spans += self._emails(scan)
+        if has_digit:
+            if "IBAN" in on:
+                spans += self._ibans(scan)
+            if "CARD" in on:
+                spans += self._cards(scan)
+            if "SSN" in on or "BSN" in on:
+                spans += self._ssn_bsn(scan)
+            if "NATIONAL_ID" in on:
+                spans += self._national_ids(scan)
+            if "IP" in on:
+                spans += self._ips(scan)
+            if "PHONE" in on:
+                spans += self._phones(scan, spans, language)
+            if "DOB" in on or "DATE" in on:
+                spans += self._dates(scan)
+            if "POSTCODE" in on:
+                spans += self._postcodes(scan)
+            if "ADDRESS" in on:
+                spans += self._addresses(scan)
+        elif self._extra_ids and "NATIONAL_ID" in on:
+            spans += self._national_ids(scan)
+        if self._names:
+            spans += self._persons(scan)
+        return _merge(spans)
+
+    # -- detectors --------------------------------------------------------------------------------------
+
+    def _urls(self, s: str) -> Iterator[Span]:
+        for m in self._p.url.finditer(s):
+            end = m.end()
+            while end > m.start() and s[end - 1] in ".,;:!?)'\"":
+                end -= 1
+            yield Span(m.start(), end, "URL")
+
+    def _emails(self, s: str) -> list[Span]:
+        out: list[Span] = []
+        if "@" in s:
+            out += [Span(m.start(), m.end(), "EMAIL") for m in self._p.email.finditer(s)]
+        low = s.lower()
+        if "@" in s or " at " in low or "(at)" in low or "[at]" in low or "apenstaartje" in low:
+            out += [Span(m.start(), m.end(), "EMAIL") for m in self._p.email_spoken.finditer(s)]
+        return out
+
+    def _ibans(self, s: str) -> Iterator[Span]:
+        n = len(s)
+        for m in self._p.iban_start.finditer(s):
+            country = m.group(1).upper()
+            length = _IBAN_LENGTHS.get(country)
+            if length is None:
+                continue
+            chars = [country, m.group(2)]
+            need = length - 4
+            pos = m.end()
+            while need and pos < n:
+                ch = s[pos]
+                if ch.isascii() and ch.isalnum():
+                    chars.append(ch.upper())
+                    need -= 1
+                    pos += 1
+                elif ch in " -." and pos + 1 < n and s[pos + 1].isascii() and s[pos + 1].isalnum():
+                    pos += 1
+                else:
+                    break
+            if need or (pos < n and s[pos].isascii() and s[pos].isalnum()):
+                continue
+            if iban_valid("".join(chars)):
+                yield Span(m.start(), pos, "IBAN")
+
+    def _cards(self, s: str) -> Iterator[Span]:
+        for m in self._p.card_run.finditer(s):
+            run = m.group()
+            digits = re.sub(r"[^0-9]", "", run)
+            if _card_shape_ok(digits) and luhn_valid(digits):
+                yield Span(m.start(), m.end(), "CARD")
+                continue
+            # A longer run (card followed by expiry/CVC, or two numbers): try contiguous digit groups.
+            groups = [(g.start(), g.end()) for g in re.finditer(r"[0-9]+", run)]
+            if len(groups) < 2:
+                if len(digits) > 19:  # one unbroken long number: try 16 and 15-digit prefixes
+                    for k in (16, 15, 19, 13):
+                        if _card_shape_ok(digits[:k]) and luhn_valid(digits[:k]):
+                            yield Span(m.start(), m.start() + k, "CARD")
+                            break
+                continue
+            done = False
+            for a in range(len(groups)):
+                for b in range(len(groups) - 1, a - 1, -1):
+                    d = "".join(run[x:y] for x, y in groups[a : b + 1])
+                    if _card_shape_ok(d) and luhn_valid(d):
+                        yield Span(m.start() + groups[a][0], m.start() + groups[b][1], "CARD")
+                        done = True
+                        break
+                if done:
+                    break
+
+    def _context_before(self, pattern: re.Pattern[str], s: str, start: int, window: int = 40) -> bool:
+        return pattern.search(s, max(0, start - window), start) is not None
+
+    def _context_near(self, pattern: re.Pattern[str], s: str, start: int, end: int, window: int = 40) -> bool:
+        """A context word within ``window`` characters before ``start`` or after ``end``."""
+        return (
+            pattern.search(s, max(0, start - window), start) is not None
+            or pattern.search(s, end, end + window) is not None
+        )
+
+    def _ssn_bsn(self, s: str) -> Iterator[Span]:
+        p = self._p
+        on = self._on
+        if "SSN" in on:
+            for m in p.ssn_sep.finditer(s):
+                yield Span(m.start(), m.end(), "SSN")
+        for m in p.nine.finditer(s):
+            raw = m.group()
+            digits = re.sub(r"[^0-9]", "", raw)
+            if "-" in raw and len(digits) == 9 and raw.count("-") == 2 and raw[3] == "-" and raw[6] == "-":
+                continue  # SSN shape, handled above
+            bsn_ctx = self._context_near(p.bsn_ctx, s, m.start(), m.end(), 50)
+            if "BSN" in on and bsn_valid(digits):
+                if bsn_ctx or (not self.config.bsn_requires_context and len(digits) == 9):
+                    yield Span(m.start(), m.end(), "BSN")
+                    continue
+                if "." in raw and len(raw) == 11 and raw[4] == ".":
+                    yield Span(m.start(), m.end(), "BSN")  # 1234.56.789 is the printed BSN format
+                    continue
+            if (
+                "SSN" in on
+                and len(digits) == 9
+                and not digits.startswith(("000", "666"))
+                and self._context_near(p.ssn_ctx, s, m.start(), m.end(), 50)
+            ):
+                yield Span(m.start(), m.end(), "SSN")
+                continue
+            if "BSN" in on and bsn_ctx and len(digits) == 9:
+                yield Span(
+                    m.start(), m.end(), "BSN"
+                )  # explicitly called a BSN: redact even if the test fails
+
+    def _national_ids(self, s: str) -> Iterator[Span]:
+        p = self._p
+        if p.digit.search(s) is not None:
+            for m in p.be_rrn.finditer(s):
+                digits = re.sub(r"[^0-9]", "", m.group())
+                month = int(digits[2:4])
+                # month may be 00 (unknown) or shifted by 20/40 for bis-numbers
+                if (month <= 12 or 20 <= month <= 32 or 40 <= month <= 52) and be_national_number_valid(
+                    digits
+                ):
+                    yield Span(m.start(), m.end(), "NATIONAL_ID")
+            for m in p.fr_nir.finditer(s):
+                if fr_nir_valid(m.group().replace(" ", "")):
+                    yield Span(m.start(), m.end(), "NATIONAL_ID")
+            for m in p.uk_nino.finditer(s):
+                yield Span(m.start(), m.end(), "NATIONAL_ID")
+        for rx in self._extra_ids:
+            for m in rx.finditer(s):
+                if m.end() > m.start():
+                    yield Span(m.start(), m.end(), "NATIONAL_ID")
+
+    def _ips(self, s: str) -> Iterator[Span]:
+        p = self._p
+        if "." in s:
+            for m in p.ipv4.finditer(s):
+                yield Span(m.start(), m.end(), "IP")
+        if s.count(":") >= 2:
+            for m in p.ipv6.finditer(s):
+                cand = m.group()
+                if len(cand) < 6 or sum(ch.isalnum() for ch in cand) < 4:
+                    continue
+                try:
+                    ipaddress.IPv6Address(cand)
+                except ValueError:
+                    continue
+                yield Span(m.start(), m.end(), "IP")
+
+    def _phones(self, s: str, found: list[Span], language: str | None) -> list[Span]:
+        p = self._p
+        pn = self._pn
+        if pn is None or p.phone_pre.search(s) is None:
+            return []
+        # Mask what stronger detectors already took, so card/IBAN digits are not re-read as phones.
+        masked = _mask(s, found)
+        regions = self._phone_regions
+        if language and language.lower().startswith("nl"):
+            nl_first = tuple(r for r in regions if r in ("NL", "BE"))
+            regions = nl_first + tuple(r for r in regions if r not in ("NL", "BE"))
+        out: list[Span] = []
+        for m in p.phone_cand.finditer(masked):
+            raw = m.group()
+            n_digits = sum(ch.isdigit() for ch in raw)
+            if n_digits < 7 or p.date_shape.match(raw) or p.amount_shape.match(raw):
+                continue
+            start, end = m.start(), m.end()
+            plain = raw.isdigit()
+            phone_ctx = self._context_near(p.phone_ctx, masked, start, end, 40)
+            if (
+                plain
+                and not phone_ctx
+                and (
+                    p.not_phone_ctx.search(masked, max(0, start - 30), start) is not None
+                    or (start > 0 and masked[start - 1] == "#")
+                )
+            ):
+                continue  # "order 0612345678", "#0241349": a plain number after an id word
+            hits = self._phone_matcher(masked, start, end, regions)
+            if hits:
+                out += hits
+                continue
+            if n_digits > 15:
+                continue
+            if self._phone_possible(raw, regions, phone_ctx):
+                out.append(Span(start, end, "PHONE"))
+        # Grow spans over an international prefix the matcher left out ("+32(0)...") and extensions.
+        grown: list[Span] = []
+        for sp in out:
+            start, end = sp.start, sp.end
+            pm = p.phone_prefix.search(s, max(0, start - 8), start)
+            if pm is not None:
+                start = pm.start()
+            em = p.phone_ext.match(s, end)
+            if em is not None:
+                end = em.end()
+            grown.append(Span(start, end, "PHONE"))
+        return grown
+
+    def _phone_matcher(self, s: str, start: int, end: int, regions: tuple[str, ...]) -> list[Span]:
+        """phonenumbers' PhoneNumberMatcher (leniency VALID) on a small window around one candidate."""
+        pn = self._pn
+        w0 = max(0, start - 2)
+        window = s[w0 : min(len(s), end + 2)]
+        international = window.lstrip(" (").startswith(("+", "00"))
+        for region in regions[:1] if international else regions:
+            hits: list[Span] = []
+            for m in pn.PhoneNumberMatcher(window, region, leniency=pn.Leniency.VALID, max_tries=20):
+                raw = m.raw_string
+                # National numbers outside NANP are written with their trunk prefix 0; a bare digit run
+                # without it is an order number far more often than a phone number.
+                if (
+                    m.number.country_code != 1 and not raw.startswith(("+", "00", "0", "(0"))
+                ) or self._p.date_shape.match(raw):
+                    continue
+                hits.append(Span(w0 + m.start, w0 + m.end, "PHONE"))
+            if hits:
+                return hits
+        return []
+
+    def _phone_possible(self, raw: str, regions: tuple[str, ...], phone_ctx: bool) -> bool:
+        """Fallback for numbers of a possible length that are not (known) valid: international form,
+        NANP layout, or a phone word nearby."""
+        pn = self._pn
+        p = self._p
+        raw = raw.strip()
+        if raw.startswith(("+", "00")):
+            try:
+                num = pn.parse("+" + raw[2:] if raw.startswith("00") else raw, None)
+            except Exception:
+                return False
+            return bool(pn.is_possible_number(num))
+        if p.nanp_shape.match(raw):
+            return True
+        if phone_ctx and (raw.startswith(("0", "(")) or not raw.isdigit()):
+            for region in regions:
+                try:
+                    if pn.is_possible_number(pn.parse(raw, region)):
+                        return True
+                except Exception:
+                    continue
+        return False
+
+    def _dates(self, s: str) -> Iterator[Span]:
+        p = self._p
+        for m in p.date.finditer(s):
+            if "DOB" in self._on and self._context_before(p.dob_ctx, s, m.start(), 50):
+                yield Span(m.start(), m.end(), "DOB")
+            elif self.config.redact_all_dates:
+                yield Span(m.start(), m.end(), "DATE")
+
+    def _postcodes(self, s: str) -> Iterator[Span]:
+        p = self._p
+        for m in p.nl_postcode.finditer(s):
+            letters = m.group()[-2:]
+            if not self._context_before(p.postcode_ctx, s, m.start(), 30) and (
+                (letters in _NOT_POSTCODE_LETTERS and p.city_after.match(s, m.end()) is None)
+                or p.not_postcode_ctx.search(s, max(0, m.start() - 30), m.start()) is not None
+            ):
+                continue
+            yield Span(m.start(), m.end(), "POSTCODE")
+        has_ctx = p.postcode_ctx.search(s) is not None
+        if has_ctx or self._p.address_ctx.search(s) is not None:
+            for m in p.nl_postcode_lc.finditer(s):
+                letters = m.group()[-2:].upper()
+                if letters not in _NOT_POSTCODE_LETTERS or self._context_before(
+                    p.postcode_ctx, s, m.start(), 30
+                ):
+                    yield Span(m.start(), m.end(), "POSTCODE")
+        for m in p.uk_postcode.finditer(s):
+            g = m.group()
+            if (
+                g.isupper()
+                or self._context_before(p.postcode_ctx, s, m.start(), 30)
+                or self._context_before(p.address_ctx, s, m.start(), 60)
+            ):
+                yield Span(m.start(), m.end(), "POSTCODE")
+        for m in p.zip_code.finditer(s):
+            if p.us_state_before.search(
+                s, max(0, m.start() - 30), m.start()
+            ) is not None or self._context_before(p.postcode_ctx, s, m.start(), 30):
+                yield Span(m.start(), m.end(), "POSTCODE")
+        # Belgian/other 4-digit codes: with a postcode word, or right after a street line and before a city.
+        for m in p.be_postcode.finditer(s):
+            if self._context_before(p.postcode_ctx, s, m.start(), 30):
+                yield Span(m.start(), m.end(), "POSTCODE")
+                continue
+            cm = p.city_after.match(s, m.end())
+            if cm is None or cm.group().strip(" ,\n").split()[0].lower() in _NOT_NAMES:
+                continue
+            before = s[max(0, m.start() - 12) : m.start()]
+            if p.not_postcode_before.search(before) is None:
+                yield Span(m.start(), m.end(), "POSTCODE")
+
+    def _addresses(self, s: str) -> Iterator[Span]:
+        p = self._p
+        for m in p.po_box.finditer(s):
+            yield Span(m.start(), m.end(), "ADDRESS")
+        # English: number, capitalised street name words, street type ("221B Baker Street").
+        for m in p.en_address.finditer(s):
+            sp = self._en_street(s, m, m.start(2), allow_lower=False)
+            if sp is not None:
+                yield sp
+        if p.address_ctx.search(s) is not None:
+            for m in p.en_address_lc.finditer(s):
+                if self._context_before(p.address_ctx, s, m.start(), 40):
+                    sp = self._en_street(s, m, m.start(2), allow_lower=True)
+                    if sp is not None:
+                        yield sp
+        # UK style "Flat 9, Richards Fields" (no house number before the street).
+        for m in p.uk_flat.finditer(s):
+            words = m.group(1).split()
+            for k in range(len(words), 1, -1):
+                if _is_street_type(words[k - 1].lower().strip(".,")):
+                    end = _skip_to(s, m.start(1), words[:k])
+                    yield Span(m.start(), end, "ADDRESS")
+                    break
+        # Dutch / Flemish: street name ending in a street word, then the house number ("Kerkstraat 12a").
+        for m in p.nl_street.finditer(s):
+            word = m.group(1)
+            low = word.lower()
+            if not low.endswith(_NL_STREET_SUFFIXES) or low in _NL_STREET_STOP:
+                continue
+            # lower-case street words are common ("de weg 3 keer"): short ones only with an address cue
+            if word[0].islower() and len(low) < 8 and not self._context_before(p.address_ctx, s, m.start(), 40):
+                continue
+            start = m.start()
+            pm = p.nl_street_prefix.search(s, max(0, start - 60), start)
+            if pm is not None:
+                start = pm.start()
+                # don't swallow sentence-initial words like "Ik" / "Mijn"
+                while start < m.start():
+                    w = s[start:].split(None, 1)[0]
+                    if w.lower() in _NOT_NAMES or w.lower() in (
+                        "adres",
+                        "address",
+                        "straat",
+                        "op",
+                        "aan",
+                        "is",
+                        "in",
+                    ):
+                        start += len(w)
+                        while start < m.start() and s[start] in " \t":
+                            start += 1
+                    else:
+                        break
+            end = m.end()
+            tm = p.nl_house_tail.match(s, end)
+            if tm is not None:
+                end = tm.end()
+            yield Span(start, end, "ADDRESS")
+
+    def _en_street(self, s: str, m: re.Match[str], words_start: int, *, allow_lower: bool) -> Span | None:
+        words = m.group(2).split()
+        best = 0
+        for k, w in enumerate(words, 1):
+            lw = w.lower().rstrip(".,")
+            if _is_street_type(lw) and (k >= 2 or lw == "broadway"):
+                if allow_lower and lw not in _EN_STRONG_STREET_TYPES and not w[0].isupper():
+                    continue
+                best = k
+        if not best:
+            return None
+        end = _skip_to(s, words_start, words[:best])
+        if s[end - 1] == "," or s[end - 1] == ".":
+            end -= 1
+        um = self._p.unit_after.match(s, end)
+        if um is not None:
+            end = um.end()
+        return Span(m.start(), end, "ADDRESS")
+
+    def _persons(self, s: str) -> Iterator[Span]:
+        p = self._p
+        strong = (p.name_strong, p.name_honorific)
+        weak = (p.name_weak, p.name_met, p.name_here, p.name_signoff)
+        for rx in strong:
+            for m in rx.finditer(s):
+                sp = self._name_span(s, m, strict=False)
+                if sp is not None:
+                    yield sp
+        for rx in weak:
+            for m in rx.finditer(s):
+                sp = self._name_span(s, m, strict=True)
+                if sp is not None:
+                    yield sp
+
+    def _name_span(self, s: str, m: re.Match[str], *, strict: bool) -> Span | None:
+        start, end = m.start("name"), m.end("name")
+        tokens = s[start:end].split()
+        # Drop trailing tokens that are not names ("Sarah From ...", "John Thanks").
+        while tokens and tokens[-1].lower().strip(".,") in _NOT_NAMES:
+            tokens.pop()
+        # Leading particles only count together with a following name.
+        while (
+            tokens and tokens[0].lower() in _NOT_NAMES and tokens[0].lower() not in ("van", "de", "het", "al")
+        ):
+            return None
+        if not tokens:
+            return None
+        core = [t for t in tokens if not re.fullmatch(rf"(?:{_NAME_PARTICLES})", t)]
+        if not core:
+            return None
+        if strict and (core[0].lower().strip(".") in _NOT_NAMES):
+            return None
+        if any(t.lower().strip(".") in _NOT_NAMES for t in core) and len(core) == 1:
+            return None
+        end = _skip_to(s, start, tokens)
+        if self._p.place_after.match(s, end) is not None:
+            return None  # "It's East Ronald, TX 71619": a place followed by its postcode
+        return Span(start, end, "PERSON")
+
+
+_NOT_POSTCODE_LETTERS = frozenset(
+    _words(
+        """AM PM GB MB KB TB KM CM MM KG EU US UK NL BE DE FR ML CL DL MG HZ KW PK TV PC ID OK NO EN OF OR IN ON
+    AT TO IS IT AN AS BY DO GO HE IF ME MY SO UP WE HR GT XL DM EX BC AD CE NR TM CO VS PS RE"""
+    )
+)
+
+
+def _is_street_type(word: str) -> bool:
+    """English street-type word, plurals included ("Roads", "Ridges", "Meadows")."""
+    return word in _EN_STREET_TYPES or (
+        len(word) > 3 and word.endswith("s") and word[:-1] in _EN_STREET_TYPES
+    )
+
+
+def _skip_to(s: str, start: int, tokens: Iterable[str]) -> int:
+    """End offset of the whitespace-separated ``tokens`` found in ``s`` from ``start`` on."""
+    pos = start
+    for t in tokens:
+        idx = s.find(t, pos)
+        if idx < 0:
+            break
+        pos = idx + len(t)
+    return pos
+
+
+def _mask(s: str, spans: Iterable[Span]) -> str:
+    """``s`` with the characters of ``spans`` replaced by ``X`` (same length)."""
+    chars: list[str] | None = None
+    for sp in spans:
+        if chars is None:
+            chars = list(s)
+        chars[sp.start : sp.end] = "X" * (sp.end - sp.start)
+    return s if chars is None else "".join(chars)
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    """Sort and merge overlapping spans; the merged span takes the higher-priority type."""
+    if not spans:
+        return []
+    spans = sorted((sp for sp in spans if sp.end > sp.start), key=lambda sp: (sp.start, -sp.end))
+    out: list[Span] = []
+    for sp in spans:
+        if out and sp.start < out[-1].end:
+            last = out[-1]
+            label = last.label if _PRIORITY[last.label] <= _PRIORITY[sp.label] else sp.label
+            out[-1] = Span(last.start, max(last.end, sp.end), label)
+        else:
+            out.append(sp)
+    return out
+
+
+def _apply(text: str, spans: list[Span]) -> tuple[str, dict[str, int]]:
+    if not spans:
+        return text, {}
+    parts: list[str] = []
+    counts: dict[str, int] = {}
+    pos = 0
+    for sp in spans:
+        parts.append(text[pos : sp.start])
+        parts.append(f"<{sp.label}>")
+        counts[sp.label] = counts.get(sp.label, 0) + 1
+        pos = sp.end
+    parts.append(text[pos:])
+    return "".join(parts), counts
