@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helm_support import CHART
+
+from tests.helm.helm_support import CHART
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """Helpers for the Helm chart tests: run the pinned helm binary, render, parse.
 
-Imported by the test modules as ``helm_support`` (a unique name: several test folders have a conftest).
-
 The helm binary is built by ``scripts/install_helm.sh`` into ``.stack/bin/helm``. When it is missing
 the tests fail with that instruction; they never skip.
 """

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from helm_support import CHART, KUBE_VERSION, NAMESPACE, by_kind, helm, render
+
+from tests.helm.helm_support import CHART, KUBE_VERSION, NAMESPACE, by_kind, helm, render
 
 MONITORING = CHART / "ci" / "monitoring-values.yaml"
 ON = ["prometheusRule.enabled=true", "dashboards.enabled=true"]

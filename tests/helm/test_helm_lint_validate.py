@@ -18,7 +18,17 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from helm_support import CHART, CI_VALUES, KUBE_VERSION, SCENARIOS, helm, render, render_error, scenario_id
+
+from tests.helm.helm_support import (
+    CHART,
+    CI_VALUES,
+    KUBE_VERSION,
+    SCENARIOS,
+    helm,
+    render,
+    render_error,
+    scenario_id,
+)
 
 #: Custom resources: no schema in kubernetes-validate; structure checked by dedicated tests.
 CRD_KINDS = {

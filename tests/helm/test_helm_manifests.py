@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
-from helm_support import (
+
+from streams.config import Settings, load_settings
+from tests.helm.helm_support import (
     CHART,
     REPO,
     SCENARIOS,
@@ -23,8 +25,6 @@ from helm_support import (
     scenario_id,
     worker_container,
 )
-
-from streams.config import Settings, load_settings
 
 CI = CHART / "ci"
 KEDA = CI / "keda-values.yaml"
