@@ -32,8 +32,20 @@ demo-stop: ## stop the demo worker and simulator
 test: venv stack-up ## run the whole test suite against the real local stack
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
+dashboards: venv ## regenerate dashboards, alert rules, Alertmanager config and the Helm copies
+	@$(PY) -m dashboards.build
+
+helm: ## build the pinned helm from the Go module proxy into .stack/bin
+	@scripts/install_helm.sh
+
+helm-test: venv helm ## lint, render and validate the Helm chart
+	@$(PY) -m pytest tests/helm
+
+bench: venv stack-up ## benchmark the pipeline on the real broker beside the raw model (out/bench.json)
+	@$(VENV)/bin/imon bench $(BENCH_ARGS)
+
 lint: venv ## ruff and mypy, as in CI
 	@$(VENV)/bin/ruff check streams models dashboards tests
 	@$(VENV)/bin/mypy streams models
 
-.PHONY: help venv stack-up stack-down stack-status stack-clean demo demo-stop test lint
+.PHONY: help venv stack-up stack-down stack-status stack-clean demo demo-stop test lint dashboards helm helm-test bench

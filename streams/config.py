@@ -11,10 +11,10 @@ import hashlib
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Queues exported as metric labels when ``IMON_QUEUES`` is not set. Any other queue name is
 #: exported as ``other`` so a typo or a hostile producer cannot blow up label cardinality.
@@ -52,7 +52,10 @@ class Settings(BaseSettings):
     batch_max_wait_s: float = Field(0.05, gt=0, le=5, description="Longest wait to fill a batch, seconds.")
     max_text_bytes: int = Field(8192, ge=16, description="Longer utterances are rejected to the DLQ.")
     max_event_bytes: int = Field(65536, ge=256, description="Larger raw events are rejected to the DLQ.")
-    queues: tuple[str, ...] = Field(DEFAULT_QUEUES, description="Queue names allowed as metric labels.")
+    # NoDecode: IMON_QUEUES is a plain comma-separated list ("billing,sales"), not JSON.
+    queues: Annotated[tuple[str, ...], NoDecode] = Field(
+        DEFAULT_QUEUES, description="Queue names allowed as metric labels, comma separated."
+    )
     dedup_window: int = Field(256, ge=1, description="Event ids remembered per conversation for dedup.")
     human_sla_s: float = Field(120.0, gt=0, description="Seconds a human request may wait before alerting.")
     alert_cooldown_s: float = Field(
@@ -83,6 +86,9 @@ class Settings(BaseSettings):
     @classmethod
     def _split_queues(cls, v: object) -> object:
         if isinstance(v, str):
+            v = v.strip()
+            if v.startswith("["):  # a JSON list is accepted too (the Helm chart renders one)
+                return tuple(json.loads(v))
             return tuple(q.strip() for q in v.split(",") if q.strip())
         return v
 
