@@ -1,0 +1,336 @@
+"""Tests of streams.redaction: per-type examples (English and Dutch), checksum and look-alike negatives,
+configuration switches, fail-closed behaviour and properties (never raises, never leaks, bounded time)."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from streams.pii_corpus import CorpusGenerator
+from streams.redaction import (
+    ENTITY_TYPES,
+    FAILED_PLACEHOLDER,
+    TRUNCATED_MARKER,
+    Redaction,
+    RedactionConfig,
+    Redactor,
+    bsn_valid,
+    iban_valid,
+    luhn_valid,
+)
+
+
+@pytest.fixture(scope="module")
+def redactor() -> Redactor:
+    return Redactor()
+
+
+# --- one example per type and language: (text, language, the PII substring, expected placeholder) ------
+POSITIVES = [
+    ("Mail me at jan.jansen@example.nl please", "nl", "jan.jansen@example.nl", "EMAIL"),
+    ("My email is Sarah.O'Neil+billing@mail.co.uk", "en", "Sarah.O'Neil+billing@mail.co.uk", "EMAIL"),
+    ("it's jan dot smit at gmail dot com", "en", "jan dot smit at gmail dot com", "EMAIL"),
+    ("Call me back on +31 6 12345678 tomorrow", "en", "+31 6 12345678", "PHONE"),
+    ("bel me op 06-12345678", "nl", "06-12345678", "PHONE"),
+    ("mijn nummer is 020 - 123 45 67", "nl", "020 - 123 45 67", "PHONE"),
+    ("my number is (212) 555-0143", "en", "(212) 555-0143", "PHONE"),
+    ("ring 212.555.0143 after 5", "en", "212.555.0143", "PHONE"),
+    ("call 07700 900123 or 0161 496 0000", "en", "0161 496 0000", "PHONE"),
+    ("0032 470 12 34 56 is mijn gsm", "nl", "0032 470 12 34 56", "PHONE"),
+    ("Tel: +44 (0)20 7946 0958", "en", "+44 (0)20 7946 0958", "PHONE"),
+    ("phone: +1-651-524-0404x39404", "en", "+1-651-524-0404x39404", "PHONE"),
+    ("my card number is 4111 1111 1111 1111", "en", "4111 1111 1111 1111", "CARD"),
+    ("Charge it to 5500-0000-0000-0004 please", "en", "5500-0000-0000-0004", "CARD"),
+    ("amex 3782 822463 10005", "en", "3782 822463 10005", "CARD"),
+    ("kaartnummer 4111111111111111", "nl", "4111111111111111", "CARD"),
+    ("Mijn IBAN is NL91 ABNA 0417 1643 00", "nl", "NL91 ABNA 0417 1643 00", "IBAN"),
+    ("refund to nl91abna0417164300.", "en", "nl91abna0417164300", "IBAN"),
+    ("rekening BE68539007547034", "nl", "BE68539007547034", "IBAN"),
+    ("IBAN: GB82 WEST 1234 5698 7654 32", "en", "GB82 WEST 1234 5698 7654 32", "IBAN"),
+    ("My SSN is 123-45-6789", "en", "123-45-6789", "SSN"),
+    ("I gave you 123456789 as my social security number", "en", "123456789", "SSN"),
+    ("mijn BSN is 111222333", "nl", "111222333", "BSN"),
+    ("burgerservicenummer: 1234.56.782", "nl", "1234.56.782", "BSN"),
+    ("NINO QQ 12 34 56 C", "en", "QQ 12 34 56 C", "NATIONAL_ID"),
+    ("rijksregisternummer 85.07.30-033.28", "nl", "85.07.30-033.28", "NATIONAL_ID"),
+    ("logged in from 192.168.1.20 yesterday", "en", "192.168.1.20", "IP"),
+    ("ip fe80::1ff:fe23:4567:890a", "en", "fe80::1ff:fe23:4567:890a", "IP"),
+    (
+        "the reset link https://shop.example/reset?token=abc123 failed",
+        "en",
+        "https://shop.example/reset?token=abc123",
+        "URL",
+    ),
+    ("I live at 221B Baker Street", "en", "221B Baker Street", "ADDRESS"),
+    ("ship it to 736 David Port Suite 470", "en", "736 David Port Suite 470", "ADDRESS"),
+    ("Ik woon op de Kerkstraat 12a in Utrecht", "nl", "Kerkstraat 12a", "ADDRESS"),
+    ("verhuisd naar Prins Hendrikkade 104-II.", "nl", "Prins Hendrikkade 104-II", "ADDRESS"),
+    ("postcode 1234 AB", "nl", "1234 AB", "POSTCODE"),
+    ("London NW1 6XE", "en", "NW1 6XE", "POSTCODE"),
+    ("Springfield, IL 62704", "en", "62704", "POSTCODE"),
+    ("Kerkstraat 5, 2000 Antwerpen", "nl", "2000", "POSTCODE"),
+    ("I was born on 12 March 1985", "en", "12 March 1985", "DOB"),
+    ("DOB: 03/04/1990", "en", "03/04/1990", "DOB"),
+    ("geboren op 3 april 1990", "nl", "3 april 1990", "DOB"),
+    ("Hi, my name is John Smith and I need help", "en", "John Smith", "PERSON"),
+    ("This is Sarah from billing", "en", "Sarah", "PERSON"),
+    ("Can I speak with Mrs O'Connor?", "en", "O'Connor", "PERSON"),
+    ("Kind regards,\nEmma Thompson", "en", "Emma Thompson", "PERSON"),
+    ("Goedemiddag, u spreekt met Jan de Vries van de klantenservice", "nl", "Jan de Vries", "PERSON"),
+    ("Spreek ik met mevrouw van der Berg?", "nl", "van der Berg", "PERSON"),
+    ("Met vriendelijke groet,\nPieter Bakker", "nl", "Pieter Bakker", "PERSON"),
+    ("mijn naam is fatima el amrani", "nl", "fatima el amrani", "PERSON"),
+]
+
+
+@pytest.mark.parametrize(("text", "language", "pii", "label"), POSITIVES)
+def test_each_type_is_redacted(redactor: Redactor, text: str, language: str, pii: str, label: str) -> None:
+    out = redactor.redact(text, language)
+    assert pii not in out.text
+    assert f"<{label}>" in out.text
+    assert out.counts.get(label, 0) >= 1
+    assert set(out.counts) <= set(ENTITY_TYPES)
+
+
+# --- look-alikes that must survive untouched -----------------------------------------------------------
+NEGATIVES = [
+    "card 4111 1111 1111 1112 was declined",  # Luhn-invalid 16 digits
+    "the number 1234 5678 9012 3456 is on the box",  # Luhn-invalid
+    "IBAN NL91 ABNA 0417 1643 01",  # wrong mod-97 checksum (the check digits do not fit)
+    "ordernummer 123456782",  # passes the 11-test but has no BSN context
+    "klantnummer 111222334",
+    "Where is my order #4839201? It was due on 12-03-2024.",
+    "I was charged €1.234,56 twice on 03/04/2024",
+    "The delivery slot is 14:30 to 16:00.",
+    "Product code AB-12345-X is out of stock",
+    "version 2.4.1 keeps crashing",
+    "my plan is 20 GB for 1500 MB extra",
+    "transaction 19079706672279 failed at 11pm",
+    "Artikelnummer 2494 GW is niet op voorraad",
+    "I bought it on 12 March 2024 for $99.99",
+    "I'm Dutch, sorry",
+    "I'm very angry about this",
+    "Hi there, thanks for the help",
+    "Hello Team,",
+    "I walked 2 miles down the road",
+    "Ik heb 45 minuten in de wacht gestaan",
+    "Can you call me back? I'm not happy.",
+    "ticket INC0012345 is still open",
+    "Room 4 on floor 2, desk 15",
+]
+
+
+@pytest.mark.parametrize("text", NEGATIVES)
+def test_look_alikes_are_kept(redactor: Redactor, text: str) -> None:
+    out = redactor.redact(text)
+    assert out.text == text, out
+    assert out.counts == {}
+
+
+def test_checksums() -> None:
+    assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
+    assert iban_valid("NL91ABNA0417164300") and not iban_valid("NL91ABNA0417164301")
+    assert not iban_valid("XX91ABNA0417164300")  # unknown country
+    assert not iban_valid("NL91ABNA04171643")  # wrong length for NL
+    assert bsn_valid("111222333") and bsn_valid("123456782") and not bsn_valid("123456789")
+    assert not bsn_valid("000000000")
+
+
+def test_luhn_invalid_card_is_not_card(redactor: Redactor) -> None:
+    gen = CorpusGenerator(7)
+    for _ in range(50):
+        bad = gen.luhn_invalid_card()
+        assert "CARD" not in redactor.redact(f"card {bad}").counts
+
+
+def test_wrong_iban_checksum_is_not_iban(redactor: Redactor) -> None:
+    good = "NL91ABNA0417164300"
+    for check in range(100):
+        cand = f"NL{check:02d}ABNA0417164300"
+        out = redactor.redact(f"iban {cand}")
+        assert ("IBAN" in out.counts) == (cand == good)
+
+
+def test_placeholders_counts_and_order(redactor: Redactor) -> None:
+    text = "Mail a@b.nl and c@d.com, call +31 6 12345678"
+    out = redactor.redact(text)
+    assert out.text == "Mail <EMAIL> and <EMAIL>, call <PHONE>"
+    assert out.counts == {"EMAIL": 2, "PHONE": 1}
+    assert not out.truncated and not out.failed
+
+
+def test_result_is_frozen(redactor: Redactor) -> None:
+    out = redactor.redact("hello")
+    assert out == Redaction("hello", {})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        out.text = "x"  # type: ignore[misc]
+
+
+def test_unicode_digits_and_spaces_are_seen(redactor: Redactor) -> None:
+    # full-width digits, a non-breaking space and a full-width @ do not hide identifiers
+    out = redactor.redact("１２３-４５-６７８９ is my ssn, mail jan＠example.com, bel 06\u00a012345678")
+    assert out.counts == {"SSN": 1, "EMAIL": 1, "PHONE": 1}
+    assert "６７８９" not in out.text and "12345678" not in out.text
+
+
+def test_overlaps_are_merged_to_the_stronger_type(redactor: Redactor) -> None:
+    out = redactor.redact("IBAN NL91ABNA0417164300, that's it")
+    assert out.text == "IBAN <IBAN>, that's it"
+
+
+# --- configuration --------------------------------------------------------------------------------------
+def test_entities_can_be_switched_off() -> None:
+    r = Redactor(RedactionConfig(entities=frozenset({"EMAIL"})))
+    out = r.redact("a@b.nl +31 6 12345678")
+    assert out.text == "<EMAIL> +31 6 12345678"
+
+
+def test_names_can_be_switched_off() -> None:
+    r = Redactor(RedactionConfig(redact_names=False))
+    assert r.redact("my name is John Smith").text == "my name is John Smith"
+
+
+def test_bsn_without_context_switch() -> None:
+    text = "het nummer is 123456782"
+    assert Redactor().redact(text).text == text
+    assert Redactor(RedactionConfig(bsn_requires_context=False)).redact(text).text == "het nummer is <BSN>"
+
+
+def test_extra_national_id_patterns() -> None:
+    r = Redactor(RedactionConfig(national_id_patterns=(r"\bCUST-[0-9]{6}\b",)))
+    assert r.redact("klant CUST-123456 belt").text == "klant <NATIONAL_ID> belt"
+
+
+def test_all_dates_switch() -> None:
+    text = "delivered on 12-03-2024"
+    assert Redactor().redact(text).text == text
+    assert Redactor(RedactionConfig(redact_all_dates=True, entities=frozenset(ENTITY_TYPES))).redact(
+        text
+    ).text == ("delivered on <DATE>")
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError):
+        RedactionConfig(entities=frozenset({"NOPE"}))
+    with pytest.raises(ValueError):
+        RedactionConfig(max_chars=0)
+
+
+def test_phone_regions_matter_for_national_numbers() -> None:
+    text = "bel 020 123 4567"
+    assert Redactor(RedactionConfig(phone_regions=("NL",))).redact(text).counts == {"PHONE": 1}
+
+
+# --- never crash, fail closed, bounded -------------------------------------------------------------------
+@pytest.mark.parametrize("value", [None, 12345, b"bytes", "", "\x00\x01\x02", "\ud800\udfff lone surrogates"])
+def test_odd_inputs_never_raise(redactor: Redactor, value: object) -> None:
+    out = redactor.redact(value)  # type: ignore[arg-type]
+    assert isinstance(out, Redaction) and isinstance(out.text, str)
+
+
+def test_internal_error_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    r = Redactor()
+
+    def boom(*_: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(r, "find", boom)
+    out = r.redact("my email is a@b.nl")
+    assert out.text == FAILED_PLACEHOLDER and out.failed and out.counts == {}
+
+
+def test_long_input_is_truncated() -> None:
+    r = Redactor(RedactionConfig(max_chars=50))
+    out = r.redact("a@b.nl " + "x" * 100)
+    assert out.truncated and out.text.endswith(TRUNCATED_MARKER) and out.text.startswith("<EMAIL>")
+
+
+ADVERSARIAL = {
+    "digits-and-spaces": "1 " * 25_000,
+    "dotted-digits": "1." * 25_000,
+    "parentheses": "(0" * 25_000,
+    "at-signs": "a@" * 25_000,
+    "dotted-words": "a." * 25_000,
+    "street-words": "Kerkstraat 1 " * 4_000,
+    "name-cues": "my name is " * 5_000,
+    "hex-colons": "ab:" * 17_000,
+    "mixed": ("+31 (0)6-12 34 5678 x a@b.c 1.2.3.4 NL91 " * 1_200),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_adversarial_inputs_are_linear(redactor: Redactor, name: str) -> None:
+    text = ADVERSARIAL[name]
+    t0 = time.perf_counter()
+    out = redactor.redact(text)
+    elapsed = time.perf_counter() - t0
+    assert not out.failed
+    # ~50k characters; linear patterns take well under a second here, backtracking would take minutes
+    assert elapsed < 5.0, f"{name}: {elapsed:.2f}s"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=400))
+def test_property_never_raises_and_is_fast(text: str) -> None:
+    r = _shared()
+    t0 = time.perf_counter()
+    out = r.redact(text)
+    assert time.perf_counter() - t0 < 1.0
+    assert isinstance(out.text, str) and not out.failed
+    assert set(out.counts) <= set(ENTITY_TYPES)
+
+
+STRUCTURED = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "BSN", "NATIONAL_ID", "IP", "URL")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=2**31))
+def test_property_generated_identifiers_never_leak(seed: int) -> None:
+    gen = CorpusGenerator(seed)
+    sample = gen.sample(negative_share=0.0)
+    out = _shared().redact(sample.text, sample.language)
+    for ent in sample.entities:
+        if ent.label in STRUCTURED and not ent.variant:
+            assert sample.text[ent.start : ent.end] not in out.text, (sample.text, out.text)
+
+
+_NOISE = st.text(alphabet=st.sampled_from(list("abcdefghij ,.!?KLMNOP\n")), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NOISE, st.integers(min_value=0, max_value=2**31), _NOISE)
+def test_property_identifier_in_any_surrounding_text(before: str, seed: int, after: str) -> None:
+    gen = CorpusGenerator(seed)
+    label = ("EMAIL", "CARD", "IBAN", "IP")[seed % 4]
+    value = gen.value(label, "", "en", "en_US")
+    assert isinstance(value, str)
+    text = f"{before} {value} {after}"
+    out = _shared().redact(text)
+    assert value not in out.text, (text, out.text)
+
+
+_SHARED: list[Redactor] = []
+
+
+def _shared() -> Redactor:
+    if not _SHARED:
+        _SHARED.append(Redactor())
+    return _SHARED[0]
+
+
+def test_import_does_no_work_and_never_imports_faker() -> None:
+    code = (
+        "import sys, time; t = time.perf_counter(); import streams.redaction as r; "
+        "dt = time.perf_counter() - t; "
+        "assert 'faker' not in sys.modules, 'faker imported'; "
+        "assert 'phonenumbers' not in sys.modules, 'phonenumbers imported at import time'; "
+        "assert r._PATTERNS is None, 'patterns compiled at import'; "
+        "r.Redactor().redact('a@b.nl'); assert 'faker' not in sys.modules; print(dt)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
