@@ -317,7 +317,7 @@ class _Patterns:
         self.phone_pre = c(r"[0-9](?:[^0-9A-Za-z\n]{0,3}[0-9]){6,}")
         # Phone-shaped candidates for the fallback (numbers that are possible but not valid).
         self.phone_cand = c(
-            r"(?<![\w+])(?:\+|00)?\(?[0-9]{1,4}\)?(?:[ .\-/]{0,2}\(?[0-9]{1,5}\)?){1,6}"
+            r"(?<![\w+])(?:\+|00)?\(?[0-9]{1,4}\)?(?:[ .\-/]{0,3}\(?[0-9]{1,5}\)?){1,6}"
             r"(?:\s*(?:x|ext\.?|extension|toestel|tst\.?)\s*[0-9]{1,6})?(?![\w])"
         )
         self.phone_ctx = c(rf"(?i)(?:{_PHONE_CONTEXT})")
@@ -335,13 +335,20 @@ class _Patterns:
         day = r"(?:0?[1-9]|[12][0-9]|3[01])"
         mon = r"(?:0?[1-9]|1[0-2])"
         year = r"(?:19|20)[0-9]{2}"
-        self.date = c(
-            rf"(?i)(?<![0-9])(?:{day}[./-]{mon}[./-](?:{year}|[0-9]{{2}})|{year}[./-]{mon}[./-]{day}|"
-            rf"{mon}/{day}/(?:{year}|[0-9]{{2}})|"
-            rf"{day}(?:st|nd|rd|th|e|ste|de)?\s+(?:of\s+)?(?:{_MONTHS})\.?,?\s+{year}|"
+        # Numeric dates (case-sensitive, cheap) and dates with a month name (only run when a year and a
+        # month word occur).
+        self.date_num = c(
+            rf"(?<![0-9])(?:{day}[./-]{mon}[./-](?:{year}|[0-9]{{2}})|{year}[./-]{mon}[./-]{day}|"
+            rf"{mon}/{day}/(?:{year}|[0-9]{{2}}))(?![0-9])"
+        )
+        self.date_text = c(
+            rf"(?i)(?<![0-9])(?:{day}(?:st|nd|rd|th|e|ste|de)?\s+(?:of\s+)?(?:{_MONTHS})\.?,?\s+{year}|"
             rf"(?:{_MONTHS})\.?\s+{day}(?:st|nd|rd|th)?,?\s+{year})(?![0-9])"
         )
+        self.year = c(r"(?:19|20)[0-9]{2}")
+        self.word = c(r"[a-z]+(?:['’][a-z]+)?")
         self.dob_ctx = c(rf"(?i)(?:{_DOB_CONTEXT})")
+        self.dob_ctx_after = c(r"(?i)[ ,)(]{0,3}(?:\(?(?:dob|d\.o\.b\.?)|geboren|born|ben\s+ik\s+geboren)\b")
         # Postcodes.
         self.nl_postcode = c(r"(?<![\w-])[1-9][0-9]{3}[ ]?(?!SA|SD|SS)[A-Z]{2}(?![\w-])")
         self.nl_postcode_lc = c(r"(?<![\w-])[1-9][0-9]{3}[ ]?[A-Za-z]{2}(?![\w-])")
@@ -381,10 +388,15 @@ class _Patterns:
             r"(?<![\w-])([\w'’-]{3,40})[ \t]+([0-9]{1,5})(?![0-9]|[,.:/][0-9]|\s?(?:euro|eur|€|%|minuten|minutes|uur|jaar|dagen|days|keer))"
         )
         self.nl_house_tail = c(
-            r"(?i)(?:[ ]?[A-Za-z](?![A-Za-z])|[-/ ](?:[0-9]{1,4}|[IVX]{1,3}|bis|hs|hg|h)(?![\w])|[ ]+bus[ ]+[0-9]{1,4})"
+            r"(?i)(?:[ ]?(?:bis|hs|hg|huis|boven|beneden)(?![A-Za-z])|[ ]?[A-Za-z](?![A-Za-z])|[-/ ](?:[0-9]{1,4}|[IVX]{1,3}|bis|hs|hg|h)(?![\w])|[ ]+bus[ ]+[0-9]{1,4})"
         )
         self.nl_street_prefix = c(
             r"((?:(?:[A-Z][\w'’.-]{0,25}|van|de|der|den|het|'t|ter|ten|[0-9]e)[ \t]+){1,3})$"
+        )
+        # Streets named type-first: "Laan van Meerdervoort 1122", "Plein 1944 4", "Rue de la Loi 16".
+        self.nl_street_type_first = c(
+            r"(?<![\w-])(?:Laan|Plein|Kade|Dreef|Singel|Gracht|Dijk|Markt|Weg|Rue|Avenue|Chaussée|Steenweg)"
+            r"[ \t]+(?:(?:van|de|der|den|het|ten|ter|op|la|le|du|des|d')[ \t]*){1,3}(?:[A-Z][\w'’-]{0,25}[ \t]+){0,2}$"
         )
         self.po_box = c(r"(?i)\b(?:p\.?\s?o\.?\s+box|postbus|postbox)\s+[0-9]{1,6}\b")
         # Names.
@@ -394,7 +406,7 @@ class _Patterns:
         )
         lower_name = rf"{_LOWER_TOKEN}(?:[ \t]+(?:(?:{_NAME_PARTICLES})[ \t]+){{0,3}}{_LOWER_TOKEN}){{0,2}}"
         self.name_strong = c(
-            r"(?i:\b(?:my\s+name\s+is|my\s+name's|name\s*:|naam\s*:|mijn\s+naam\s+is|ik\s+heet|i\s+am\s+called|"
+            r"(?i:\b(?:my\s+name\s+is|my\s+name['’]s|name\s*:|naam\s*:|mijn\s+naam\s+is|ik\s+heet|i\s+am\s+called|"
             r"call\s+me|you\s+can\s+call\s+me|spreek\s+ik\s+met|spreekt\s+met|spreek\s+je\s+met|speaking\s+with|"
             r"speaking\s+to|talking\s+to|talking\s+with|account\s+holder\s+is|in\s+the\s+name\s+of|"
             r"op\s+naam\s+van|ten\s+name\s+van|t\.n\.v\.?|attn\.?|c/o)\s+)"
@@ -404,14 +416,16 @@ class _Patterns:
             rf"(?<![0-9] )(?i:\b(?:{_HONORIFICS})\.?\s+)(?P<name>{name}|(?:(?:{_NAME_PARTICLES})\s+){{0,3}}{_LOWER_TOKEN})"
         )
         self.name_weak = c(
-            r"(?i:\b(?:this\s+is|it's|it\s+is|i'm|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|"
+            r"(?i:\b(?:this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
+            r"my\s+(?:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|sister|colleague|friend)|"
+            r"mijn\s+(?:man|vrouw|partner|zoon|dochter|moeder|vader|broer|zus|collega|vriend|vriendin)|"
             r"dear|hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|beste|geachte|hoi|hallo|dag|"
             r"goedemorgen|goedemiddag|goedenavond|thanks|thank\s+you|bedankt|dank\s+je(?:wel)?|dank\s+u(?:wel)?|"
             r"colleague|collega|agent|transfer\s+you\s+to|doorverbinden\s+met|ask\s+for|vraag\s+naar)[ \t,]+)"
             rf"(?P<name>{name})"
         )
         self.name_met = c(
-            rf"(?:^|[.!?,]\s*|\n)\s*(?i:met)\s+(?P<name>{name})(?=\s*[,.!?\n]|\s+(?i:van|from|hier|here)\b)"
+            rf"(?:^|[.!?,\-–]\s*|\n)\s*(?i:met)\s+(?P<name>{name})(?=\s*[,.!?\n]|\s+(?i:van|from|hier|here)\b)"
         )
         self.name_here = c(
             rf"(?:^|[.!?,]\s*|\n)\s*(?P<name>{name}),?\s+(?i:here|hier|speaking|aan\s+de\s+lijn)\b"
@@ -420,7 +434,7 @@ class _Patterns:
             r"(?i:\b(?:regards|kind\s+regards|best\s+regards|warm\s+regards|best\s+wishes|sincerely|"
             r"yours\s+sincerely|yours\s+faithfully|yours\s+truly|cheers|many\s+thanks|thanks|thank\s+you|best|"
             r"met\s+vriendelijke\s+groet(?:en)?|vriendelijke\s+groet(?:en)?|hartelijke\s+groet(?:en)?|"
-            r"groet(?:en|jes)?|mvg|m\.v\.g\.?|gr\.?|liefs|sent\s+from)\s*[,.!:]?[ \t]*\n?[ \t]*(?:-\s*)?)"
+            r"groet(?:en|jes)?|mvg|m\.v\.g\.?|gr\.?|liefs)\s*[,.!:]?[ \t]*\n?[ \t]*(?:-\s*)?)"
             rf"(?P<name>{name})(?=\s*$|\s*\n|\s*[.,!]\s*$)"
         )
         self.place_after = c(
@@ -608,6 +622,8 @@ class Redactor:
         on = self._on
         p = self._p
         has_digit = p.digit.search(scan) is not None
+        # Lower-case ASCII words, used to skip patterns whose cue words are absent.
+        words = frozenset(p.word.findall(scan.lower()))
         if "URL" in on and ("://" in scan or "www." in scan.lower()):
             spans += self._urls(scan)
         if "EMAIL" in on:
@@ -628,15 +644,16 @@ class Redactor:
                 # IBAN-shaped strings that fail the checksum are left alone, not half-read as phones
                 spans += self._phones(scan, spans + iban_shaped, language)
             if "DOB" in on or "DATE" in on:
-                spans += self._dates(scan)
+                spans += self._dates(scan, words)
+            addr_ctx = p.address_ctx.search(scan) is not None
             if "POSTCODE" in on:
-                spans += self._postcodes(scan)
+                spans += self._postcodes(scan, addr_ctx)
             if "ADDRESS" in on:
-                spans += self._addresses(scan)
+                spans += self._addresses(scan, addr_ctx)
         elif self._extra_ids and "NATIONAL_ID" in on:
             spans += self._national_ids(scan)
         if self._names:
-            spans += self._persons(scan)
+            spans += self._persons(scan, words)
         return _merge(spans)
 
     # -- detectors --------------------------------------------------------------------------------------
@@ -898,15 +915,21 @@ class Redactor:
                     continue
         return False
 
-    def _dates(self, s: str) -> Iterator[Span]:
+    def _dates(self, s: str, words: frozenset[str]) -> Iterator[Span]:
         p = self._p
-        for m in p.date.finditer(s):
-            if "DOB" in self._on and self._context_before(p.dob_ctx, s, m.start(), 50):
+        matches = list(p.date_num.finditer(s))
+        if not words.isdisjoint(_MONTH_WORDS) and p.year.search(s) is not None:
+            matches += p.date_text.finditer(s)
+        for m in matches:
+            if "DOB" in self._on and (
+                self._context_before(p.dob_ctx, s, m.start(), 50)
+                or p.dob_ctx_after.match(s, m.end()) is not None
+            ):
                 yield Span(m.start(), m.end(), "DOB")
             elif self.config.redact_all_dates:
                 yield Span(m.start(), m.end(), "DATE")
 
-    def _postcodes(self, s: str) -> Iterator[Span]:
+    def _postcodes(self, s: str, addr_ctx: bool) -> Iterator[Span]:
         p = self._p
         for m in p.nl_postcode.finditer(s):
             letters = m.group()[-2:]
@@ -917,7 +940,7 @@ class Redactor:
                 continue
             yield Span(m.start(), m.end(), "POSTCODE")
         has_ctx = p.postcode_ctx.search(s) is not None
-        if has_ctx or self._p.address_ctx.search(s) is not None:
+        if has_ctx or addr_ctx:
             for m in p.nl_postcode_lc.finditer(s):
                 letters = m.group()[-2:].upper()
                 if letters not in _NOT_POSTCODE_LETTERS or self._context_before(
@@ -949,7 +972,7 @@ class Redactor:
             if p.not_postcode_before.search(before) is None:
                 yield Span(m.start(), m.end(), "POSTCODE")
 
-    def _addresses(self, s: str) -> Iterator[Span]:
+    def _addresses(self, s: str, addr_ctx: bool) -> Iterator[Span]:
         p = self._p
         for m in p.po_box.finditer(s):
             yield Span(m.start(), m.end(), "ADDRESS")
@@ -958,7 +981,7 @@ class Redactor:
             sp = self._en_street(s, m, m.start(2), allow_lower=False)
             if sp is not None:
                 yield sp
-        if p.address_ctx.search(s) is not None:
+        if addr_ctx:
             for m in p.en_address_lc.finditer(s):
                 if self._context_before(p.address_ctx, s, m.start(), 40):
                     sp = self._en_street(s, m, m.start(2), allow_lower=True)
@@ -976,8 +999,11 @@ class Redactor:
         for m in p.nl_street.finditer(s):
             word = m.group(1)
             low = word.lower()
+            type_first = None
             if not low.endswith(_NL_STREET_SUFFIXES) or low in _NL_STREET_STOP:
-                continue
+                type_first = p.nl_street_type_first.search(s, max(0, m.start() - 40), m.start())
+                if type_first is None:
+                    continue
             # lower-case street words are common ("de weg 3 keer"): short ones only with an address cue
             if (
                 word[0].islower()
@@ -1006,6 +1032,8 @@ class Redactor:
                             start += 1
                     else:
                         break
+            if type_first is not None:
+                start = min(start, type_first.start())
             end = m.end()
             tm = p.nl_house_tail.match(s, end)
             if tm is not None:
@@ -1031,10 +1059,24 @@ class Redactor:
             end = um.end()
         return Span(m.start(), end, "ADDRESS")
 
-    def _persons(self, s: str) -> Iterator[Span]:
+    def _persons(self, s: str, words: frozenset[str]) -> Iterator[Span]:
         p = self._p
-        strong = (p.name_strong, p.name_honorific)
-        weak = (p.name_weak, p.name_met, p.name_here, p.name_signoff)
+        low = s.lower()
+        strong = []
+        if not words.isdisjoint(_CUES_STRONG) or "t.n.v" in low or "c/o" in low:
+            strong.append(p.name_strong)
+        if not words.isdisjoint(_CUES_HONORIFIC):
+            strong.append(p.name_honorific)
+        weak = [
+            rx
+            for rx, cues in (
+                (p.name_weak, _CUES_WEAK),
+                (p.name_met, _CUES_MET),
+                (p.name_here, _CUES_HERE),
+                (p.name_signoff, _CUES_SIGNOFF),
+            )
+            if not words.isdisjoint(cues)
+        ]
         for rx in strong:
             for m in rx.finditer(s):
                 sp = self._name_span(s, m, strict=False)
@@ -1071,6 +1113,35 @@ class Redactor:
             return None  # "It's East Ronald, TX 71619": a place followed by its postcode
         return Span(start, end, "PERSON")
 
+
+_MONTH_WORDS = frozenset(_MONTHS.split("|"))
+
+# First words of the name cues; a name pattern only runs when one of its words is in the text.
+_CUES_STRONG = frozenset(
+    _words("name name's name’s naam heet called call spreek spreekt speaking talking holder attn tnv")
+)
+_CUES_HONORIFIC = frozenset(
+    _words(
+        "mr mrs ms miss mx dr prof sir mister madam madame dame lady lord meneer mevrouw mevr mw dhr heer "
+        "juffrouw mej ir ing drs"
+    )
+)
+_CUES_WEAK = frozenset(
+    _words(
+        "this it is it's it’s i'm i’m am im here with dit hier husband wife partner son daughter mother father mum mom dad "
+        "brother sister colleague friend man vrouw zoon dochter moeder vader broer zus collega vriend "
+        "vriendin dear hi hello hey hiya morning afternoon evening beste geachte hoi hallo dag goedemorgen "
+        "goedemiddag goedenavond thanks thank bedankt dank agent transfer doorverbinden ask vraag"
+    )
+)
+_CUES_MET = frozenset({"met"})
+_CUES_HERE = frozenset(_words("here hier speaking aan"))
+_CUES_SIGNOFF = frozenset(
+    _words(
+        "regards sincerely faithfully truly cheers thanks thank best wishes groet groeten groetjes "
+        "vriendelijke hartelijke mvg gr liefs"
+    )
+)
 
 _NOT_POSTCODE_LETTERS = frozenset(
     _words(
