@@ -21,19 +21,35 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray, grid: np.ndarray | None =
 
 
 def fit_platt(z: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[float, float]:
-    """Platt scaling p = sigmoid(a z + c) by Newton's method on the log-loss, with Platt's smoothed
+    """Platt scaling p = sigmoid(a z + c) by damped Newton on the log-loss, with Platt's smoothed
     targets (so a separable validation set does not push a to infinity)."""
     n_pos, n_neg = float((y == 1).sum()), float((y == 0).sum())
     t = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+
+    def loss(a: float, c: float) -> float:
+        f = a * z + c  # log(1 + e^f) - t f, computed stably
+        return float(np.sum(np.logaddexp(0.0, f) - t * f))
+
     a, c = 1.0, 0.0
+    cur = loss(a, c)
     for _ in range(iters):
         p = sigmoid(a * z + c)
         g = np.array([np.sum((p - t) * z), np.sum(p - t)])
         w = p * (1 - p) + 1e-9
         h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]]) + 1e-6 * np.eye(2)
         step = np.linalg.solve(h, g)
-        a, c = a - step[0], c - step[1]
-        if np.abs(step).max() < 1e-8:
+        lr = 1.0
+        while lr > 1e-6:  # backtracking: a full Newton step can overshoot from a poor start
+            na, nc = a - lr * step[0], c - lr * step[1]
+            new = loss(na, nc)
+            if new <= cur:
+                break
+            lr /= 2
+        else:
+            break
+        done = abs(cur - new) < 1e-10 * max(1.0, abs(cur))
+        a, c, cur = na, nc, new
+        if done:
             break
     return float(a), float(c)
 

@@ -1,0 +1,190 @@
+"""Heads, calibration, thresholds, label map and evidence: pure numpy, no network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.base import BINARY_TASKS, SENTIMENT_CLASSES
+from models.calibration import (
+    auc,
+    binary_report,
+    ece_binary,
+    fit_platt,
+    fit_temperature,
+    sentiment_report,
+    threshold_for_precision,
+)
+from models.heads import BinaryHead, Heads, SentimentHead, decide, sigmoid, softmax
+from models.scorer import MAX_OCCLUSIONS, _windows, explain
+
+DIM = 8
+
+
+def make_heads(thr: float = 0.5) -> Heads:
+    rng = np.random.default_rng(0)
+    sent = SentimentHead(W=rng.normal(size=(3, DIM)).astype(np.float32), b=np.zeros(3, np.float32), temperature=1.3)
+    binary = {
+        t: BinaryHead(w=rng.normal(size=DIM).astype(np.float32), b=0.1, platt_a=0.8, platt_c=-0.2)
+        for t in BINARY_TASKS
+    }
+    return Heads(sentiment=sent, binary=binary, thresholds=dict.fromkeys(BINARY_TASKS, thr), meta={"name": "t"})
+
+
+def test_predict_shapes_and_sentiment_sums_to_one() -> None:
+    h = make_heads()
+    x = np.random.default_rng(1).normal(size=(5, DIM)).astype(np.float32)
+    p = h.predict(x)
+    assert p["sentiment"].shape == (5, 3)
+    np.testing.assert_allclose(p["sentiment"].sum(1), 1.0, rtol=1e-6)
+    for t in BINARY_TASKS:
+        assert p[t].shape == (5,)
+        assert ((p[t] >= 0) & (p[t] <= 1)).all()
+
+
+def test_predict_rejects_wrong_dim() -> None:
+    with pytest.raises(ValueError):
+        make_heads().predict(np.zeros((2, DIM + 1)))
+
+
+def test_decide_label_map_and_threshold_is_inclusive() -> None:
+    probs = {
+        "sentiment": np.array([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7], [0.2, 0.6, 0.2]]),
+        "escalation": np.array([0.5, 0.49, 0.9]),
+        "human_requested": np.array([0.0, 1.0, 0.5]),
+        "unfair_treatment": np.array([0.2, 0.2, 0.95]),
+    }
+    labels = decide(probs, dict.fromkeys(BINARY_TASKS, 0.5))
+    assert [lab["sentiment"] for lab in labels] == ["negative", "positive", "neutral"]
+    assert [lab["escalation"] for lab in labels] == [True, False, True]
+    assert [lab["human_requested"] for lab in labels] == [False, True, True]
+    assert all(isinstance(lab[t], bool) for lab in labels for t in BINARY_TASKS)
+
+
+def test_decide_agent_turns_never_request_a_human_or_escalate() -> None:
+    probs = {"sentiment": np.array([[0.8, 0.1, 0.1]] * 2)} | {t: np.array([0.99, 0.99]) for t in BINARY_TASKS}
+    labels = decide(probs, dict.fromkeys(BINARY_TASKS, 0.5), ["agent", "customer"])
+    assert labels[0]["human_requested"] is False and labels[0]["escalation"] is False
+    assert labels[0]["unfair_treatment"] is True  # agents can be abusive/biased
+    assert labels[1]["human_requested"] is True
+
+
+def test_heads_roundtrip(tmp_path) -> None:
+    h = make_heads(0.37)
+    npz, meta = h.save(tmp_path / "h.npz")
+    assert npz.exists() and meta.exists()
+    h2 = Heads.load(npz)
+    x = np.random.default_rng(2).normal(size=(4, DIM)).astype(np.float32)
+    for k, v in h.predict(x).items():
+        np.testing.assert_allclose(v, h2.predict(x)[k], rtol=1e-6)
+    assert h2.thresholds == pytest.approx(dict.fromkeys(BINARY_TASKS, 0.37))
+
+
+def test_sigmoid_softmax_are_stable() -> None:
+    assert sigmoid(np.array([-1000.0, 0.0, 1000.0])) == pytest.approx([0.0, 0.5, 1.0])
+    assert np.isfinite(softmax(np.array([[1000.0, 0.0, -1000.0]]))).all()
+
+
+def test_threshold_reaches_target_precision() -> None:
+    rng = np.random.default_rng(3)
+    y = (rng.random(2000) < 0.3).astype(int)
+    p = np.clip(0.5 * y + rng.normal(0.25, 0.2, size=2000), 0, 1)
+    thr, rule = threshold_for_precision(p, y, 0.9)
+    assert rule.startswith("precision")
+    rep = binary_report(p, y, thr)
+    assert rep["precision"] >= 0.9
+    # lowest such threshold: a little lower must fall below the target
+    assert binary_report(p, y, thr - 0.02)["precision"] < 0.9 or thr <= 0.05
+
+
+def test_threshold_falls_back_to_f1_when_target_unreachable() -> None:
+    y = np.array([0, 1, 0, 1, 0, 1])
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    thr, rule = threshold_for_precision(p, y, 0.99)
+    assert "F1" in rule and 0.05 <= thr <= 0.9
+
+
+def test_platt_and_temperature_improve_calibration() -> None:
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=5000)
+    y = (rng.random(5000) < sigmoid(0.5 * z - 0.3)).astype(int)
+    overconfident = 4 * z
+    a, c = fit_platt(overconfident, y)
+    assert a == pytest.approx(0.125, rel=0.2) and c == pytest.approx(-0.3, abs=0.15)
+    assert ece_binary(sigmoid(a * overconfident + c), y) < ece_binary(sigmoid(overconfident), y)
+
+    logits = rng.normal(size=(3000, 3)) * 3
+    yy = np.array([rng.choice(3, p=softmax(row / 3)) for row in logits])
+    assert fit_temperature(logits, yy) == pytest.approx(3.0, rel=0.2)
+
+
+def test_metrics_known_values() -> None:
+    y = np.array([0, 0, 1, 1])
+    assert auc(np.array([0.1, 0.2, 0.8, 0.9]), y) == 1.0
+    assert auc(np.array([0.5, 0.5, 0.5, 0.5]), y) == 0.5
+    probs = np.eye(3)[[0, 1, 2, 2]]
+    r = sentiment_report(probs, np.array([0, 1, 2, 1]))
+    assert r["macro_recall"] == pytest.approx((1 + 0.5 + 1) / 3)
+
+
+def test_windows_are_bounded_and_cover_the_text() -> None:
+    for n in (1, 2, 5, 12, 13, 40, 200):
+        wins = _windows(n)
+        assert 0 < len(wins) <= MAX_OCCLUSIONS
+        assert all(0 <= a < b <= n for a, b in wins)
+        covered = set()
+        for a, b in wins:
+            covered.update(range(a, b))
+        assert covered == set(range(n)) or n > MAX_OCCLUSIONS * 4
+    assert _windows(0) == []
+
+
+def _bow_embed(vocab: list[str]):
+    def embed(texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), len(vocab)), np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().split():
+                w = w.strip(",.!?")
+                if w in vocab:
+                    out[i, vocab.index(w)] += 1
+        return out
+
+    return embed
+
+
+def test_occlusion_evidence_finds_the_driving_words() -> None:
+    vocab = ["manager", "human", "hello", "bill", "idiot", "terrible"]
+    emb = _bow_embed(vocab)
+    w_hr = np.array([3.0, 3.0, 0, 0, 0, 0], np.float32)
+    w_un = np.array([0, 0, 0, 0, 4.0, 0], np.float32)
+    heads = Heads(
+        sentiment=SentimentHead(W=np.array([[0, 0, 0, 0, 1, 3], [0] * 6, [0] * 6], np.float32), b=np.zeros(3, np.float32)),
+        binary={
+            "escalation": BinaryHead(w=w_hr, b=-1),
+            "human_requested": BinaryHead(w=w_hr, b=-1),
+            "unfair_treatment": BinaryHead(w=w_un, b=-1),
+        },
+        thresholds=dict.fromkeys(BINARY_TASKS, 0.5),
+    )
+    texts = ["hello I need a manager about my bill", "you idiot, the service is terrible"]
+    ev = explain(texts, [["human_requested"], ["unfair_treatment", "sentiment"]], emb, heads, emb(texts))
+    assert any("manager" in p for p in ev[0]["human_requested"])
+    assert all("hello" not in p and "bill" not in p for p in ev[0]["human_requested"])
+    assert any("idiot" in p for p in ev[1]["unfair_treatment"])
+    assert any("terrible" in p for p in ev[1]["sentiment"])
+    assert "escalation" not in ev[0]  # only what was asked for
+
+
+def test_explain_skips_texts_without_positives() -> None:
+    calls = []
+
+    def embed(texts):
+        calls.append(texts)
+        return np.zeros((len(texts), DIM), np.float32)
+
+    out = explain(["a b c", "d e"], [[], []], embed, make_heads(), np.zeros((2, DIM), np.float32))
+    assert out == [{}, {}] and calls == []
+
+
+def test_sentiment_classes_order_is_the_contract() -> None:
+    assert SENTIMENT_CLASSES == ("negative", "neutral", "positive")

@@ -1,0 +1,65 @@
+"""The real encoder + shipped heads on a few obvious utterances (no network: local encoder folder)."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.base import Utterance
+from models.encoder import EncoderNotFoundError, default_encoder_dir, resolve_encoder_dir
+from models.scorer import load_scorer
+from streams.config import Settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    s = load_scorer(Settings(torch_threads=2))
+    s.warmup()
+    return s
+
+
+def test_encoder_dir_is_found_at_run_time_and_configurable(tmp_path) -> None:
+    d = default_encoder_dir()
+    assert (d / "config.json").is_file()
+    assert resolve_encoder_dir(str(d)) == d.resolve()
+    with pytest.raises(EncoderNotFoundError):
+        resolve_encoder_dir(tmp_path)
+
+
+def test_obvious_examples(scorer) -> None:
+    cases = [
+        ("I want to speak to a real person", {"human_requested": True}),
+        ("thanks, that fixed it!", {"sentiment": "positive", "escalation": False, "unfair_treatment": False}),
+        ("Ik wil een medewerker spreken, geen chatbot.", {"human_requested": True}),
+        ("You are a useless idiot.", {"unfair_treatment": True}),
+        ("If this isn't fixed today I'm cancelling my contract and reporting you to the ombudsman.",
+         {"escalation": True}),
+        ("How do I change my address?", {"escalation": False, "human_requested": False, "unfair_treatment": False}),
+    ]
+    res = scorer.score([Utterance(text=t) for t, _ in cases])
+    for (text, want), r in zip(cases, res, strict=True):
+        for k, v in want.items():
+            assert r.labels[k] == v, (text, k, r)
+
+
+def test_scores_contract_and_evidence(scorer) -> None:
+    r = scorer.score([Utterance(text="I want to speak to a real person right now")])[0]
+    assert sum(r.sentiment.values()) == pytest.approx(1.0)
+    assert set(r.labels) == {"sentiment", "escalation", "human_requested", "unfair_treatment"}
+    assert r.labels["human_requested"]
+    assert r.evidence["human_requested"], r
+    for task, on in r.labels.items():
+        if task != "sentiment" and not on:
+            assert task not in r.evidence
+    assert scorer.score([]) == []
+    assert len(scorer.score([Utterance(text="")] * 3)) == 3
+
+
+def test_batch_and_single_agree(scorer) -> None:
+    texts = ["my bill is wrong", "great, thanks", "get me a manager now"]
+    batch = scorer.score([Utterance(text=t) for t in texts])
+    for t, b in zip(texts, batch, strict=True):
+        s = scorer.score([Utterance(text=t)])[0]
+        assert s.escalation == pytest.approx(b.escalation, abs=1e-4)
+        assert s.sentiment["negative"] == pytest.approx(b.sentiment["negative"], abs=1e-4)
