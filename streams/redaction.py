@@ -87,6 +87,10 @@ class RedactionConfig:
             11-test-valid 9-digit number (higher recall, eats about 1 in 11 nine-digit order numbers).
         redact_all_dates: also redact dates without a birth-date cue, as ``<DATE>``.
         max_chars: longer input is cut to this many characters before scanning (default 100,000).
+        first_names: optional gazetteer of first names (any case). When given, a listed first name
+            followed by a capitalised word ("Anouk Jansen called") is a ``PERSON`` even without a cue.
+            No list ships with the product: the maintained offline lists measured were too slow, too big
+            or GPL (see docs/PRIVACY.md); operators may load their own (e.g. from their CRM).
     """
 
     entities: frozenset[str] = DEFAULT_ENTITIES
@@ -96,6 +100,7 @@ class RedactionConfig:
     bsn_requires_context: bool = True
     redact_all_dates: bool = False
     max_chars: int = 100_000
+    first_names: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         unknown = set(self.entities) - set(ENTITY_TYPES)
@@ -106,6 +111,9 @@ class RedactionConfig:
         object.__setattr__(self, "entities", frozenset(self.entities))
         object.__setattr__(self, "phone_regions", tuple(r.upper() for r in self.phone_regions))
         object.__setattr__(self, "national_id_patterns", tuple(self.national_id_patterns))
+        object.__setattr__(
+            self, "first_names", frozenset(n.strip().lower() for n in self.first_names if n.strip())
+        )
 
 
 @dataclass(frozen=True)
@@ -436,6 +444,10 @@ class _Patterns:
             r"met\s+vriendelijke\s+groet(?:en)?|vriendelijke\s+groet(?:en)?|hartelijke\s+groet(?:en)?|"
             r"groet(?:en|jes)?|mvg|m\.v\.g\.?|gr\.?|liefs)\s*[,.!:]?[ \t]*\n?[ \t]*(?:-\s*)?)"
             rf"(?P<name>{name})(?=\s*$|\s*\n|\s*[.,!]\s*$)"
+        )
+        # Gazetteer rule: a capitalised first name followed by a surname (optionally with particles).
+        self.name_pair = c(
+            rf"(?<![\w'’-])(?P<name>(?P<first>{_NAME_TOKEN})[ \t]+(?:(?:{_NAME_PARTICLES})[ \t]+){{0,3}}{_NAME_TOKEN})"
         )
         self.place_after = c(
             r"[ ,]{0,3}(?:[A-Z]{2}\s+[0-9]{5}\b|[A-Z]{1,2}[0-9][A-Z0-9]?\s?[0-9][A-Z]{2}\b|[1-9][0-9]{3}\s?[A-Z]{2}\b)"
@@ -1075,7 +1087,7 @@ class Redactor:
                 (p.name_here, _CUES_HERE),
                 (p.name_signoff, _CUES_SIGNOFF),
             )
-            if not words.isdisjoint(cues)
+            if not words.isdisjoint(cues) or (rx is p.name_signoff and "m.v.g" in low)
         ]
         for rx in strong:
             for m in rx.finditer(s):
@@ -1087,6 +1099,13 @@ class Redactor:
                 sp = self._name_span(s, m, strict=True)
                 if sp is not None:
                     yield sp
+        first_names = self.config.first_names
+        if first_names and not words.isdisjoint(first_names):
+            for m in p.name_pair.finditer(s):
+                if m.group("first").lower() in first_names and m.group("first").lower() not in _NOT_NAMES:
+                    sp = self._name_span(s, m, strict=True)
+                    if sp is not None:
+                        yield sp
 
     def _name_span(self, s: str, m: re.Match[str], *, strict: bool) -> Span | None:
         start, end = m.start("name"), m.end("name")
@@ -1128,7 +1147,7 @@ _CUES_HONORIFIC = frozenset(
 )
 _CUES_WEAK = frozenset(
     _words(
-        "this it is it's it’s i'm i’m am im here with dit hier husband wife partner son daughter mother father mum mom dad "
+        "this it is it's it’s i'm i’m am im ben here with dit hier husband wife partner son daughter mother father mum mom dad "
         "brother sister colleague friend man vrouw zoon dochter moeder vader broer zus collega vriend "
         "vriendin dear hi hello hey hiya morning afternoon evening beste geachte hoi hallo dag goedemorgen "
         "goedemiddag goedenavond thanks thank bedankt dank agent transfer doorverbinden ask vraag"

@@ -86,6 +86,11 @@ POSITIVES = [
     ("Spreek ik met mevrouw van der Berg?", "nl", "van der Berg", "PERSON"),
     ("Met vriendelijke groet,\nPieter Bakker", "nl", "Pieter Bakker", "PERSON"),
     ("mijn naam is fatima el amrani", "nl", "fatima el amrani", "PERSON"),
+    ("Ik ben Fatima en ik bel over mijn bestelling", "nl", "Fatima", "PERSON"),
+    ("I’m Fatima, hi", "en", "Fatima", "PERSON"),
+    ("Dit is Sanne van de klantenservice", "nl", "Sanne", "PERSON"),
+    ("my husband Peter Jansen called", "en", "Peter Jansen", "PERSON"),
+    ("m.v.g.\nKees", "nl", "Kees", "PERSON"),
 ]
 
 
@@ -200,6 +205,14 @@ def test_bsn_without_context_switch() -> None:
     text = "het nummer is 123456782"
     assert Redactor().redact(text).text == text
     assert Redactor(RedactionConfig(bsn_requires_context=False)).redact(text).text == "het nummer is <BSN>"
+
+
+def test_first_name_gazetteer_is_opt_in() -> None:
+    text = "Anouk Jansen called about the bill"
+    assert Redactor().redact(text).text == text
+    r = Redactor(RedactionConfig(first_names=frozenset({"anouk"})))
+    assert r.redact(text).text == "<PERSON> called about the bill"
+    assert r.redact("Thank You Very Much").counts == {}
 
 
 def test_extra_national_id_patterns() -> None:
