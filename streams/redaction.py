@@ -19,7 +19,8 @@ Design (see ``docs/PRIVACY.md`` for the measured figures and the known limits):
   linear in the input length; inputs longer than ``RedactionConfig.max_chars`` are cut (``truncated``).
 
 Entity types (placeholder ``<TYPE>``; the same names are the keys of ``Redaction.counts`` and are safe
-as metric label values): see :data:`ENTITY_TYPES`.
+as metric label values): ``URL EMAIL IBAN CARD SSN BSN NATIONAL_ID IP CREDENTIAL PHONE DOB DATE POSTCODE
+ADDRESS PERSON`` (:data:`ENTITY_TYPES`; ``DATE`` only with ``redact_all_dates``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ ENTITY_TYPES: tuple[str, ...] = (
     "BSN",
     "NATIONAL_ID",
     "IP",
+    "CREDENTIAL",
     "PHONE",
     "DOB",
     "DATE",
@@ -414,7 +416,8 @@ class _Patterns:
         )
         lower_name = rf"{_LOWER_TOKEN}(?:[ \t]+(?:(?:{_NAME_PARTICLES})[ \t]+){{0,3}}{_LOWER_TOKEN}){{0,2}}"
         self.name_strong = c(
-            r"(?i:\b(?:my\s+name\s+is|my\s+name['’]s|name\s*:|naam\s*:|mijn\s+naam\s+is|ik\s+heet|i\s+am\s+called|"
+            r"(?i:\b(?:(?:my|his|her|their|the\s+customer's|the\s+caller's)\s+name\s+(?:is|was)|my\s+name['’]s|"
+            r"name\s*:|naam\s*:|(?:mijn|zijn|haar|hun)\s+naam\s+(?:is|was)|ik\s+heet|i\s+am\s+called|"
             r"call\s+me|you\s+can\s+call\s+me|spreek\s+ik\s+met|spreekt\s+met|spreek\s+je\s+met|speaking\s+with|"
             r"speaking\s+to|talking\s+to|talking\s+with|account\s+holder\s+is|in\s+the\s+name\s+of|"
             r"op\s+naam\s+van|ten\s+name\s+van|t\.n\.v\.?|attn\.?|c/o)\s+)"
@@ -424,7 +427,7 @@ class _Patterns:
             rf"(?<![0-9] )(?i:\b(?:{_HONORIFICS})\.?\s+)(?P<name>{name}|(?:(?:{_NAME_PARTICLES})\s+){{0,3}}{_LOWER_TOKEN})"
         )
         self.name_weak = c(
-            r"(?i:\b(?:this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
+            r"(?i:\b(?:speak\s+(?:to|with)|(?:kan|mag)\s+ik|this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
             r"my\s+(?:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|sister|colleague|friend)|"
             r"mijn\s+(?:man|vrouw|partner|zoon|dochter|moeder|vader|broer|zus|collega|vriend|vriendin)|"
             r"dear|hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|beste|geachte|hoi|hallo|dag|"
@@ -448,6 +451,17 @@ class _Patterns:
         # Gazetteer rule: a capitalised first name followed by a surname (optionally with particles).
         self.name_pair = c(
             rf"(?<![\w'’-])(?P<name>(?P<first>{_NAME_TOKEN})[ \t]+(?:(?:{_NAME_PARTICLES})[ \t]+){{0,3}}{_NAME_TOKEN})"
+        )
+        digit_word = "|".join(sorted(_SPOKEN_DIGIT_VALUE, key=len, reverse=True))
+        self.spoken_digits = c(
+            rf"(?i)\b(?:(?:double|triple|dubbel|tripel)[ ,-]+)?(?:{digit_word})"
+            rf"(?:[ ,-]{{1,3}}(?:(?:double|triple|dubbel|tripel)[ ,-]+)?(?:{digit_word})){{6,30}}\b"
+        )
+        self.credential = c(
+            r"(?i)\b(?:(?:my\s+|the\s+|mijn\s+|het\s+)?(?:password|passwd|pwd|passcode|wachtwoord|inlogcode|toegangscode)"
+            r"(?:\s+(?:is|was|=|:)|\s*[:=])\s*(?P<value>[^\s]{1,64})"
+            r"|(?:pin|pincode|pin\s+code|cvv2?|cvc2?|csc|security\s+code|verification\s+code|beveiligingscode|"
+            r"verificatiecode)(?:\s+(?:is|was|=|:)|\s*[:=]|\s)\s*(?P<value2>[0-9]{3,8})(?![0-9]))"
         )
         self.place_after = c(
             r"[ ,]{0,3}(?:[A-Z]{2}\s+[0-9]{5}\b|[A-Z]{1,2}[0-9][A-Z0-9]?\s?[0-9][A-Z]{2}\b|[1-9][0-9]{3}\s?[A-Z]{2}\b)"
@@ -664,6 +678,10 @@ class Redactor:
                 spans += self._addresses(scan, addr_ctx)
         elif self._extra_ids and "NATIONAL_ID" in on:
             spans += self._national_ids(scan)
+        if ("PHONE" in on or "CARD" in on) and len(words & _SPOKEN_DIGITS) >= 2:
+            spans += self._spoken_numbers(scan)
+        if "CREDENTIAL" in on and not words.isdisjoint(_CUES_CREDENTIAL):
+            spans += self._credentials(scan)
         if self._names:
             spans += self._persons(scan, words)
         return _merge(spans)
@@ -1071,6 +1089,32 @@ class Redactor:
             end = um.end()
         return Span(m.start(), end, "ADDRESS")
 
+    def _spoken_numbers(self, s: str) -> Iterator[Span]:
+        """Digits spelled out in call transcripts ("oh six one two ..."): 7+ digit words in a row."""
+        for m in self._p.spoken_digits.finditer(s):
+            digits = []
+            repeat = 1
+            for w in re.findall(r"[a-z]+", m.group().lower()):
+                if w in ("double", "dubbel"):
+                    repeat = 2
+                elif w in ("triple", "tripel"):
+                    repeat = 3
+                else:
+                    digits.append(_SPOKEN_DIGIT_VALUE[w] * repeat)
+                    repeat = 1
+            number = "".join(digits)
+            if len(number) < 7:
+                continue
+            label = "CARD" if _card_shape_ok(number) and luhn_valid(number) else "PHONE"
+            if label in self._on:
+                yield Span(m.start(), m.end(), label)
+
+    def _credentials(self, s: str) -> Iterator[Span]:
+        """Passwords, PINs and card security codes said in the conversation: the value after the cue."""
+        for m in self._p.credential.finditer(s):
+            group = "value" if m.group("value") is not None else "value2"
+            yield Span(m.start(group), m.end(group), "CREDENTIAL")
+
     def _persons(self, s: str, words: frozenset[str]) -> Iterator[Span]:
         p = self._p
         low = s.lower()
@@ -1135,6 +1179,19 @@ class Redactor:
 
 _MONTH_WORDS = frozenset(_MONTHS.split("|"))
 
+_SPOKEN_DIGIT_VALUE = {
+    "zero": "0", "oh": "0", "o": "0", "nought": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "nul": "0", "een": "1", "één": "1",
+    "twee": "2", "drie": "3", "vier": "4", "vijf": "5", "zes": "6", "zeven": "7", "acht": "8", "negen": "9",
+}  # fmt: skip
+_SPOKEN_DIGITS = frozenset(_SPOKEN_DIGIT_VALUE) - {"o", "één"}
+_CUES_CREDENTIAL = frozenset(
+    _words(
+        "password passwd pwd passcode pin pincode cvv cvc cvv2 cvc2 csc security verification wachtwoord "
+        "inlogcode beveiligingscode verificatiecode toegangscode"
+    )
+)
+
 # First words of the name cues; a name pattern only runs when one of its words is in the text.
 _CUES_STRONG = frozenset(
     _words("name name's name’s naam heet called call spreek spreekt speaking talking holder attn tnv")
@@ -1147,7 +1204,7 @@ _CUES_HONORIFIC = frozenset(
 )
 _CUES_WEAK = frozenset(
     _words(
-        "this it is it's it’s i'm i’m am im ben here with dit hier husband wife partner son daughter mother father mum mom dad "
+        "speak kan mag this it is it's it’s i'm i’m am im ben here with dit hier husband wife partner son daughter mother father mum mom dad "
         "brother sister colleague friend man vrouw zoon dochter moeder vader broer zus collega vriend "
         "vriendin dear hi hello hey hiya morning afternoon evening beste geachte hoi hallo dag goedemorgen "
         "goedemiddag goedenavond thanks thank bedankt dank agent transfer doorverbinden ask vraag"

@@ -91,6 +91,19 @@ POSITIVES = [
     ("Dit is Sanne van de klantenservice", "nl", "Sanne", "PERSON"),
     ("my husband Peter Jansen called", "en", "Peter Jansen", "PERSON"),
     ("m.v.g.\nKees", "nl", "Kees", "PERSON"),
+    ("her name was Anna", "en", "Anna", "PERSON"),
+    ("kan ik Piet spreken?", "nl", "Piet", "PERSON"),
+    ("yeah my number is oh six one two three four five six seven eight", "en", "six one two three", "PHONE"),
+    ("mijn nummer is nul zes een twee drie vier vijf zes zeven acht", "nl", "een twee drie", "PHONE"),
+    (
+        "my card is four one one one one one one one one one one one one one one one",
+        "en",
+        "four one one",
+        "CARD",
+    ),
+    ("wachtwoord is Geheim123!", "nl", "Geheim123!", "CREDENTIAL"),
+    ("exp 04/26, cvv 123", "en", "123", "CREDENTIAL"),
+    ("my pin is 1234", "en", "1234", "CREDENTIAL"),
 ]
 
 
@@ -128,6 +141,10 @@ NEGATIVES = [
     "Can you call me back? I'm not happy.",
     "ticket INC0012345 is still open",
     "Room 4 on floor 2, desk 15",
+    "the password reset link does not work",
+    "kan ik jou iets vragen",
+    "Can I speak to Someone please",
+    "I have one or two questions about three or four items",
 ]
 
 
