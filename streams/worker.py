@@ -131,9 +131,7 @@ class Worker:
             "conversations",
             default=None,
             partitions=s.topic_partitions,
-            key_type=bytes,
-            key_serializer="raw",
-            value_serializer="json",
+            schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
             use_partitioner=True,
         )
         self.processor = Processor(s, scorer, redactor, metrics, TableStore(self.table))
@@ -193,7 +191,6 @@ class Worker:
             self.metrics.rebalances.inc()
             self.health.ready = True
             self.metrics.consumer_lag.clear()
-
 
     async def _export_lag(self) -> None:
         try:
