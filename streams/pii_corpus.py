@@ -15,7 +15,7 @@ streets, cities, IBANs, BSNs, Belgian national numbers, SSNs, IPs, URLs and some
 
 Some gold spans carry a ``variant`` so the evaluation can report the hard cases apart:
 ``bare`` (a BSN with no context word in the sentence), ``no_cue`` (a name with no cue such as "my name
-is"), ``spoken`` (an email spelled out as in a call transcript), ``faker`` (Faker's own phone formats).
+is"), ``spoken`` (an email or phone number spelled out as in a call transcript), ``faker`` (Faker's own phone formats).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 #: Labels a gold span can have (the entity types of :mod:`streams.redaction`).
 GOLD_LABELS = (
     "EMAIL", "PHONE", "CARD", "IBAN", "SSN", "BSN", "NATIONAL_ID", "IP", "URL", "ADDRESS", "POSTCODE",
-    "DOB", "PERSON",
+    "DOB", "PERSON", "CREDENTIAL",
 )  # fmt: skip
 
 
@@ -99,6 +99,10 @@ _DE_MOBILE = _words("151 152 157 159 160 162 163 170 171 172 173 174 175 176 177
 
 def _digits(rng: random.Random, n: int, first: str = "0123456789") -> str:
     return rng.choice(first) + "".join(rng.choice("0123456789") for _ in range(n - 1))
+
+
+_DIGIT_WORDS_EN = ("oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_DIGIT_WORDS_NL = ("nul", "een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen")
 
 
 @dataclass(frozen=True)
@@ -271,6 +275,13 @@ _POS_EN: dict[str, list[str]] = {
         "The engineer should ring {PHONE} before {time}.",
         "{PHONE} is the best number to call",
         "my daughter's phone {PHONE:faker} is on the account",
+        "yeah so the number is {PHONE:spoken}",
+    ],
+    "CREDENTIAL": [
+        "my password is {SECRET_PASSWORD}",
+        "the cvv is {SECRET_CVV}",
+        "pin: {SECRET_PIN}",
+        "card {CARD} cvc {SECRET_CVV}",
     ],
     "CARD": [
         "my card number is {CARD}",
@@ -365,6 +376,12 @@ _POS_NL: dict[str, list[str]] = {
         "mijn mobiele nummer is {PHONE}",
         "{PHONE} is mijn nieuwe nummer",
         "stuur een sms naar {PHONE}",
+        "het nummer is {PHONE:spoken}",
+    ],
+    "CREDENTIAL": [
+        "mijn wachtwoord is {SECRET_PASSWORD}",
+        "de pincode is {SECRET_PIN}",
+        "beveiligingscode {SECRET_CVV}",
     ],
     "CARD": ["mijn kaartnummer is {CARD}", "Ik heb betaald met {CARD}", "creditcard {CARD} werd geweigerd"],
     "IBAN": [
@@ -545,6 +562,11 @@ class CorpusGenerator:
             e = rng.choice([f.email(), f.free_email(), f.company_email(), f.ascii_safe_email()])
             return e.upper() if rng.random() < 0.05 else e
         if slot == "PHONE":
+            if variant == "spoken":
+                words = _DIGIT_WORDS_EN if language == "en" else _DIGIT_WORDS_NL
+                region = "GB" if language == "en" else "NL"
+                ph = _make_phone(rng, region)
+                return " ".join(words[int(d)] for d in ph.trunk + ph.national)
             if variant == "faker":
                 return str(self.fakers[rng.choice(["en_US", "en_GB"])].phone_number())
             regions = (
@@ -558,6 +580,12 @@ class CorpusGenerator:
             return _format_phone(rng, _make_phone(rng, region))
         if slot == "CARD":
             return _card(rng)
+        if slot == "SECRET_PASSWORD":
+            return str(f.password(length=rng.randint(8, 14), special_chars=rng.random() < 0.5))
+        if slot == "SECRET_PIN":
+            return _digits(rng, rng.choice([4, 4, 5, 6]))
+        if slot == "SECRET_CVV":
+            return _digits(rng, rng.choice([3, 3, 4]))
         if slot == "IBAN":
             src = rng.choice(["nl_NL", "nl_NL", "nl_BE", "en_GB", "de_DE", "fr_FR"])
             iban = str(self.fakers[src].iban())
@@ -710,7 +738,8 @@ class CorpusGenerator:
             if slot.startswith("PERSON"):
                 got, label = self.person(slot, loc), "PERSON"
             elif slot.isupper():
-                got, label = self.value(slot, variant, language, loc), slot
+                label = "CREDENTIAL" if slot.startswith("SECRET_") else slot
+                got = self.value(slot, variant, language, loc)
             else:
                 got, label = self.filler(slot, language, loc), ""
             if isinstance(got, tuple):

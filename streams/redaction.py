@@ -171,9 +171,9 @@ _MONTHS = (
 # Words after which a 9-digit number is a BSN / SSN, and before a date that make it a birth date.
 _BSN_CONTEXT = (
     r"bsn|burger\s?service\s?nummer|burgerservicenr|sofi[\s-]?nummer|sofinr|citizen\s+service\s+number|"
-    r"persoonsnummer|sofi"
+    r"persoonsnummer|sofi\b"
 )
-_SSN_CONTEXT = r"ssn|social\s+security|soc\.?\s*sec|ss\s?#|social"
+_SSN_CONTEXT = r"ssn|social\s+security|soc\.?\s*sec|ss\s?#|social\b"
 _DOB_CONTEXT = (
     r"born|birth|birthday|b-day|dob|d\.o\.b|geboren|geboortedatum|geb\.|geboortedag|verjaardag|jarig|"
     r"date\s+of\s+b|age\s+verification"
@@ -191,7 +191,8 @@ _NOT_PHONE_CONTEXT = (
 _POSTCODE_CONTEXT = r"zip|zip\s?code|postal\s+code|postcode|post\s+code|postnummer"
 _ADDRESS_CONTEXT = (
     r"live\s+at|living\s+at|live\s+on|address|addr\.|deliver(?:ed)?\s+to|ship(?:ped)?\s+to|send\s+it\s+to|"
-    r"moved\s+to|located\s+at|adres|woon|wonen|verhuisd\s+naar|bezorg|verzend"
+    r"moved\s+to|located\s+at|adres|woonadres|bezorgadres|postadres|factuuradres|afleveradres|woon|wonen|"
+    r"verhuisd\s+naar|bezorg|verzend"
 )
 
 # Street-type words. English ones follow the street name ("12 Oak Street"); Dutch ones are suffixes of
@@ -212,7 +213,7 @@ _EN_STREET_TYPES = frozenset(
     flat flats ford fords forest forge forges fork forks fort freeway gateway glen glens haven inlet mall
     overpass parade drove esplanade broadway embankment quay approach chase croft gate wynd brow bank
     cottages buildings ville rue underpass viaduct crossroad throughway trafficway boulevard alley
-    annex arcade beach bend bluff burg burgs bluff bluffs bottom branch bridge brook brooks byu cswy cyn ctr dl dv
+    annex arcade beach bend bluff wall fall land burg burgs bluff bluffs bottom branch bridge brook brooks byu cswy cyn ctr dl dv
     expy fwy gtwy hbr hts hwy jct ky ldg lk ln mnr mt mtn pkwy pky pln plz prt rdg rte shl shr smt spg
     sta stra strm ter tpke trak trce trfy trl tunl un vly vw vis wy cl cres gdn gro crt"""
     )
@@ -270,12 +271,15 @@ _NOT_NAMES = frozenset(
     excuses sorry ja nee oke prima goed fijn graag even toch maar dus want omdat als dan ook nu vandaag
     morgen gisteren klantenservice helpdesk afdeling collega medewerker amazon google apple microsoft
     netflix paypal visa mastercard ing rabobank abn amro bol kpn ziggo vodafone tmobile odido essent eneco
-    vattenfall en of voor naar bij om tot uit aan over onder zonder tegen na sinds tijdens door
+    vattenfall much many lot lots again en of voor naar bij om tot uit aan over onder zonder tegen na sinds tijdens door
     north south east west new lake port mount saint st fort upper lower great little old"""
     )
 )
 
-_NAME_TOKEN = r"(?:[A-ZÀ-ÖØ-Þ]['’])?[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?(?:[-'’][A-ZÀ-ÖØ-Þa-zß-öø-ÿ][a-zß-öø-ÿ]+){0,2}"
+_NAME_TOKEN = (
+    r"(?:[A-ZÀ-ÖØ-Þ]['’][A-Za-zÀ-ÖØ-öø-ÿ][a-zß-öø-ÿ]+|[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)"
+    r"(?:[-'’][A-ZÀ-ÖØ-Þa-zß-öø-ÿ][a-zß-öø-ÿ]+){0,2}"
+)
 _LOWER_TOKEN = r"[a-zß-öø-ÿ][a-zß-öø-ÿ]+(?:[-'’][a-zß-öø-ÿ]+){0,2}"
 _INITIALS = r"(?:[A-Z]\.\s?){1,4}"
 
@@ -308,8 +312,9 @@ class _Patterns:
         self.nine = c(
             r"(?<![0-9.,-])(?:[0-9]{9}|[0-9]{8}|[0-9]{4}\.[0-9]{2}\.[0-9]{3}|[0-9]{3}[ .][0-9]{3}[ .][0-9]{3}|[0-9]{3}-[0-9]{2}-[0-9]{4})(?![0-9]|[.,-][0-9])"
         )
-        self.bsn_ctx = c(rf"(?i)(?:{_BSN_CONTEXT})")
-        self.ssn_ctx = c(rf"(?i)(?:{_SSN_CONTEXT})")
+        # Context words start a word: "Sofia" is no "sofi", "stubborn" no "born", "e-mailadres" no "adres".
+        self.bsn_ctx = c(rf"(?i)\b(?:{_BSN_CONTEXT})")
+        self.ssn_ctx = c(rf"(?i)\b(?:{_SSN_CONTEXT})")
         self.be_rrn = c(r"(?<![0-9])[0-9]{2}[.]?[0-9]{2}[.]?[0-9]{2}[ .-]?[0-9]{3}[ .-]?[0-9]{2}(?![0-9])")
         self.fr_nir = c(
             r"(?<![0-9])[12][ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?(?:[0-9]{2}|2[AB])[ ]?[0-9]{3}[ ]?[0-9]{3}[ ]?[0-9]{2}(?![0-9])"
@@ -333,6 +338,7 @@ class _Patterns:
         self.phone_ctx = c(rf"(?i)(?:{_PHONE_CONTEXT})")
         self.not_phone_ctx = c(rf"(?i)(?:{_NOT_PHONE_CONTEXT})[^0-9]{{0,12}}$")
         self.amount_shape = c(r"^[0-9]{1,3}(?:[.,][0-9]{3})+(?:[.,][0-9]{2})?$|^[0-9]+[.,][0-9]{2}$")
+        self.phone_ext_tail = c(r"(?i)\s*(?:x|ext\.?|extension|toestel|tst\.?)\s*[0-9]{1,6}$")
         self.phone_ext = c(r"(?i)\s*(?:x|ext\.?|extension|toestel|tst\.?)\s*[0-9]{1,6}(?![0-9])")
         self.phone_prefix = c(r"(?:\+|00)[0-9]{1,3}[ .\-]?(?:\(0\))?[ .\-]?$")
         self.date_shape = c(
@@ -357,7 +363,7 @@ class _Patterns:
         )
         self.year = c(r"(?:19|20)[0-9]{2}")
         self.word = c(r"[a-z]+(?:['’][a-z]+)?")
-        self.dob_ctx = c(rf"(?i)(?:{_DOB_CONTEXT})")
+        self.dob_ctx = c(rf"(?i)\b(?:{_DOB_CONTEXT})")
         self.dob_ctx_after = c(r"(?i)[ ,)(]{0,3}(?:\(?(?:dob|d\.o\.b\.?)|geboren|born|ben\s+ik\s+geboren)\b")
         # Postcodes.
         self.nl_postcode = c(r"(?<![\w-])[1-9][0-9]{3}[ ]?(?!SA|SD|SS)[A-Z]{2}(?![\w-])")
@@ -372,7 +378,7 @@ class _Patterns:
             r"NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|AA|AE|AP|AS|GU|MP|VI|FM|MH|PW)"
             r"|\b(?i:zip|zip\s?code|postal\s+code|postcode|post\s+code))\W{0,3}$"
         )
-        self.postcode_ctx = c(rf"(?i)(?:{_POSTCODE_CONTEXT})")
+        self.postcode_ctx = c(rf"(?i)\b(?:{_POSTCODE_CONTEXT})")
         # "2000 Antwerpen" is a postcode; "EUR 2000 Extra", "order 2000 Apple" are not.
         self.not_postcode_before = c(
             r"(?i)(?:[€$£]|eur|euro|usd|gbp|order|bestelling|ticket|#|x|[0-9][.]?)\s*$"
@@ -380,9 +386,9 @@ class _Patterns:
         self.not_postcode_ctx = c(
             r"(?i)(?:artikel|product|code|sku|units?\s+of|stuks|model|type|order|bestel|ticket|item|part)[^0-9]{0,12}$"
         )
-        self.city_after = c(r"[ ,]{0,2}(?:\n|\s)?[A-Z][a-zà-ÿ'’-]+(?:[ -][A-Z][a-zà-ÿ'’-]+){0,2}")
+        self.city_after = c(r"[ ,]{0,2}(?:\n|\s)?(?:['’]s-)?[A-Z][a-zà-ÿ'’-]+(?:[ -][A-Z][a-zà-ÿ'’-]+){0,2}")
         # Addresses.
-        self.address_ctx = c(rf"(?i)(?:{_ADDRESS_CONTEXT})")
+        self.address_ctx = c(rf"(?i)\b(?:{_ADDRESS_CONTEXT})")
         self.en_address = c(
             r"(?<![\w.,-])([0-9]{1,5}[A-Za-z]?(?:-[0-9]{1,5})?),?((?:[ \t]+(?:[A-Z][\w'’.-]{0,30}|[0-9]{1,3}(?:st|nd|rd|th))){1,5})"
         )
@@ -427,7 +433,7 @@ class _Patterns:
             rf"(?<![0-9] )(?i:\b(?:{_HONORIFICS})\.?\s+)(?P<name>{name}|(?:(?:{_NAME_PARTICLES})\s+){{0,3}}{_LOWER_TOKEN})"
         )
         self.name_weak = c(
-            r"(?i:\b(?:speak\s+(?:to|with)|(?:kan|mag)\s+ik|this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
+            r"(?<![0-9] )(?i:\b(?:speak\s+(?:to|with)|(?:kan|mag)\s+ik|this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
             r"my\s+(?:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|sister|colleague|friend)|"
             r"mijn\s+(?:man|vrouw|partner|zoon|dochter|moeder|vader|broer|zus|collega|vriend|vriendin)|"
             r"dear|hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|beste|geachte|hoi|hallo|dag|"
@@ -859,7 +865,7 @@ class Redactor:
         budget = _PHONE_VERIFY_BUDGET
         for m in p.phone_cand.finditer(masked):
             raw = m.group()
-            n_digits = sum(ch.isdigit() for ch in raw)
+            n_digits = sum(ch.isdigit() for ch in p.phone_ext_tail.sub("", raw))
             if n_digits < 7 or p.date_shape.match(raw) or p.amount_shape.match(raw):
                 continue
             start, end = m.start(), m.end()
@@ -871,15 +877,14 @@ class Redactor:
             budget -= 1
             plain = raw.isdigit()
             phone_ctx = self._context_near(p.phone_ctx, masked, start, end, 40)
+            if start > 0 and masked[start - 1] == "#":
+                continue  # "#0241349" is an order or ticket number
             if (
                 plain
                 and not phone_ctx
-                and (
-                    p.not_phone_ctx.search(masked, max(0, start - 30), start) is not None
-                    or (start > 0 and masked[start - 1] == "#")
-                )
+                and p.not_phone_ctx.search(masked, max(0, start - 30), start) is not None
             ):
-                continue  # "order 0612345678", "#0241349": a plain number after an id word
+                continue  # "order 0612345678": a plain number after an id word
             hits = self._phone_matcher(masked, start, end, regions)
             if hits:
                 out += hits
@@ -1157,19 +1162,14 @@ class Redactor:
         # Drop trailing tokens that are not names ("Sarah From ...", "John Thanks").
         while tokens and tokens[-1].lower().strip(".,") in _NOT_NAMES:
             tokens.pop()
-        # Leading particles only count together with a following name.
-        while (
-            tokens and tokens[0].lower() in _NOT_NAMES and tokens[0].lower() not in ("van", "de", "het", "al")
-        ):
-            return None
-        if not tokens:
-            return None
         core = [t for t in tokens if not re.fullmatch(rf"(?:{_NAME_PARTICLES})", t)]
         if not core:
             return None
-        if strict and (core[0].lower().strip(".") in _NOT_NAMES):
-            return None
-        if any(t.lower().strip(".") in _NOT_NAMES for t in core) and len(core) == 1:
+        # The first word must look like a name unless a second name word follows ("I'm April Anderson",
+        # not "I'm Very Angry").
+        if core[0].lower().strip(".") in _NOT_NAMES and (
+            len(core) == 1 or core[1].lower().strip(".") in _NOT_NAMES
+        ):
             return None
         end = _skip_to(s, start, tokens)
         if self._p.place_after.match(s, end) is not None:

@@ -305,7 +305,7 @@ def test_adversarial_inputs_are_linear(redactor: Redactor, name: str) -> None:
     assert elapsed < 5.0, f"{name}: {elapsed:.2f}s"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=400))
 def test_property_never_raises_and_is_fast(text: str) -> None:
     r = _shared()
@@ -319,7 +319,7 @@ def test_property_never_raises_and_is_fast(text: str) -> None:
 STRUCTURED = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "BSN", "NATIONAL_ID", "IP", "URL")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.integers(min_value=0, max_value=2**31))
 def test_property_generated_identifiers_never_leak(seed: int) -> None:
     gen = CorpusGenerator(seed)
@@ -333,7 +333,7 @@ def test_property_generated_identifiers_never_leak(seed: int) -> None:
 _NOISE = st.text(alphabet=st.sampled_from(list("abcdefghij ,.!?KLMNOP\n")), max_size=60)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(_NOISE, st.integers(min_value=0, max_value=2**31), _NOISE)
 def test_property_identifier_in_any_surrounding_text(before: str, seed: int, after: str) -> None:
     gen = CorpusGenerator(seed)
