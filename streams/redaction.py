@@ -879,12 +879,8 @@ class Redactor:
             phone_ctx = self._context_near(p.phone_ctx, masked, start, end, 40)
             if start > 0 and masked[start - 1] == "#":
                 continue  # "#0241349" is an order or ticket number
-            if (
-                plain
-                and not phone_ctx
-                and p.not_phone_ctx.search(masked, max(0, start - 30), start) is not None
-            ):
-                continue  # "order 0612345678": a plain number after an id word
+            if plain and self._id_word_closer(masked, start):
+                continue  # "order 0612345678": a plain number right after an id word
             hits = self._phone_matcher(masked, start, end, regions)
             if hits:
                 out += hits
@@ -905,6 +901,17 @@ class Redactor:
                 end = em.end()
             grown.append(Span(start, end, "PHONE"))
         return grown
+
+    def _id_word_closer(self, s: str, start: int) -> bool:
+        """An id word ("order", "ticket", "klantnummer") is nearer before ``start`` than any phone word."""
+        p = self._p
+        idm = p.not_phone_ctx.search(s, max(0, start - 30), start)
+        if idm is None:
+            return False
+        last_phone = -1
+        for pm in p.phone_ctx.finditer(s, max(0, start - 40), start):
+            last_phone = pm.end()
+        return last_phone < idm.start()
 
     def _phone_matcher(self, s: str, start: int, end: int, regions: tuple[str, ...]) -> list[Span]:
         """phonenumbers' PhoneNumberMatcher (leniency VALID) on a small window around one candidate."""
@@ -941,7 +948,9 @@ class Redactor:
             return bool(pn.is_possible_number(num))
         if p.nanp_shape.match(raw):
             return True
-        if phone_ctx and (raw.startswith(("0", "(")) or not raw.isdigit()):
+        if phone_ctx and (
+            raw.startswith(("0", "(")) or not raw.isdigit() or (len(raw) == 10 and raw[0] in "23456789")
+        ):
             for region in regions:
                 try:
                     if pn.is_possible_number(pn.parse(raw, region)):
