@@ -52,7 +52,7 @@ def _events(n: int, seed: int) -> list[tuple[bytes, dict[str, Any]]]:
     from streams.simulator import Simulator
 
     sim = Simulator(seed=seed, bad_ratio=0.0, no_consent_ratio=0.0, active=200)
-    out = []
+    out: list[tuple[bytes, dict[str, Any]]] = []
     for key, value in sim.events():
         if len(out) >= n:
             break

@@ -59,7 +59,7 @@ def all_topics(settings: Settings) -> list[str]:
 def admin(settings: Settings, timeout_s: float = 30.0) -> KafkaAdminClient:
     wait_for_broker(settings, timeout_s)
     try:
-        return KafkaAdminClient(client_id="imon-admin", **settings.kafka_python_kwargs())  # type: ignore[arg-type]
+        return KafkaAdminClient(client_id="imon-admin", **settings.kafka_python_kwargs())
     except KafkaTimeoutError:
         raise BrokerUnavailable(f"Kafka at {settings.kafka_bootstrap} did not answer") from None
 
@@ -107,7 +107,7 @@ def producer(settings: Settings, **kw: object) -> KafkaProducer:
     opts: dict[str, object] = {"acks": "all", "linger_ms": 5, "retries": 5, "client_id": "imon-producer"}
     opts.update(kw)
     wait_for_broker(settings)
-    return KafkaProducer(**settings.kafka_python_kwargs(), **opts)  # type: ignore[arg-type]
+    return KafkaProducer(**settings.kafka_python_kwargs(), **opts)
 
 
 def consumer(settings: Settings, *topics: str, group_id: str | None = None, **kw: object) -> KafkaConsumer:
@@ -120,4 +120,4 @@ def consumer(settings: Settings, *topics: str, group_id: str | None = None, **kw
     }
     opts.update(kw)
     wait_for_broker(settings)
-    return KafkaConsumer(*topics, **settings.kafka_python_kwargs(), **opts)  # type: ignore[arg-type]
+    return KafkaConsumer(*topics, **settings.kafka_python_kwargs(), **opts)

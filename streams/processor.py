@@ -118,8 +118,8 @@ class Processor:
     # -- step 1 ------------------------------------------------------------------------------
     def prepare(self, ev: Event) -> Prepared:
         """Redact, apply the consent gate, detect replays. Cheap; runs on the event loop."""
-        st_raw = self.store.get(ev.interaction_id)
-        duplicate = bool(st_raw) and ev.event_id in st_raw.get("seen", {})
+        st_raw = self.store.get(ev.interaction_id) or {}
+        duplicate = ev.event_id in st_raw.get("seen", {})
         p = Prepared(event=ev, duplicate=duplicate)
         if ev.type == "utterance" and ev.consented and ev.text is not None:
             red = self.redactor.redact(ev.text, ev.language)

@@ -53,7 +53,7 @@ class TableStore(MutableMapping[str, Any]):
             raise KeyError(k)
         return v
 
-    def get(self, k: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, k: str, default: Any = None) -> Any:
         v = self.table.get(k.encode())
         return default if v is None else v
 
@@ -63,7 +63,7 @@ class TableStore(MutableMapping[str, Any]):
     def __delitem__(self, k: str) -> None:
         del self.table[k.encode()]
 
-    def pop(self, k: str, default: Any = None) -> Any:  # type: ignore[override]
+    def pop(self, k: str, default: Any = None) -> Any:
         key = k.encode()
         if key in self.table:
             v = self.table[key]
@@ -186,7 +186,7 @@ class Worker:
             self.metrics.conversations_active.set(len(self.table))
             await self._export_lag()
 
-        @app.on_partitions_assigned.connect
+        @app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(app_: Any, assigned: Any, **kwargs: Any) -> None:
             self.metrics.rebalances.inc()
             self.health.ready = True
@@ -199,7 +199,7 @@ class Worker:
                 if tp.topic != self.settings.topic_input:
                     continue
                 hw = consumer.highwater(tp)
-                committed = consumer._committed_offset.get(tp)  # faust keeps no public accessor
+                committed = consumer._committed_offset.get(tp)  # type: ignore[attr-defined]  # no public accessor
                 pos = committed if committed is not None else 0
                 if hw is not None:
                     self.metrics.consumer_lag.labels(str(tp.partition)).set(max(0, hw - pos))
@@ -213,17 +213,16 @@ class Worker:
         prepared: list[Prepared] = []
         for e in events:
             msg = e.message
-            raw = e.value
+            raw = bytes(e.value) if isinstance(e.value, bytes | bytearray) else None
             source = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
             try:
                 ev = decode_event(raw, max_event_bytes=s.max_event_bytes, max_text_bytes=s.max_text_bytes)
                 prepared.append(proc.prepare(ev))
-            except InvalidEvent as err:
-                outs.extend(proc.reject(err, raw if isinstance(raw, bytes | bytearray) else None, source))
+            except InvalidEvent as invalid:
+                outs.extend(proc.reject(invalid, raw, source))
             except Exception as exc:  # never drop: dead-letter with the failure type
                 log.exception("unexpected error decoding an event at %s", source)
-                err = InvalidEvent("processing_error", type(exc).__name__)
-                outs.extend(proc.reject(err, raw if isinstance(raw, bytes | bytearray) else None, source))
+                outs.extend(proc.reject(InvalidEvent("processing_error", type(exc).__name__), raw, source))
         utts = proc.utterances(prepared)
         scores: list[UtteranceScore] = []
         if utts:

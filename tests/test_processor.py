@@ -8,11 +8,11 @@ from typing import Any
 import orjson
 import pytest
 from prometheus_client import CollectorRegistry
-from streams.redaction import Redactor
 
 from streams.config import Settings
 from streams.metrics import Metrics
 from streams.processor import Output, Processor
+from streams.redaction import Redactor
 from streams.schema import decode_event
 from tests.doubles import ScriptedScorer
 
