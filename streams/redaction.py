@@ -63,6 +63,9 @@ TRUNCATED_MARKER = " <TRUNCATED>"
 
 _PRIORITY = {t: i for i, t in enumerate(ENTITY_TYPES)}
 
+#: Regions of the North American Numbering Plan (no trunk prefix) among those one may configure.
+_NANP_REGIONS = frozenset({"US", "CA", "PR", "GU", "VI", "AS", "MP", "BS", "BB", "JM", "TT", "DO", "BM"})
+
 #: Phone candidates verified with phonenumbers per call; later ones are redacted without verification.
 _PHONE_VERIFY_BUDGET = 64
 
@@ -565,9 +568,12 @@ def fr_nir_valid(compact: str) -> bool:
 # ------------------------------------------------------------------------------------------------------
 # Scan-copy normalisation (same length as the input)
 
-_CHAR_MAP: dict[int, int] = {}
-_CHAR_MAP_LOCK = threading.Lock()
-_CHAR_MAP_MAX = 200_000
+# Code points already looked at: those that map to an ASCII character (the translate table) and those
+# that do not. Bounded, so a stream of random Unicode cannot grow them without limit.
+_TRANSLATE: dict[int, int] = {}
+_UNMAPPED: set[int] = set()
+_CHAR_CACHE_LOCK = threading.Lock()
+_CHAR_CACHE_MAX = 100_000
 
 
 def _scan_copy(text: str) -> str:
@@ -575,26 +581,29 @@ def _scan_copy(text: str) -> str:
     if text.isascii():
         return text
     new: dict[int, int] = {}
+    unmapped: set[int] = set()
     for ch in set(text):
         cp = ord(ch)
-        if cp < 128 or cp in _CHAR_MAP:
+        if cp < 128 or cp in _TRANSLATE or cp in _UNMAPPED:
             continue
-        target = cp
         dec = unicodedata.decimal(ch, None)
         if dec is not None:
-            target = 48 + dec
+            new[cp] = 48 + dec
+            continue
+        norm = unicodedata.normalize("NFKC", ch)
+        if len(norm) == 1 and norm.isascii():
+            new[cp] = ord(norm)
+        elif unicodedata.category(ch) == "Zs":
+            new[cp] = 32
         else:
-            norm = unicodedata.normalize("NFKC", ch)
-            if len(norm) == 1 and norm.isascii():
-                target = ord(norm)
-            elif unicodedata.category(ch) == "Zs":
-                target = 32
-        new[cp] = target
-    if new and len(_CHAR_MAP) < _CHAR_MAP_MAX:
-        with _CHAR_MAP_LOCK:
-            _CHAR_MAP.update(new)
-    table = _CHAR_MAP if not new else {**_CHAR_MAP, **new}
-    return text.translate({k: v for k, v in table.items() if v != k})
+            unmapped.add(cp)
+    if (new or unmapped) and len(_TRANSLATE) + len(_UNMAPPED) < _CHAR_CACHE_MAX:
+        with _CHAR_CACHE_LOCK:
+            _TRANSLATE.update(new)
+            _UNMAPPED.update(unmapped)
+    if new and any(cp not in _TRANSLATE for cp in new):
+        return text.translate({**_TRANSLATE, **new})
+    return text.translate(_TRANSLATE)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -918,8 +927,16 @@ class Redactor:
         pn = self._pn
         w0 = max(0, start - 2)
         window = s[w0 : min(len(s), end + 2)]
-        international = window.lstrip(" (").startswith(("+", "00"))
-        for region in regions[:1] if international else regions:
+        lead = s[start:end].lstrip(" (")
+        if lead.startswith(("+", "00")):
+            tries = regions[:1]  # the country code decides; any region parses it
+        elif lead.startswith("0"):
+            # trunk prefix 0: never NANP
+            tries = tuple(r for r in regions if r not in _NANP_REGIONS)
+        else:
+            # no trunk prefix: only NANP numbers are accepted below, so only NANP regions can match
+            tries = tuple(r for r in regions if r in _NANP_REGIONS)
+        for region in tries:
             hits: list[Span] = []
             for m in pn.PhoneNumberMatcher(window, region, leniency=pn.Leniency.VALID, max_tries=20):
                 raw = m.raw_string
