@@ -19,7 +19,8 @@ use it is not a group).
 
 Policy (:func:`assess`), per attribute and outcome, over a sliding window:
 
-* reference group = the configured one, else the group with the most observations (never ``other``);
+* reference group = the configured one, else the group with the most observations over all outcomes
+  (never ``other``), the same for every outcome of the attribute;
 * only groups with at least ``min_samples`` observations are compared (and only against a reference
   with as many);
 * impact ratio (``policy="favourable"``, the four-fifths rule): favourable-outcome rate of the group
@@ -307,11 +308,23 @@ class Disparity:
 Counts = Mapping[tuple[str, str, str], tuple[int, int] | list[int]]
 
 
-def choose_reference(groups: Mapping[str, tuple[int, int] | list[int]], fixed: str | None) -> str | None:
-    if fixed is not None:
-        return fixed if fixed in groups else None
-    candidates = [(-c[0], g) for g, c in groups.items() if g != OTHER and c[0] > 0]
-    return min(candidates)[1] if candidates else None
+def choose_references(counts: Counts, config: FairnessConfig) -> dict[str, str]:
+    """attribute -> reference group: the configured one, else the group with the most observations
+    over all outcomes (never ``other``), so one attribute has one reference on every panel."""
+    volume: dict[str, dict[str, int]] = {}
+    for (attr, group, _), c in counts.items():
+        v = volume.setdefault(attr, {})
+        v[group] = v.get(group, 0) + c[0]
+    out = {}
+    for attr, groups in volume.items():
+        fixed = config.reference.get(attr)
+        if fixed is not None:
+            out[attr] = fixed
+            continue
+        candidates = [(-n, g) for g, n in groups.items() if g != OTHER and n > 0]
+        if candidates:
+            out[attr] = min(candidates)[1]
+    return out
 
 
 def assess(counts: Counts, config: FairnessConfig) -> list[Disparity]:
@@ -321,10 +334,11 @@ def assess(counts: Counts, config: FairnessConfig) -> list[Disparity]:
         by.setdefault((attr, outcome), {})[group] = c
     z = config.z
     thr = config.ratio_threshold
+    refs = choose_references(counts, config)
     out: list[Disparity] = []
     for (attr, outcome), groups in sorted(by.items()):
-        ref = choose_reference(groups, config.reference.get(attr))
-        if ref is None:
+        ref = refs.get(attr)
+        if ref is None or ref not in groups:
             continue
         n_ref, a_ref = groups[ref][0], groups[ref][1]
         if n_ref < config.min_samples:
@@ -366,10 +380,11 @@ def references(counts: Counts, config: FairnessConfig) -> dict[tuple[str, str], 
     by: dict[tuple[str, str], dict[str, tuple[int, int] | list[int]]] = {}
     for (attr, group, outcome), c in counts.items():
         by.setdefault((attr, outcome), {})[group] = c
+    refs = choose_references(counts, config)
     out = {}
     for key, groups in by.items():
-        ref = choose_reference(groups, config.reference.get(key[0]))
-        if ref is not None and groups[ref][0] >= config.min_samples:
+        ref = refs.get(key[0])
+        if ref is not None and ref in groups and groups[ref][0] >= config.min_samples:
             out[key] = ref
     return out
 
