@@ -645,6 +645,8 @@ class Redactor:
         try:
             if not isinstance(text, str):
                 text = "" if text is None else str(text)
+            if not isinstance(language, str):
+                language = None
             truncated = len(text) > self.config.max_chars
             if truncated:
                 text = text[: self.config.max_chars]

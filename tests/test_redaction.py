@@ -264,6 +264,12 @@ def test_odd_inputs_never_raise(redactor: Redactor, value: object) -> None:
     assert isinstance(out, Redaction) and isinstance(out.text, str)
 
 
+@pytest.mark.parametrize("language", [None, "", "nl", "NL-be", "en", "xx", 3, b"nl"])
+def test_any_language_value_is_accepted(redactor: Redactor, language: object) -> None:
+    out = redactor.redact("bel me op 06-12345678", language)  # type: ignore[arg-type]
+    assert out.text == "bel me op <PHONE>" and not out.failed
+
+
 def test_internal_error_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     r = Redactor()
 
