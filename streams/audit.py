@@ -306,6 +306,24 @@ class AuditChain:
             with contextlib.suppress(KeyError):  # never sealed on it
                 self.metrics.head_seq.remove(str(partition))
 
+    def choose_partition(self, key: bytes | None, n_partitions: int, source: int | None = None) -> int:
+        """The audit partition for a record, always one this chain owns.
+
+        ``source`` (the input partition the record derives from) first, then the partition Kafka
+        would give ``key``; a record whose key maps to a partition another worker owns (a producer
+        that keyed the input differently) goes to this worker's lowest partition rather than fork
+        another writer's chain. Raises :class:`ChainNotResumed` when no partition is owned.
+        """
+        if source is not None and source in self._heads:
+            return source
+        if key is not None:
+            p = partition_for_key(key, n_partitions)
+            if p in self._heads:
+                return p
+        if not self._heads:
+            raise ChainNotResumed("no audit partition resumed")
+        return min(self._heads)
+
     def seal(self, record: Mapping[str, Any], partition: int) -> dict[str, Any]:
         """Return ``record`` (as it will be written) with its ``chain`` link on ``partition``.
 

@@ -89,6 +89,22 @@ def test_seal_refuses_a_partition_that_was_not_resumed_or_was_released() -> None
         chain.seal(audit_record(1), 3)
 
 
+def test_choose_partition_never_picks_a_partition_owned_by_another_worker() -> None:
+    chain = AuditChain()
+    with pytest.raises(ChainNotResumed):
+        chain.choose_partition(b"conv-1", 4)
+    chain.resume(1, None)
+    chain.resume(3, None)
+    assert chain.choose_partition(b"whatever", 4, source=3) == 3  # the input partition it came from
+    keys = {
+        p: next(f"k{i}".encode() for i in range(1000) if partition_for_key(f"k{i}".encode(), 4) == p)
+        for p in range(4)
+    }
+    assert chain.choose_partition(keys[1], 4) == 1  # the key's own partition when owned
+    assert chain.choose_partition(keys[2], 4) == 1  # not owned: the lowest owned, never 2
+    assert chain.choose_partition(None, 4, source=0) == 1
+
+
 def test_seal_hashes_what_orjson_writes_nan_becomes_null() -> None:
     chain = AuditChain()
     chain.resume(0, None)
