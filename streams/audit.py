@@ -274,6 +274,12 @@ class AuditChain:
     def owns(self, partition: int) -> bool:
         return partition in self._heads
 
+    def heads(self) -> dict[int, tuple[int, str]]:
+        """partition -> (seq, hash) of the last record sealed. Log it now and then (a hash holds no
+        personal data): an outside copy of the head is what makes cutting off the newest records
+        detectable, which the chain alone cannot show."""
+        return {p: (h.seq, h.hash) for p, h in sorted(self._heads.items()) if h.seq >= 0}
+
     def resume(self, partition: int, last_record: Mapping[str, Any] | None) -> str:
         """Continue ``partition``'s chain after ``last_record`` (the last record on it, parsed).
 

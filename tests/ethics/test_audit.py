@@ -154,8 +154,10 @@ def test_resume_metrics() -> None:
     assert reg.get_sample_value("imon_audit_chain_seq", {"partition": "2"}) == 3
     assert reg.get_sample_value("imon_audit_records_sealed_total") == 4
     assert reg.get_sample_value("imon_audit_chain_resumes_total", {"result": "genesis"}) == 1
+    assert chain.heads() == {2: (3, chain.heads()[2][1])} and len(chain.heads()[2][1]) == 64
     chain.release(2)
     assert reg.get_sample_value("imon_audit_chain_seq", {"partition": "2"}) is None
+    assert chain.heads() == {}
 
 
 # -- tampering -------------------------------------------------------------------------------------
