@@ -98,12 +98,22 @@ def partition_for_key(key: bytes, n_partitions: int) -> int:
 # -- canonical JSON (RFC 8785) -------------------------------------------------------------------
 def _number(x: float) -> str:
     """ECMAScript Number::toString of a finite double (RFC 8785 section 3.2.2.3)."""
+    if x == 0:
+        return "0"  # -0 too
+    r = repr(x)
+    if "e" not in r and "n" not in r:  # plain decimal (not inf/nan): ECMAScript writes the same
+        return r[:-2] if r.endswith(".0") else r
+    return _number_exp(x)
+
+
+def _number_exp(x: float) -> str:
+    """The general case of :func:`_number`: from the shortest round-trip digits, ECMAScript's layout."""
     if not math.isfinite(x):
         raise ValueError("NaN and infinities have no canonical JSON form")
     if x == 0:
-        return "0"  # -0 too
+        return "0"
     if x < 0:
-        return "-" + _number(-x)
+        return "-" + _number_exp(-x)
     # repr gives the shortest digits that round-trip, as ECMAScript requires.
     mant, _, exp = repr(x).partition("e")
     int_part, _, frac = mant.partition(".")
@@ -124,30 +134,45 @@ def _number(x: float) -> str:
     return (s if k == 1 else s[0] + "." + s[1:]) + "e" + sign + str(abs(e))
 
 
+def _string(s: str) -> str:
+    # Python's escaping with ensure_ascii=False is RFC 8785's: \" \\ \b \f \n \r \t, other controls
+    # as lower-case \u00xx, everything else verbatim. Most strings need none of it.
+    if s.isprintable() and '"' not in s and "\\" not in s:
+        return '"' + s + '"'
+    return json.dumps(s, ensure_ascii=False)
+
+
 def _write(v: Any, out: list[str]) -> None:
-    if v is None:
+    t = type(v)
+    if t is str:
+        out.append(_string(v))
+    elif v is None:
         out.append("null")
     elif v is True:
         out.append("true")
     elif v is False:
         out.append("false")
+    elif t is float or isinstance(v, float):
+        out.append(_number(v))
     elif isinstance(v, int):
         # JSON numbers are doubles in RFC 8785; integers beyond 2**53 take their double's form.
-        out.append(str(v) if abs(v) < 2**53 else _number(float(v)))
-    elif isinstance(v, float):
-        out.append(_number(v))
+        out.append(str(v) if -(2**53) < v < 2**53 else _number(float(v)))
     elif isinstance(v, str):
-        # Python's escaping with ensure_ascii=False is RFC 8785's: \" \\ \b \f \n \r \t, other
-        # controls as lower-case \u00xx, everything else verbatim.
-        out.append(json.dumps(v, ensure_ascii=False))
+        out.append(_string(v))
     elif isinstance(v, Mapping):
-        if not all(isinstance(k, str) for k in v):
+        keys = list(v)
+        if not all(isinstance(k, str) for k in keys):
             raise TypeError("JSON object keys must be strings")
+        # UTF-16 code-unit order; for keys without astral characters that is plain code-point order.
+        if all(k.isascii() for k in keys):
+            keys.sort()
+        else:
+            keys.sort(key=lambda k: k.encode("utf-16-be"))
         out.append("{")
-        for i, key in enumerate(sorted(v, key=lambda s: s.encode("utf-16-be"))):
+        for i, key in enumerate(keys):
             if i:
                 out.append(",")
-            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(_string(key))
             out.append(":")
             _write(v[key], out)
         out.append("}")
@@ -181,7 +206,7 @@ def as_written(record: Mapping[str, Any]) -> dict[str, Any]:
     Sealing this form guarantees that the hash is over what lands on the topic: orjson writes
     NaN/infinity as null, datetimes as RFC 3339 strings, tuples as lists.
     """
-    out = json.loads(orjson.dumps(record))
+    out = orjson.loads(orjson.dumps(record))
     if not isinstance(out, dict):
         raise TypeError("an audit record must be a JSON object")
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import random
 import struct
 from typing import Any
@@ -19,6 +20,8 @@ from streams.audit import (
     GENESIS,
     AuditChain,
     ChainNotResumed,
+    _number,
+    _number_exp,
     canonical_json,
     create_audit_metrics,
     murmur2,
@@ -332,10 +335,17 @@ def test_canonical_objects_sort_keys_by_utf16_and_escape_like_rfc8785() -> None:
         canonical_json({1: "non-string key"})
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False))
-def test_canonical_numbers_round_trip_to_the_same_double(x: float) -> None:
+def test_canonical_numbers_round_trip_and_the_fast_path_agrees_with_the_general_one(x: float) -> None:
     assert float(canonical_json(x)) == x
+    assert _number(x) == _number_exp(x)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_canonical_strings_are_what_json_escaping_gives(s: str) -> None:
+    assert canonical_json(s) == json.dumps(s, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
 # -- Kafka's default partitioner -------------------------------------------------------------------
