@@ -33,10 +33,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
 
-#: Where the models engineer ships the reference (relative to the repository root).
-DEFAULT_REFERENCE_PATH = (
-    Path(__file__).resolve().parent.parent / "models" / "artifacts" / "reference_scores.json"
-)
+#: Where the models engineer ships the reference (no resolve(): nothing touches the disk at import).
+DEFAULT_REFERENCE_PATH = Path(__file__).parent.parent / "models" / "artifacts" / "reference_scores.json"
 DEFAULT_BINS = 10
 DEFAULT_EPS = 1e-4
 MAX_BINS = 100
