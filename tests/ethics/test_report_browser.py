@@ -147,6 +147,8 @@ def test_a_chromium_that_cannot_be_installed_fails_the_test_never_skips(
 
     monkeypatch.setattr(mod, "CHROMIUM", tmp_path / "no-chromium")
     monkeypatch.setattr(mod.subprocess, "run", fake_run)
-    with pytest.raises(pytest.fail.Exception, match=r"(?s)could not install chromium.*Unable to locate package"):
+    with pytest.raises(
+        pytest.fail.Exception, match=r"(?s)could not install chromium.*Unable to locate package"
+    ):
         mod.ensure_chromium()
     assert [c[0] for c in calls] == ["apt-get", "apt-get", "apt-get"]  # install, update, install again
