@@ -90,20 +90,28 @@ class Encoder:
         self.fingerprint = encoder_fingerprint(path, max_length)
         self._torch = torch
 
-    def tokenize(self, texts: Sequence[str]) -> Any:
+    def tokenize(self, texts: Sequence[str], offsets: bool = False) -> Any:
         return self.tokenizer(
-            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+            return_offsets_mapping=offsets,
         )
 
-    def forward(self, enc: Any) -> np.ndarray:
+    def forward(self, enc: Any, states: bool = False) -> Any:
+        """Pooled unit vectors (n, dim); with ``states`` also the token states (n, L, dim) and mask (n, L)."""
         torch = self._torch
         with torch.inference_mode():
-            enc = {k: v.to(self.device) for k, v in enc.items()}
-            out = self.model(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(out.dtype)
+            inputs = {k: v.to(self.device) for k, v in enc.items() if k != "offset_mapping"}
+            out = self.model(**inputs).last_hidden_state
+            mask = inputs["attention_mask"].unsqueeze(-1).to(out.dtype)
             pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-            return pooled.float().cpu().numpy()
+            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1).float().cpu().numpy()
+            if not states:
+                return pooled
+            return pooled, out.float().cpu().numpy(), inputs["attention_mask"].cpu().numpy()
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Embed ``texts`` in batches of ``batch_size``. Batches are formed from length-sorted inputs (less
@@ -122,6 +130,36 @@ class Encoder:
             idx = order[s : s + batch_size]
             out[idx] = self.forward(self.tokenize([texts[i] for i in idx]))
         return out
+
+    def encode_with_tokens(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, list[TokenStates]]:
+        """Like :meth:`encode`, and also each text's token states with word ids and character offsets
+        (what occlusion evidence needs, at no extra network cost)."""
+        n = len(texts)
+        out = np.zeros((n, self.dim), dtype=np.float32)
+        toks: list[TokenStates | None] = [None] * n
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        for s in range(0, n, batch_size):
+            idx = order[s : s + batch_size]
+            enc = self.tokenize([texts[i] for i in idx], offsets=True)
+            pooled, hidden, mask = self.forward(enc, states=True)
+            out[idx] = pooled
+            offs = enc["offset_mapping"].numpy()
+            for j, i in enumerate(idx):
+                m = int(mask[j].sum())
+                toks[i] = TokenStates(hidden[j, :m], enc.word_ids(j)[:m], offs[j, :m])
+        return out, toks  # type: ignore[return-value]
+
+
+class TokenStates:
+    """One text's contextual token vectors (n_tokens, dim) incl. [CLS]/[SEP], word id per token (None for
+    special tokens) and (start, end) character offsets."""
+
+    __slots__ = ("hidden", "offsets", "word_ids")
+
+    def __init__(self, hidden: np.ndarray, word_ids: list[int | None], offsets: np.ndarray) -> None:
+        self.hidden = hidden
+        self.word_ids = word_ids
+        self.offsets = offsets
 
 
 def load_encoder(encoder_dir: Path | str | None, device: str = "cpu", threads: int = 0) -> Encoder:

@@ -1,4 +1,4 @@
-"""Linear heads on the frozen sentence embedding: calibrated probabilities, thresholds, label map.
+"""Small heads (logistic regression, or one hidden layer) on the frozen sentence embedding: calibrated probabilities, thresholds, label map.
 
 Pure numpy, no network: this is the ``postprocess`` half of the scorer, unit-testable on its own.
 Files: ``<stem>.npz`` (weights, float32) + ``<stem>.json`` (metadata: encoder, classes, calibration,
@@ -27,6 +27,15 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # overflow-free
 
 
+def gelu(z: np.ndarray) -> np.ndarray:
+    """tanh-approximated GELU, identical to ``torch.nn.GELU(approximate="tanh")`` used in training."""
+    return 0.5 * z * (1.0 + np.tanh(0.7978845608028654 * (z + 0.044715 * z**3)))
+
+
+def _hidden(x: np.ndarray, W1: np.ndarray | None, b1: np.ndarray | None) -> np.ndarray:
+    return x if W1 is None else gelu(x @ W1.T + b1)
+
+
 def softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
@@ -35,14 +44,18 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 @dataclass
 class BinaryHead:
-    w: np.ndarray  # (dim,)
+    """Logistic regression on the embedding, or on one GELU hidden layer (``W1``/``b1``) when set."""
+
+    w: np.ndarray  # (dim,) or (hidden,)
     b: float
     platt_a: float = 1.0  # calibrated p = sigmoid(platt_a * logit + platt_c)
     platt_c: float = 0.0
+    W1: np.ndarray | None = None  # (hidden, dim)
+    b1: np.ndarray | None = None  # (hidden,)
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         """Uncalibrated decision value; monotone in the probability (used for occlusion evidence)."""
-        return x @ self.w + self.b
+        return _hidden(x, self.W1, self.b1) @ self.w + self.b
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         return sigmoid(self.platt_a * self.logit(x) + self.platt_c)
@@ -50,12 +63,14 @@ class BinaryHead:
 
 @dataclass
 class SentimentHead:
-    W: np.ndarray  # (3, dim), rows in SENTIMENT_CLASSES order
+    W: np.ndarray  # (3, dim) or (3, hidden), rows in SENTIMENT_CLASSES order
     b: np.ndarray  # (3,)
     temperature: float = 1.0
+    W1: np.ndarray | None = None  # (hidden, dim)
+    b1: np.ndarray | None = None
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        return x @ self.W.T + self.b
+        return _hidden(x, self.W1, self.b1) @ self.W.T + self.b
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         return softmax(self.logits(x) / self.temperature)
@@ -70,7 +85,8 @@ class Heads:
 
     @property
     def dim(self) -> int:
-        return int(self.sentiment.W.shape[1])
+        W = self.sentiment.W if self.sentiment.W1 is None else self.sentiment.W1
+        return int(W.shape[1])
 
     def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Calibrated probabilities: ``sentiment`` (n, 3) and one (n,) array per binary task."""
@@ -98,11 +114,17 @@ class Heads:
             "sentiment_W": self.sentiment.W.astype(np.float32),
             "sentiment_b": self.sentiment.b.astype(np.float32),
         }
+        if self.sentiment.W1 is not None and self.sentiment.b1 is not None:
+            arrays["sentiment_W1"] = self.sentiment.W1.astype(np.float32)
+            arrays["sentiment_b1"] = self.sentiment.b1.astype(np.float32)
         for t, h in self.binary.items():
             arrays[f"{t}_w"] = h.w.astype(np.float32)
             arrays[f"{t}_b"] = np.array([h.b], dtype=np.float32)
+            if h.W1 is not None and h.b1 is not None:
+                arrays[f"{t}_W1"] = h.W1.astype(np.float32)
+                arrays[f"{t}_b1"] = h.b1.astype(np.float32)
         with path.open("wb") as f:  # np.savez on a file object: no surprise ".npz" suffix handling
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy stub mis-types **kwds
         meta = dict(self.meta)
         meta["calibration"] = {
             "sentiment": {"method": "temperature", "temperature": self.sentiment.temperature},
@@ -119,10 +141,16 @@ class Heads:
         meta = json.loads(path.with_suffix(".json").read_text())
         cal = meta["calibration"]
         with np.load(path) as z:
+
+            def opt(key: str) -> np.ndarray | None:
+                return z[key].astype(np.float32) if key in z.files else None
+
             sent = SentimentHead(
                 W=z["sentiment_W"].astype(np.float32),
                 b=z["sentiment_b"].astype(np.float32),
                 temperature=float(cal["sentiment"]["temperature"]),
+                W1=opt("sentiment_W1"),
+                b1=opt("sentiment_b1"),
             )
             binary = {
                 t: BinaryHead(
@@ -130,6 +158,8 @@ class Heads:
                     b=float(z[f"{t}_b"][0]),
                     platt_a=float(cal[t]["a"]),
                     platt_c=float(cal[t]["c"]),
+                    W1=opt(f"{t}_W1"),
+                    b1=opt(f"{t}_b1"),
                 )
                 for t in BINARY_TASKS
             }

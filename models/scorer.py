@@ -3,14 +3,14 @@
 ``load_scorer(settings)`` builds it once per worker; ``score(batch)`` is synchronous and CPU/GPU bound
 (call it off the event loop). Shape: ``preprocess`` (clean text) -> ``forward`` (encoder, batched,
 ``torch.inference_mode``) -> ``postprocess`` (heads, calibration, thresholds) -> ``explain``
-(occlusion evidence, for positive decisions only).
+(occlusion evidence in pooled space, for positive decisions only; no extra network pass).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,16 +20,17 @@ from models.base import BINARY_TASKS, Scorer, Utterance, UtteranceScore
 from models.heads import Heads, decide, default_heads_path
 
 if TYPE_CHECKING:
-    from models.encoder import Encoder
+    from models.encoder import Encoder, TokenStates
     from streams.config import Settings
 
 log = logging.getLogger(__name__)
 
-#: Most word windows re-scored per utterance when explaining (bounds the cost of an explanation).
-MAX_OCCLUSIONS = 24
+#: Most word windows occluded per utterance when explaining (bounds the cost of an explanation).
+MAX_OCCLUSIONS = 48
 #: Phrases returned per task.
 MAX_PHRASES = 3
 _WS = re.compile(r"\s+")
+_STRIP = " ,.;:!?\"'()[]"
 
 
 class HeadsEncoderMismatchError(RuntimeError):
@@ -41,73 +42,79 @@ def _windows(n_words: int) -> list[tuple[int, int]]:
     50 % overlap for long ones, at most :data:`MAX_OCCLUSIONS`."""
     if n_words <= 0:
         return []
-    if n_words <= 12:
-        wins = [(i, i + 1) for i in range(n_words)] + [(i, i + 2) for i in range(n_words - 1)]
-        return wins[:MAX_OCCLUSIONS] if len(wins) <= MAX_OCCLUSIONS else [(i, i + 1) for i in range(n_words)]
-    size = max(2, -(-n_words * 2 // MAX_OCCLUSIONS))  # ceil so that stride*count covers the text
+    if 2 * n_words - 1 <= MAX_OCCLUSIONS:
+        return [(i, i + 1) for i in range(n_words)] + [(i, i + 2) for i in range(n_words - 1)]
+    size = max(2, -(-n_words * 2 // MAX_OCCLUSIONS))  # ceil, so the windows cover the whole text
     stride = max(1, size // 2)
-    wins = [(s, min(s + size, n_words)) for s in range(0, n_words, stride)]
-    return wins[:MAX_OCCLUSIONS]
+    return [(s, min(s + size, n_words)) for s in range(0, n_words, stride)][:MAX_OCCLUSIONS]
 
 
-def _clean_phrase(words: list[str]) -> str:
-    return " ".join(words).strip(" ,.;:!?\"'()[]")
+def _pick(drops: np.ndarray, wins: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Up to MAX_PHRASES non-overlapping windows with the largest positive drop, merged when adjacent."""
+    chosen: list[tuple[int, int]] = []
+    for k in np.argsort(-drops, kind="stable"):
+        if drops[k] <= 0:
+            break
+        a, b = wins[int(k)]
+        if any(a < cb and ca < b for ca, cb in chosen):
+            continue
+        chosen.append((a, b))
+        if len(chosen) == MAX_PHRASES:
+            break
+    merged: list[list[int]] = []
+    for a, b in sorted(chosen):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
 
 
 def explain(
     texts: Sequence[str],
     tasks_per_text: Sequence[Sequence[str]],
-    embed: Callable[[list[str]], np.ndarray],
+    tokens: Sequence[TokenStates | None],
     heads: Heads,
-    base_emb: np.ndarray,
 ) -> list[dict[str, list[str]]]:
-    """Occlusion evidence: for each text and each task asked for, the word windows whose removal most
-    lowers that task's decision value (binary logit, or the negative-sentiment margin).
+    """Occlusion evidence in pooled space: for each text and each task asked for, the word windows
+    whose removal most lowers that task's decision value (binary logit, or negative-sentiment margin).
 
-    All occluded variants of all texts are embedded in one ``embed`` call. Windows that lower the score
-    are ranked by the drop; overlapping/adjacent winners are merged into one phrase.
+    Removing a window = dropping its tokens' contextual vectors from the mean pool and re-normalising,
+    then re-applying the head. It re-uses the forward pass already done (no extra network call), so an
+    explanation costs microseconds; the words' influence on their neighbours' contextual vectors stays
+    (a faithful explanation of the head, an approximation of re-encoding the shortened text).
     """
-    variants: list[str] = []
-    spans: list[tuple[int, list[tuple[int, int]], int]] = []  # (text idx, windows, offset into variants)
-    words_of: dict[int, list[str]] = {}
-    for i, (text, tasks) in enumerate(zip(texts, tasks_per_text, strict=True)):
-        if not tasks:
-            continue
-        words = _WS.split(text.strip())
-        words_of[i] = words
-        wins = _windows(len(words)) if len(words) > 1 else []
-        spans.append((i, wins, len(variants)))
-        variants += [" ".join(words[:a] + words[b:]) for a, b in wins]
     out: list[dict[str, list[str]]] = [{} for _ in texts]
-    if not spans:
-        return out
-    var_emb = embed(variants) if variants else np.zeros((0, base_emb.shape[1]), np.float32)
-    for i, wins, off in spans:
-        words = words_of[i]
-        for task in tasks_per_text[i]:
-            if not wins:  # a single word: it is the evidence
-                out[i][task] = [_clean_phrase(words)] if words and words[0] else []
-                continue
-            base = heads.decision_value(task, base_emb[i : i + 1])[0]
-            vals = heads.decision_value(task, var_emb[off : off + len(wins)])
-            drops = base - vals
-            order = [int(k) for k in np.argsort(-drops) if drops[k] > 0]
-            chosen: list[tuple[int, int]] = []
-            for k in order:
-                a, b = wins[k]
-                if any(a < cb and ca < b for ca, cb in chosen):
-                    continue
-                chosen.append((a, b))
-                if len(chosen) == MAX_PHRASES:
-                    break
-            chosen.sort()
-            merged: list[list[int]] = []
-            for a, b in chosen:
-                if merged and a <= merged[-1][1]:
-                    merged[-1][1] = max(merged[-1][1], b)
-                else:
-                    merged.append([a, b])
-            phrases = [p for a, b in merged if (p := _clean_phrase(words[a:b]))]
+    for i, tasks in enumerate(tasks_per_text):
+        ts = tokens[i]
+        if not tasks or ts is None:
+            continue
+        H = ts.hidden
+        word_tokens: dict[int, list[int]] = {}
+        for k, w in enumerate(ts.word_ids):
+            if w is not None:
+                word_tokens.setdefault(w, []).append(k)
+        words = sorted(word_tokens)
+        if not words:
+            for task in tasks:
+                out[i][task] = []
+            continue
+        wins = _windows(len(words))
+        total, n = H.sum(0), H.shape[0]
+        V = np.empty((len(wins) + 1, H.shape[1]), np.float32)
+        V[0] = total / n
+        for j, (a, b) in enumerate(wins, start=1):
+            ks = [k for w in words[a:b] for k in word_tokens[w]]
+            V[j] = (total - H[ks].sum(0)) / max(n - len(ks), 1)
+        V /= np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-9)
+        for task in tasks:
+            dv = heads.decision_value(task, V)
+            phrases = []
+            for a, b in _pick(dv[0] - dv[1:], wins):
+                start = int(ts.offsets[word_tokens[words[a]][0]][0])
+                end = int(ts.offsets[word_tokens[words[b - 1]][-1]][1])
+                if p := texts[i][start:end].strip(_STRIP):
+                    phrases.append(p)
             out[i][task] = phrases
     return out
 
@@ -134,8 +141,9 @@ class TransformerScorer(Scorer):
     def preprocess(batch: Sequence[Utterance]) -> list[str]:
         return [_WS.sub(" ", u.text).strip() for u in batch]
 
-    def forward(self, texts: list[str]) -> np.ndarray:
-        return self.enc.encode(texts, batch_size=self.batch_size)
+    def forward(self, texts: list[str]) -> tuple[np.ndarray, list[TokenStates]]:
+        """Pooled embeddings and the token states they came from (kept for evidence)."""
+        return self.enc.encode_with_tokens(texts, batch_size=self.batch_size)
 
     def postprocess(
         self, emb: np.ndarray, batch: Sequence[Utterance]
@@ -148,7 +156,7 @@ class TransformerScorer(Scorer):
         if not batch:
             return []
         texts = self.preprocess(batch)
-        emb = self.forward(texts)
+        emb, tokens = self.forward(texts)
         probs, labels = self.postprocess(emb, batch)
         evidence: list[dict[str, list[str]]] = [{} for _ in batch]
         if self.with_evidence:
@@ -157,7 +165,7 @@ class TransformerScorer(Scorer):
                 for lab in labels
             ]
             if any(wanted):
-                evidence = explain(texts, wanted, self.forward, self.heads, emb)
+                evidence = explain(texts, wanted, tokens, self.heads)
         out = []
         for i, lab in enumerate(labels):
             s = probs["sentiment"][i].astype(np.float64)
@@ -180,6 +188,21 @@ class TransformerScorer(Scorer):
         self.score([Utterance(text="I want to speak to a manager right now, this is the third time!")] * 4)
 
 
+def _single_thread_blas() -> None:
+    """Limit numpy's BLAS (OpenBLAS) to one thread, process-wide.
+
+    The heads' matmuls are tiny, but OpenBLAS worker threads busy-wait after each call and steal the
+    cores torch needs: measured here, ``score`` at batch 1 ran at ~17 utt/s with 2 BLAS threads and
+    ~75 utt/s with 1 (raw encoder ~80). torch's own thread pool is not affected.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings it; without it we are only slower
+        log.warning("threadpoolctl missing: numpy BLAS threads may slow the encoder down")
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def load_scorer(settings: Settings) -> Scorer:
     """Load encoder (``settings.encoder_dir`` or the packaged all-MiniLM-L6-v2) and heads
     (``settings.heads_path`` or ``models/artifacts/heads.npz``) on ``settings.device``.
@@ -188,6 +211,7 @@ def load_scorer(settings: Settings) -> Scorer:
     """
     from models.encoder import load_encoder
 
+    _single_thread_blas()
     heads_path = Path(settings.heads_path) if settings.heads_path else default_heads_path()
     heads = Heads.load(heads_path)
     enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads)

@@ -15,6 +15,7 @@ from models.calibration import (
     sentiment_report,
     threshold_for_precision,
 )
+from models.encoder import TokenStates
 from models.heads import BinaryHead, Heads, SentimentHead, decide, sigmoid, softmax
 from models.scorer import MAX_OCCLUSIONS, _windows, explain
 
@@ -139,22 +140,28 @@ def test_windows_are_bounded_and_cover_the_text() -> None:
     assert _windows(0) == []
 
 
-def _bow_embed(vocab: list[str]):
-    def embed(texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), len(vocab)), np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().split():
-                w = w.strip(",.!?")
-                if w in vocab:
-                    out[i, vocab.index(w)] += 1
-        return out
-
-    return embed
+def _bow_tokens(text: str, vocab: list[str]) -> TokenStates:
+    """Fake encoder output: [CLS] + one one-hot vector per whitespace word + [SEP], with char offsets."""
+    vecs, wids, offs = [np.full(len(vocab), 0.1, np.float32)], [None], [(0, 0)]
+    pos = 0
+    for w, word in enumerate(text.split()):
+        start = text.index(word, pos)
+        pos = start + len(word)
+        v = np.zeros(len(vocab), np.float32)
+        key = word.lower().strip(",.!?")
+        if key in vocab:
+            v[vocab.index(key)] = 1.0
+        vecs.append(v)
+        wids.append(w)
+        offs.append((start, pos))
+    vecs.append(np.full(len(vocab), 0.1, np.float32))
+    wids.append(None)
+    offs.append((0, 0))
+    return TokenStates(np.stack(vecs), wids, np.array(offs))
 
 
 def test_occlusion_evidence_finds_the_driving_words() -> None:
     vocab = ["manager", "human", "hello", "bill", "idiot", "terrible"]
-    emb = _bow_embed(vocab)
     w_hr = np.array([3.0, 3.0, 0, 0, 0, 0], np.float32)
     w_un = np.array([0, 0, 0, 0, 4.0, 0], np.float32)
     heads = Heads(
@@ -166,25 +173,42 @@ def test_occlusion_evidence_finds_the_driving_words() -> None:
         },
         thresholds=dict.fromkeys(BINARY_TASKS, 0.5),
     )
-    texts = ["hello I need a manager about my bill", "you idiot, the service is terrible"]
-    ev = explain(texts, [["human_requested"], ["unfair_treatment", "sentiment"]], emb, heads, emb(texts))
+    texts = ["hello I need a manager about my bill", "you idiot, the service is terrible!"]
+    toks = [_bow_tokens(t, vocab) for t in texts]
+    ev = explain(texts, [["human_requested"], ["unfair_treatment", "sentiment"]], toks, heads)
     assert any("manager" in p for p in ev[0]["human_requested"])
     assert all("hello" not in p and "bill" not in p for p in ev[0]["human_requested"])
     assert any("idiot" in p for p in ev[1]["unfair_treatment"])
     assert any("terrible" in p for p in ev[1]["sentiment"])
+    assert all(p == p.strip(",.!? ") and p in texts[1] for p in ev[1]["sentiment"])  # verbatim substrings
     assert "escalation" not in ev[0]  # only what was asked for
 
 
 def test_explain_skips_texts_without_positives() -> None:
-    calls = []
-
-    def embed(texts):
-        calls.append(texts)
-        return np.zeros((len(texts), DIM), np.float32)
-
-    out = explain(["a b c", "d e"], [[], []], embed, make_heads(), np.zeros((2, DIM), np.float32))
-    assert out == [{}, {}] and calls == []
+    toks = [_bow_tokens("a b c", ["a"]), None]
+    assert explain(["a b c", "d e"], [[], ["escalation"]], toks, make_heads()) == [{}, {}]
 
 
 def test_sentiment_classes_order_is_the_contract() -> None:
     assert SENTIMENT_CLASSES == ("negative", "neutral", "positive")
+
+
+def test_hidden_layer_heads_roundtrip_and_match_torch(tmp_path) -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    W1, b1 = rng.normal(size=(4, DIM)).astype(np.float32), rng.normal(size=4).astype(np.float32)
+    h = make_heads()
+    h.sentiment = SentimentHead(W=rng.normal(size=(3, 4)).astype(np.float32), b=np.zeros(3, np.float32), W1=W1, b1=b1)
+    h.binary["escalation"] = BinaryHead(w=rng.normal(size=4).astype(np.float32), b=0.2, W1=W1, b1=b1)
+    x = rng.normal(size=(6, DIM)).astype(np.float32)
+    lin = torch.nn.Linear(DIM, 4)
+    with torch.no_grad():
+        lin.weight.copy_(torch.from_numpy(W1))
+        lin.bias.copy_(torch.from_numpy(b1))
+        ref = torch.nn.GELU(approximate="tanh")(lin(torch.from_numpy(x))).numpy() @ h.binary["escalation"].w + 0.2
+    np.testing.assert_allclose(h.binary["escalation"].logit(x), ref, rtol=1e-4, atol=1e-5)
+    h.save(tmp_path / "m.npz")
+    h2 = Heads.load(tmp_path / "m.npz")
+    assert h2.dim == DIM
+    for k, v in h.predict(x).items():
+        np.testing.assert_allclose(v, h2.predict(x)[k], rtol=1e-5)
