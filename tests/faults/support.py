@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import threading
 import time
 import uuid
@@ -24,8 +25,20 @@ import orjson
 from streams.config import Settings
 from streams.schema import Event, InvalidEvent, decode_event
 
+REPO = Path(__file__).resolve().parents[2]
 #: Where the fault tests leave their measured figures (docs/RELIABILITY.md quotes them).
-OUT_DIR = Path(__file__).resolve().parents[2] / "out" / "faults"
+OUT_DIR = REPO / "out" / "faults"
+
+
+def stack_sh(cmd: str, timeout: float = 180) -> float:
+    """Run ``stack/stack.sh CMD`` (restart-kafka, start-alertmanager...); returns its duration in s."""
+    t0 = time.monotonic()
+    r = subprocess.run(
+        [str(REPO / "stack" / "stack.sh"), cmd], capture_output=True, text=True, timeout=timeout, cwd=REPO
+    )
+    if r.returncode != 0:
+        raise AssertionError(f"stack/stack.sh {cmd} failed ({r.returncode}):\n{r.stderr[-2000:]}")
+    return time.monotonic() - t0
 
 
 def fault_env(kafka_bootstrap: str, prefix: str = "f", partitions: int = 2, **extra: str) -> dict[str, str]:
@@ -271,6 +284,7 @@ class TopicTail:
         self.c.assign(self.tps)
         self.c.seek_to_beginning(*self.tps)
         self.records: list[dict[str, Any]] = []
+        self.raw: list[str] = []  # every value as text, exactly as published
 
     def poll(self, max_s: float = 1.0) -> list[dict[str, Any]]:
         t_end = time.monotonic() + max_s
@@ -280,6 +294,7 @@ class TopicTail:
                 break
             for msgs in got.values():
                 for m in msgs:
+                    self.raw.append(m.value.decode("utf-8", errors="replace") if m.value is not None else "")
                     try:
                         v = json.loads(m.value)
                     except ValueError:

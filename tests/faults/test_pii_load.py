@@ -1,0 +1,194 @@
+"""PII under load: an adversarial PII stream (streams.pii_corpus: real-shaped, checksum-valid
+identifiers with gold spans) through the whole real pipeline, Alertmanager included.
+
+What is proven: no gold structured identifier (e-mail, phone, card, IBAN, SSN, BSN) appears in any
+output topic (scored, alerts, audit, DLQ), in the worker's log, in /metrics, in the alerts held by
+Alertmanager or in the notifications it sent to the webhook. Some utterances are prefixed with a
+request for a human so alerts fire on PII-bearing text; some are without consent; some are sent as
+broken JSON so their text lands in the DLQ payload (redacted).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+
+from streams.config import DEFAULT_QUEUES
+from streams.kafka_io import create_topics
+from streams.pii_corpus import Sample, generate
+from tests.conftest import WorkerProcess, settings_from
+from tests.faults.conftest import Webhook, alertmanager_alerts
+from tests.faults.support import (
+    KnownStream,
+    OutputReader,
+    TopicTail,
+    fault_env,
+    log_text,
+    produce,
+    record_figures,
+    utterance,
+    wait_until,
+)
+
+log = logging.getLogger("faults.pii")
+
+pytestmark = [pytest.mark.broker, pytest.mark.stack, pytest.mark.slow, pytest.mark.timeout(300)]
+
+STRUCTURED = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "BSN")
+N_SAMPLES = 1200
+HUMAN = "I want to speak to a real person now, get me a human agent."
+
+
+def gold_values(samples: list[Sample], variants: set[str] | None) -> list[tuple[str, str]]:
+    """(label[variant], value) of every structured gold span; ``variants`` None = all but "bare"."""
+    out = []
+    for smp in samples:
+        for e in smp.entities:
+            if e.label not in STRUCTURED:
+                continue
+            if (variants is None and e.variant == "bare") or (
+                variants is not None and e.variant not in variants
+            ):
+                continue
+            out.append((f"{e.label}[{e.variant}]" if e.variant else e.label, smp.text[e.start : e.end]))
+    return out
+
+
+def forms(value: str) -> set[str]:
+    """The value as written, and without separators when that still looks like an identifier."""
+    compact = re.sub(r"[\s.\-()/]", "", value)
+    return {value, compact} if len(compact) >= 8 and compact != value else {value}
+
+
+@pytest.fixture(scope="module")
+def pii_run(
+    kafka_bootstrap: str, alertmanager_url: str, webhook: Webhook, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("pii")
+    queue = f"p{uuid.uuid4().hex[:6]}"
+    env = fault_env(
+        kafka_bootstrap, "pii", partitions=2,
+        IMON_ALERTMANAGER_URL=alertmanager_url, IMON_QUEUES=",".join((*DEFAULT_QUEUES, queue)),
+        IMON_HUMAN_SLA_S="3600",
+    )  # fmt: skip
+    s = settings_from(env)
+    create_topics(s)
+    samples = list(generate(N_SAMPLES, seed=9, negative_share=0.1))
+    ks = KnownStream()
+    no_consent_texts = []
+    iid = str(uuid.uuid4())
+    for i, smp in enumerate(samples):
+        if i % 3 == 0:
+            iid = str(uuid.uuid4())
+        text = f"{HUMAN} {smp.text}" if i % 5 == 0 else smp.text
+        consent = i % 10 != 9
+        if not consent:  # a marker only this event carries: corpus texts repeat across samples
+            marker = f"nc{uuid.uuid4().hex[:12]}"
+            text = f"{text} {marker}"
+            no_consent_texts.append(marker)
+        e = utterance(iid, text, consent=consent, queue=queue, language=smp.language)
+        ks.add(iid.encode(), orjson.dumps(e), s)
+        if i % 20 == 7:  # the same text in a broken event: its redacted payload goes to the DLQ
+            broken = (
+                b'{"schema_version": 1, "queue": "'
+                + queue.encode()
+                + b'", "text": '
+                + orjson.dumps(text)
+                + b","
+            )
+            ks.add(None, broken, s)
+    reader = OutputReader(s)
+    alerts = TopicTail(s, s.topic_alerts)
+    w = WorkerProcess(env, tmp / "worker.log")
+    try:
+        w.start()
+        produce(s, ks.records)
+        acc = reader.assert_complete(ks, timeout=150)
+        alerts.poll()
+        # Alertmanager has the alerts once the forwarder caught up; the webhook gets them one
+        # group_wait (5 s) later.
+        wait_until(
+            lambda: len(alertmanager_alerts(alertmanager_url, "queue", queue)) >= len(alerts.poll()), 30
+        )
+        wait_until(lambda: len(webhook.alerts("queue", queue)) > 0, timeout=30)
+        _, metrics_text = w.http("/metrics")
+        haystacks = {
+            "scored": "\n".join(reader.scored.raw), "alerts": "\n".join(alerts.raw),
+            "audit": "\n".join(reader.audit.raw), "dlq": "\n".join(reader.dlq.raw),
+            "worker_log": log_text(w.log_path), "metrics": metrics_text,
+            "alertmanager": json.dumps(alertmanager_alerts(alertmanager_url, "queue", queue), ensure_ascii=False),
+            "webhook": webhook.payloads_text(),
+        }  # fmt: skip
+        yield {
+            "samples": samples, "ks": ks, "acc": acc, "haystacks": haystacks, "no_consent_texts": no_consent_texts,
+            "alerts": len(alerts.records), "alerts_in_alertmanager": len(alertmanager_alerts(alertmanager_url, "queue", queue)),
+            "alerts_at_webhook": len(webhook.alerts("queue", queue)),
+        }  # fmt: skip
+    finally:
+        w.stop()
+        reader.close()
+        alerts.close()
+
+
+def leaks(values: list[tuple[str, str]], haystacks: dict[str, str]) -> list[tuple[str, str, str]]:
+    return [
+        (label, v, where)
+        for label, v in values
+        for where, text in haystacks.items()
+        for f in forms(v)
+        if f in text
+    ]
+
+
+def test_no_structured_identifier_leaves_the_pipeline(pii_run: dict[str, Any]) -> None:
+    values = gold_values(pii_run["samples"], None)
+    found = leaks(values, pii_run["haystacks"])
+    by_label: dict[str, int] = {}
+    for label, _ in values:
+        by_label[label] = by_label.get(label, 0) + 1
+    record_figures(
+        "pii_load",
+        {
+            "command": "pytest tests/faults/test_pii_load.py",
+            "input": pii_run["ks"].summary(),
+            "gold_identifiers_checked": len(values),
+            "by_label": by_label,
+            "places_checked": sorted(pii_run["haystacks"]),
+            "alerts": pii_run["alerts"],
+            "alerts_in_alertmanager": pii_run["alerts_in_alertmanager"],
+            "alerts_at_webhook": pii_run["alerts_at_webhook"],
+            "leaks": [(label, where) for label, _, where in found],
+        },
+    )
+    assert len(values) >= 300 and pii_run["alerts"] > 0 and pii_run["alerts_at_webhook"] > 0
+    assert not found, (
+        f"{len(found)} gold identifier(s) leaked: {[(lab, where) for lab, _, where in found][:10]}"
+    )
+
+
+def test_no_consent_text_is_never_kept(pii_run: dict[str, Any]) -> None:
+    # No-consent utterances are counted and audited, never scored: their text (tagged with a marker
+    # only they carry) appears nowhere. (The broken copies sent to the DLQ never carry a marker.)
+    hay = pii_run["haystacks"]
+    kept = sorted({where for m in pii_run["no_consent_texts"] for where, text in hay.items() if m in text})
+    assert pii_run["no_consent_texts"] and not kept, f"no-consent text found in {kept}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="KNOWN GAP: a BSN with no context word (variant 'bare', e.g. the whole utterance is "
+    "'471914654') is not redacted; pii-eval reports BSN[bare] recall ~0.3. Flips to XPASS (a failure) "
+    "once redaction catches them: then drop this marker.",
+)
+def test_bare_bsn_does_not_leave_the_pipeline(pii_run: dict[str, Any]) -> None:
+    values = gold_values(pii_run["samples"], {"bare"})
+    assert values, "the corpus seed must contain bare BSNs"
+    found = leaks(values, pii_run["haystacks"])
+    assert not found, f"{len(found)} of {len(values)} bare BSNs leaked to {sorted({w for *_, w in found})}"
