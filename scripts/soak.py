@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""Soak test: one worker under steady simulated load for a long time; memory, lag and errors sampled.
+
+Runs ``imon worker`` as a subprocess on fresh topics of the configured broker (IMON_KAFKA_* as for
+the worker; default the local stack), feeds it simulated traffic (bad events included) at
+``--load`` x ``--capacity`` events/s for ``--minutes``, samples every ``--interval`` seconds:
+
+* worker resident memory (VmRSS from /proc, MB),
+* consumer lag (end offsets minus the group's committed offsets on the input topic, from Kafka),
+* errors: worker exit, ``imon_dlq_total{reason="processing_error"}``, tracebacks in the worker log,
+  dead-lettered events beyond the bad events the simulator sent, events sent but never counted
+  (ERROR log lines are counted and quoted, not failed on),
+
+and writes a JSON summary (``--out``, default out/soak.json): memory growth in MB/h (least-squares
+slope of RSS after the warm-up), RSS start/end/max, max and final lag, throughput, error counts, and
+every sample. Exit status 0 when no error occurred (and growth is under ``--max-growth-mb-per-h``
+when given), else 1.
+
+    scripts/soak.py --minutes 30 --capacity 180            # ~70% of 180 events/s for 30 minutes
+    scripts/soak.py --minutes 1 --capacity 60 --interval 5 # the short CI variant (tests/faults/test_soak.py)
+
+``--capacity`` is in input events/s; without it the capacity measured by ``imon bench``
+(out/bench.json: pipeline utterances/s divided by the utterance share) is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from streams.config import Settings  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--minutes", type=float, default=30.0, help="how long to load the worker (default 30)")
+    p.add_argument(
+        "--capacity", type=float, help="worker capacity in input events/s (default: from out/bench.json)"
+    )
+    p.add_argument("--load", type=float, default=0.7, help="share of the capacity to send (default 0.7)")
+    p.add_argument("--rate", type=float, help="events/s to send; overrides --capacity x --load")
+    p.add_argument("--interval", type=float, default=10.0, help="seconds between samples (default 10)")
+    p.add_argument(
+        "--warmup",
+        type=float,
+        help="seconds excluded from the memory slope (default: min(120, 20%% of the run))",
+    )
+    p.add_argument("--partitions", type=int, default=2, help="partitions of the soak topics (default 2)")
+    p.add_argument("--bad-ratio", type=float, default=0.01, help="share of malformed events (default 0.01)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-growth-mb-per-h", type=float, help="fail when memory grows faster than this")
+    p.add_argument(
+        "--out", default=str(REPO / "out" / "soak.json"), help="JSON summary (default out/soak.json)"
+    )
+    p.add_argument("--keep-topics", action="store_true", help="do not delete the soak topics at the end")
+    return p.parse_args(argv)
+
+
+def capacity_from_bench(path: Path = REPO / "out" / "bench.json") -> float:
+    try:
+        b = json.loads(path.read_text())
+        return float(b["pipeline"]["utterances_per_s"]) / float(b["latency"]["utterance_share"])
+    except (OSError, KeyError, ValueError, ZeroDivisionError) as e:
+        raise SystemExit(
+            f"soak: give --capacity (events/s) or run `make bench` first ({path}: {e})"
+        ) from None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def scrape(port: int) -> dict[str, float]:
+    """Selected worker metrics, summed over labels: name or name{reason=...} -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return {}
+    out: dict[str, float] = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            if s.name in ("imon_events_total", "imon_dlq_total", "imon_alertmanager_errors_total"):
+                key = s.name
+                if s.name == "imon_events_total":
+                    key = f"events:{s.labels['outcome']}"
+                elif s.name == "imon_dlq_total":
+                    key = f"dlq:{s.labels['reason']}"
+                out[key] = out.get(key, 0.0) + s.value
+    return out
+
+
+def kafka_lag(settings: Settings) -> int | None:
+    """End offsets minus committed offsets of the worker's group on the input topic."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    try:
+        c = KafkaConsumer(
+            **settings.kafka_python_kwargs(), group_id=settings.app_id, enable_auto_commit=False
+        )  # type: ignore[arg-type]
+    except Exception:
+        return None
+    try:
+        tps = [
+            TopicPartition(settings.topic_input, p)
+            for p in sorted(c.partitions_for_topic(settings.topic_input) or [])
+        ]
+        ends = c.end_offsets(tps)
+        return int(sum(ends[tp] - (c.committed(tp) or 0) for tp in tps))
+    except Exception:
+        return None
+    finally:
+        c.close()
+
+
+def slope_per_hour(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of (seconds, MB) points, in MB per hour."""
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mx = sum(t for t, _ in points) / n
+    my = sum(v for _, v in points) / n
+    sxx = sum((t - mx) ** 2 for t, _ in points)
+    if sxx == 0:
+        return None
+    return sum((t - mx) * (v - my) for t, v in points) / sxx * 3600
+
+
+class Feeder(threading.Thread):
+    """Sends simulated events at a fixed rate until stopped; counts the bad ones it sent."""
+
+    def __init__(self, settings: Settings, rate: float, seed: int, bad_ratio: float) -> None:
+        super().__init__(daemon=True, name="soak-feeder")
+        self.settings, self.rate, self.seed, self.bad_ratio = settings, rate, seed, bad_ratio
+        self.stop_event = threading.Event()
+        self.sent = 0
+        self.bad = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        from streams.kafka_io import producer
+        from streams.simulator import Simulator
+
+        try:
+            prod = producer(self.settings, linger_ms=5)
+            sim = Simulator(seed=self.seed, bad_ratio=self.bad_ratio).events()
+            t0 = time.monotonic()
+            while not self.stop_event.is_set():
+                due = t0 + self.sent / self.rate
+                if (d := due - time.monotonic()) > 0:
+                    self.stop_event.wait(d)
+                    continue
+                key, value = next(sim)
+                if key is None:
+                    self.bad += 1
+                prod.send(self.settings.topic_input, key=key, value=value)
+                self.sent += 1
+            prod.flush(timeout=60)
+            prod.close(timeout=10)
+        except BaseException as e:  # reported in the summary
+            self.error = e
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from streams.kafka_io import create_topics, delete_topics
+
+    capacity = args.capacity or capacity_from_bench()
+    rate = args.rate or args.load * capacity
+    duration = args.minutes * 60
+    warmup = args.warmup if args.warmup is not None else min(120.0, 0.2 * duration)
+    tag = uuid.uuid4().hex[:8]
+    base = Settings()  # IMON_* from the environment: broker address, TLS/SASL, model...
+    s = base.model_copy(update={
+        "app_id": f"imon-soak-{tag}", "topic_partitions": args.partitions,
+        **{f"topic_{k}": f"soak-{tag}-{k}" for k in ("input", "scored", "alerts", "audit", "dlq", "feedback")},
+    })  # fmt: skip
+    create_topics(s)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log_path = out.with_suffix(".worker.log")
+    port = free_port()
+    env = {**os.environ, "IMON_APP_ID": s.app_id, "IMON_TOPIC_PARTITIONS": str(args.partitions),
+           "IMON_METRICS_HOST": "127.0.0.1", "IMON_METRICS_PORT": str(port),
+           **{f"IMON_TOPIC_{k.upper()}": getattr(s, f"topic_{k}") for k in
+              ("input", "scored", "alerts", "audit", "dlq", "feedback")}}  # fmt: skip
+    env.pop("IMON_ALERTMANAGER_URL", None)  # the soak measures the worker, not alert delivery
+    print(f"soak: {args.minutes:g} min at {rate:.1f} events/s ({args.load:.0%} of {capacity:.1f}); "
+          f"topics soak-{tag}-*; worker log {log_path}", file=sys.stderr)  # fmt: skip
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, cwd=REPO)  # fmt: skip
+    feeder = Feeder(s, rate, args.seed, args.bad_ratio)
+    samples: list[dict[str, Any]] = []
+    started = time.monotonic()
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and worker.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise SystemExit(
+                f"soak: the worker did not get ready (exit code {worker.poll()}); see {log_path}"
+            )
+        ready_s = time.monotonic() - started
+        feeder.start()
+        t0 = time.monotonic()
+        while True:
+            t = time.monotonic() - t0
+            m = scrape(port)
+            samples.append({
+                "t_s": round(t, 1), "rss_mb": rss_mb(worker.pid), "lag": kafka_lag(s), "sent": feeder.sent,
+                "counted": sum(v for k, v in m.items() if k.startswith("events:")),
+                "processing_errors": m.get("dlq:processing_error", 0.0), "alive": worker.poll() is None,
+            })  # fmt: skip
+            if t >= duration or worker.poll() is not None:
+                break
+            time.sleep(min(args.interval, max(0.0, duration - t)))
+        feeder.stop_event.set()
+        feeder.join(90)
+        # Drain: let the worker catch up so the final lag says whether it kept up.
+        drain_deadline = time.monotonic() + 60
+        while time.monotonic() < drain_deadline and worker.poll() is None and (kafka_lag(s) or 0) > 0:
+            time.sleep(1)
+        final = scrape(port)
+        final_lag = kafka_lag(s)
+        final_rss = rss_mb(worker.pid)
+    finally:
+        alive_at_end = worker.poll() is None
+        if alive_at_end:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        feeder.stop_event.set()
+        if not args.keep_topics:
+            delete_topics(
+                s,
+                [getattr(s, f"topic_{k}") for k in ("input", "scored", "alerts", "audit", "dlq", "feedback")],
+            )
+
+    text = log_path.read_text(errors="replace")
+    # ERROR lines are reported (a new broker answers "coordinator not available" once at start-up,
+    # for one); a Python traceback in the worker's log is an error.
+    error_lines = [ln for ln in text.splitlines() if re.search(r"\bERROR\b|Traceback", ln)]
+    rss_points = [(x["t_s"], x["rss_mb"]) for x in samples if x["rss_mb"] is not None and x["t_s"] >= warmup]
+    if len(rss_points) < 2:  # a short run: use every sample rather than none
+        rss_points = [(x["t_s"], x["rss_mb"]) for x in samples if x["rss_mb"] is not None]
+    rss = [x["rss_mb"] for x in samples if x["rss_mb"] is not None]
+    lags = [x["lag"] for x in samples if x["lag"] is not None]
+    counted = sum(v for k, v in final.items() if k.startswith("events:"))
+    errors = {
+        "worker_exited": not alive_at_end,
+        "feeder": repr(feeder.error) if feeder.error else None,
+        "processing_errors": final.get("dlq:processing_error", 0.0),
+        "unexpected_dead_letters": max(0.0, final.get("events:dead_lettered", 0.0) - feeder.bad),
+        "tracebacks_in_log": text.count("Traceback (most recent call last)"),
+        "uncounted_events": max(0.0, feeder.sent - counted),
+    }
+    growth = slope_per_hour(rss_points)
+    ok = not any(errors.values())
+    if args.max_growth_mb_per_h is not None and growth is not None and growth > args.max_growth_mb_per_h:
+        ok = False
+    summary = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "scripts/soak.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "config": {
+            "minutes": args.minutes,
+            "capacity_events_per_s": round(capacity, 2),
+            "load": args.load,
+            "rate_events_per_s": round(rate, 2),
+            "interval_s": args.interval,
+            "warmup_s": warmup,
+            "partitions": args.partitions,
+            "bad_ratio": args.bad_ratio,
+            "app_id": s.app_id,
+        },  # fmt: skip
+        "worker_ready_s": round(ready_s, 1),
+        "events_sent": feeder.sent,
+        "bad_events_sent": feeder.bad,
+        "events_counted": counted,
+        "throughput_events_per_s": round(counted / max(1e-9, duration), 2),
+        "memory": {
+            "growth_mb_per_h": None if growth is None else round(growth, 1),
+            "rss_start_mb": rss[0] if rss else None,
+            "rss_end_mb": final_rss,
+            "rss_max_mb": max(rss, default=None),
+            "slope_points": len(rss_points),
+        },  # fmt: skip
+        "lag": {"max": max(lags, default=None), "final_after_drain": final_lag},
+        "errors": errors,
+        "log_error_lines": len(error_lines),
+        "log_error_excerpt": error_lines[:10],
+        "ok": ok,
+        "samples": samples,
+    }
+    out.write_text(json.dumps(summary, indent=2) + "\n")
+    brief = {k: summary[k] for k in ("events_sent", "events_counted", "memory", "lag", "errors", "ok")}
+    print(json.dumps(brief, indent=2))
+    print(f"soak: summary in {out}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
