@@ -231,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("train", "models.train", "train the model heads on ../shared/data and the project's own data"),
         ("evaluate", "models.evaluate", "evaluate the model: per-task metrics, calibration, bias audit"),
         ("pii-eval", "streams.pii_eval", "measure redaction recall/precision on a generated PII corpus"),
+        ("audit", "streams.audit_cli", "verify the tamper-evident audit trail (hash chain per partition)"),
+        ("report", "streams.report", "HTML fairness and quality report from scored JSONL"),
         ("bench", "streams.bench", "benchmark the pipeline on the real broker beside the raw model"),
     ):
         add, run = _delegate(module)

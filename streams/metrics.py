@@ -47,6 +47,7 @@ class Metrics:
     rebalances: Counter
     alerts_pushed: Counter
     alertmanager_errors: Counter
+    redactions: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None, process: bool = True) -> Metrics:
@@ -119,5 +120,11 @@ class Metrics:
             ),
             alertmanager_errors=Counter(
                 "imon_alertmanager_errors_total", "Failed pushes to Alertmanager (retried).", registry=reg
+            ),
+            redactions=Counter(
+                "imon_redactions_total",
+                "PII entities redacted before scoring, by entity type (streams/redaction.py ENTITY_TYPES).",
+                ["type"],
+                registry=reg,
             ),
         )

@@ -51,6 +51,8 @@ class ConversationState:
     sla_alerted: bool = False
     human_joined: bool = False
     last_alert_ts: dict[str, float] = field(default_factory=dict)
+    #: Every alert type raised in this conversation (for the fairness "alert" outcome at its end).
+    alert_types_raised: list[str] = field(default_factory=list)
     #: event id -> alert types raised for it; the dedup window (oldest first).
     seen: dict[str, list[str]] = field(default_factory=dict)
     last_ts: float = 0.0
@@ -86,6 +88,15 @@ class Prepared:
     duplicate: bool = False
 
 
+@dataclass
+class Ethics:
+    """Optional live monitors fed by the processor (the worker has them; ``imon score`` does not)."""
+
+    fairness: Any = None  # streams.fairness.FairnessMonitor
+    drift: Any = None  # streams.drift.DriftMonitor
+    feedback: Any = None  # streams.feedback.FeedbackTracker
+
+
 def sha256_hex(s: str) -> str:
     return hashlib.sha256(s.encode("utf-8")).hexdigest()
 
@@ -100,8 +111,10 @@ class Processor:
         redactor: Redactor,
         metrics: Metrics,
         store: MutableMapping[str, Any],
+        ethics: Ethics | None = None,
     ) -> None:
         self.settings = settings
+        self.ethics = ethics or Ethics()
         self.scorer = scorer
         self.redactor = redactor
         self.metrics = metrics
@@ -124,6 +137,9 @@ class Processor:
         if ev.type == "utterance" and ev.consented and ev.text is not None:
             red = self.redactor.redact(ev.text, ev.language)
             p.text, p.redactions, p.to_score = red.text, dict(red.counts), True
+            if not duplicate:
+                for typ, n in red.counts.items():
+                    self.metrics.redactions.labels(typ).inc(n)
         return p
 
     def utterances(self, batch: Sequence[Prepared]) -> list[Utterance]:
@@ -195,6 +211,7 @@ class Processor:
             outs.extend(self._audit(ev, "alert_raised", now, alert=a) for a in alerts)
             if not replay:
                 self._observe_scores(score, queue, chan, ev.speaker or "customer")
+                self._observe_ethics(ev, p, score, alerts)
                 for a in alerts:
                     self.metrics.alerts.labels(a["type"], queue, chan).inc()
                 latency = max(0.0, now.timestamp() - ev.ts_epoch)
@@ -215,6 +232,12 @@ class Processor:
             while len(st.seen) > self.settings.dedup_window:
                 st.seen.pop(next(iter(st.seen)))
         self.metrics.events.labels("duplicate" if replay else outcome, queue, chan).inc()
+        if ev.type == "end" and not replay and self.ethics.fairness is not None:
+            from streams.fairness import attributes_of, end_outcomes
+
+            self.ethics.fairness.observe_many(
+                attributes_of(ev.segment, ev.channel), end_outcomes(ev.outcome, st.alert_types_raised), ev.ts_epoch
+            )
         if ev.type == "end" and not replay:
             self.store.pop(ev.interaction_id, None)
         else:
@@ -261,6 +284,8 @@ class Processor:
             if last is not None and ev.ts_epoch - last < self.settings.alert_cooldown_s:
                 continue
             st.last_alert_ts[t] = ev.ts_epoch
+            if t not in st.alert_types_raised:
+                st.alert_types_raised.append(t)
             out.append(t)
         return out
 
@@ -292,6 +317,8 @@ class Processor:
         if waited < self.settings.human_sla_s:
             return []
         st.sla_alerted = True
+        if "human_request_sla" not in st.alert_types_raised:
+            st.alert_types_raised.append("human_request_sla")
         alert_id = sha256_hex(f"{st.human_request_event}:human_request_sla")[:32]
         a = {
             "alert_id": alert_id,
@@ -339,6 +366,22 @@ class Processor:
                 q = self.settings.queue_label(raw.get("queue"))
                 counts[q] = counts.get(q, 0) + 1
         return counts
+
+    def _observe_ethics(self, ev: Event, p: Prepared, s: UtteranceScore, alerts: list[dict[str, Any]]) -> None:
+        e = self.ethics
+        if ev.speaker == "customer":
+            if e.drift is not None:
+                e.drift.observe_scores(s.scores_dict(), ev.ts_epoch)
+            if e.fairness is not None:
+                from streams.fairness import attributes_of, utterance_outcomes
+
+                e.fairness.observe_many(attributes_of(ev.segment, ev.channel), utterance_outcomes(s.labels), ev.ts_epoch)
+        if e.feedback is not None:
+            for a in alerts:
+                e.feedback.remember_alert(
+                    a["alert_id"], a["type"], p.text, language=ev.language, speaker=ev.speaker,
+                    utterance_label=bool(s.labels.get(a["type"])),
+                )
 
     # -- records -----------------------------------------------------------------------------
     def _observe_scores(self, s: UtteranceScore, queue: str, chan: str, speaker: str) -> None:

@@ -25,10 +25,11 @@ import orjson
 from models.base import Scorer, UtteranceScore
 from streams.alertmanager import AlertPusher, to_alertmanager
 from streams.config import Settings
+from streams.feedback import FeedbackDataWriter, InvalidFeedback, decode_feedback
 from streams.http import HealthState, serve
 from streams.kafka_io import create_topics
 from streams.metrics import Metrics
-from streams.processor import Output, Prepared, Processor
+from streams.processor import Ethics, Output, Prepared, Processor
 from streams.redaction import Redactor
 from streams.schema import InvalidEvent, decode_event
 
@@ -101,8 +102,12 @@ def _credentials(s: Settings) -> Any:
 class Worker:
     """Holds what one worker process owns: settings, model, metrics, Faust app."""
 
-    def __init__(self, settings: Settings, scorer: Scorer, redactor: Redactor, metrics: Metrics) -> None:
+    def __init__(
+        self, settings: Settings, scorer: Scorer, redactor: Redactor, metrics: Metrics, ethics: Ethics | None = None
+    ) -> None:
         self.settings = settings
+        self.ethics = ethics or Ethics()
+        self._ethics_metrics = make_ethics_metrics(metrics, self.ethics)
         self.scorer = scorer
         self.metrics = metrics
         self.health = HealthState()
@@ -134,13 +139,14 @@ class Worker:
             schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
             use_partitioner=True,
         )
-        self.processor = Processor(s, scorer, redactor, metrics, TableStore(self.table))
+        self.processor = Processor(s, scorer, redactor, metrics, TableStore(self.table), self.ethics)
         self.topics = {
             "scored": self.app.topic(s.topic_scored, key_serializer="raw", value_serializer="raw"),
             "alerts": self.app.topic(s.topic_alerts, key_serializer="raw", value_serializer="raw"),
             "audit": self.app.topic(s.topic_audit, key_serializer="raw", value_serializer="raw"),
             "dlq": self.app.topic(s.topic_dlq, key_serializer="raw", value_serializer="raw"),
         }
+        self.feedback_topic = self.app.topic(s.topic_feedback, key_serializer="raw", value_serializer="raw")
         self.input = self.app.topic(
             s.topic_input, key_serializer="raw", value_serializer="raw", partitions=s.topic_partitions
         )
@@ -173,6 +179,34 @@ class Worker:
                         continue
                     if not await pusher.push([alert]):
                         return
+
+        tracker = self.ethics.feedback
+        if tracker is not None:
+            writer = FeedbackDataWriter(s.feedback_data_dir) if s.feedback_data_dir else None
+
+            @app.agent(self.feedback_topic, concurrency=1, name="imon.feedback")
+            async def feedback(stream: Any) -> None:
+                # Supervisors' verdicts: live precision per alert type, and (optionally) training rows.
+                async for event in stream.events():
+                    try:
+                        fb = decode_feedback(event.value)
+                    except InvalidFeedback as err:
+                        tracker.reject(err)
+                        log.warning("rejected a feedback record: %s", err.reason)
+                        continue
+                    seen = tracker.observe(fb)
+                    if seen.example is not None and writer is not None:
+                        await asyncio.get_running_loop().run_in_executor(None, writer.write, seen.example)
+
+        @app.timer(interval=s.fairness_eval_interval_s)
+        async def export_ethics() -> None:
+            em = self._ethics_metrics
+            if self.ethics.fairness is not None:
+                self.ethics.fairness.export(em["fairness"])
+            if self.ethics.drift is not None:
+                self.ethics.drift.export(em["drift"])
+            if self.ethics.feedback is not None:
+                self.ethics.feedback.export()
 
         @app.timer(interval=1.0)
         async def housekeeping() -> None:
@@ -295,6 +329,39 @@ class Worker:
         return f
 
 
+def make_ethics_metrics(metrics: Metrics, ethics: Ethics) -> dict[str, Any]:
+    """Register the fairness/drift/feedback metrics of the monitors that are on."""
+    from streams.drift import create_drift_metrics
+    from streams.fairness import create_fairness_metrics
+    from streams.feedback import create_feedback_metrics
+
+    out: dict[str, Any] = {}
+    if ethics.fairness is not None:
+        out["fairness"] = create_fairness_metrics(metrics.registry)
+    if ethics.drift is not None:
+        out["drift"] = create_drift_metrics(metrics.registry)
+    if ethics.feedback is not None:
+        ethics.feedback.metrics = out["feedback"] = create_feedback_metrics(metrics.registry)
+    return out
+
+
+def build_ethics(settings: Settings) -> Ethics:
+    """Fairness, drift and feedback monitors from the settings (drift only with a reference file)."""
+    from streams.drift import DEFAULT_REFERENCE_PATH, DriftMonitor, load_reference
+    from streams.fairness import FairnessConfig, FairnessMonitor
+    from streams.feedback import FeedbackTracker
+
+    drift = None
+    ref_path = settings.drift_reference_path or DEFAULT_REFERENCE_PATH
+    try:
+        drift = DriftMonitor(load_reference(ref_path), settings.drift_window_s, settings.drift_min_samples)
+    except (OSError, ValueError) as e:
+        log.warning("drift monitoring off: no usable reference at %s (%s)", ref_path, type(e).__name__)
+    return Ethics(
+        fairness=FairnessMonitor(FairnessConfig.from_settings(settings)), drift=drift, feedback=FeedbackTracker()
+    )
+
+
 def run_worker(settings: Settings) -> int:
     from models.scorer import load_scorer
 
@@ -305,5 +372,5 @@ def run_worker(settings: Settings) -> int:
     scorer.warmup()
     metrics.model.info({"name": scorer.name, "version": scorer.version, "encoder": scorer.encoder})
     log.info("model %s %s loaded in %.1fs", scorer.name, scorer.version, time.perf_counter() - t0)
-    Worker(settings, scorer, Redactor(), metrics).run()
+    Worker(settings, scorer, Redactor(), metrics, build_ethics(settings)).run()
     return 0
