@@ -75,6 +75,8 @@ class Output:
     topic: str
     key: str | None
     value: dict[str, Any]
+    #: Input partition the record derives from (audit records are chained per partition).
+    partition: int | None = None
 
 
 @dataclass

@@ -24,6 +24,8 @@ import orjson
 
 from models.base import Scorer, UtteranceScore
 from streams.alertmanager import AlertPusher, to_alertmanager
+from streams.audit import AuditChain, ChainNotResumed, create_audit_metrics
+from streams.audit_cli import read_tails, topic_partitions
 from streams.config import Settings
 from streams.feedback import FeedbackDataWriter, InvalidFeedback, decode_feedback
 from streams.http import HealthState, serve
@@ -34,6 +36,12 @@ from streams.redaction import Redactor
 from streams.schema import InvalidEvent, decode_event
 
 log = logging.getLogger("imon.worker")
+
+
+def _at(outs: list[Output], partition: int) -> list[Output]:
+    for o in outs:
+        o.partition = partition
+    return outs
 
 
 class TableStore(MutableMapping[str, Any]):
@@ -146,6 +154,9 @@ class Worker:
             "audit": self.app.topic(s.topic_audit, key_serializer="raw", value_serializer="raw"),
             "dlq": self.app.topic(s.topic_dlq, key_serializer="raw", value_serializer="raw"),
         }
+        self.chain = AuditChain(create_audit_metrics(metrics.registry))
+        self.audit_partitions = s.topic_partitions  # checked against the topic in run()
+        self._audit_lock = asyncio.Lock()
         self.feedback_topic = self.app.topic(s.topic_feedback, key_serializer="raw", value_serializer="raw")
         self.input = self.app.topic(
             s.topic_input, key_serializer="raw", value_serializer="raw", partitions=s.topic_partitions
@@ -220,11 +231,37 @@ class Worker:
             self.metrics.conversations_active.set(len(self.table))
             await self._export_lag()
 
+        @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+        async def on_revoked(app_: Any, revoked: Any, **kwargs: Any) -> None:
+            await self._release_audit_chains(revoked)
+
         @app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(app_: Any, assigned: Any, **kwargs: Any) -> None:
             self.metrics.rebalances.inc()
+            await self._resume_audit_chains(assigned)
             self.health.ready = True
             self.metrics.consumer_lag.clear()
+
+    async def _resume_audit_chains(self, assigned: Any) -> None:
+        """Own the audit partitions numbered like our input partitions, continuing each chain from
+        the last record on the topic (the previous owner flushed its producer on revoke)."""
+        parts = sorted(tp.partition for tp in assigned if tp.topic == self.settings.topic_input)
+        async with self._audit_lock:
+            for p in self.chain.partitions - set(parts):
+                self.chain.release(p)
+            tails = await asyncio.get_running_loop().run_in_executor(
+                None, read_tails, self.settings, self.settings.topic_audit, parts
+            )
+            for p in parts:
+                result = self.chain.resume(p, tails.get(p))
+                if result in ("invalid_tail", "unchained_tail"):
+                    log.error("audit partition %d resumed from an %s; see imon audit verify", p, result)
+
+    async def _release_audit_chains(self, revoked: Any) -> None:
+        async with self._audit_lock:
+            for tp in revoked:
+                if tp.topic == self.settings.topic_input:
+                    self.chain.release(tp.partition)
 
     async def _export_lag(self) -> None:
         try:
@@ -245,6 +282,7 @@ class Worker:
         s, proc = self.settings, self.processor
         outs: list[Output] = []
         prepared: list[Prepared] = []
+        sources: list[int] = []
         for e in events:
             msg = e.message
             raw = bytes(e.value) if isinstance(e.value, bytes | bytearray) else None
@@ -252,17 +290,20 @@ class Worker:
             try:
                 ev = decode_event(raw, max_event_bytes=s.max_event_bytes, max_text_bytes=s.max_text_bytes)
                 prepared.append(proc.prepare(ev))
+                sources.append(msg.partition)
             except InvalidEvent as invalid:
-                outs.extend(proc.reject(invalid, raw, source))
+                outs.extend(_at(proc.reject(invalid, raw, source), msg.partition))
             except Exception as exc:  # never drop: dead-letter with the failure type
                 log.exception("unexpected error decoding an event at %s", source)
-                outs.extend(proc.reject(InvalidEvent("processing_error", type(exc).__name__), raw, source))
+                err = InvalidEvent("processing_error", type(exc).__name__)
+                outs.extend(_at(proc.reject(err, raw, source), msg.partition))
         utts = proc.utterances(prepared)
         scores: list[UtteranceScore] = []
         if utts:
             scores = await self._score(utts, prepared, outs)
         if len(scores) == len(utts):
-            outs.extend(proc.finish(prepared, scores))
+            for group, part in zip(proc.finish_each(prepared, scores), sources, strict=True):
+                outs.extend(_at(group, part))
         await self.publish(outs)
 
     async def _score(
@@ -291,16 +332,44 @@ class Worker:
     async def publish(self, outs: Sequence[Output]) -> None:
         """Send every output and wait until Kafka acknowledged all of them."""
         futs = []
-        for o in outs:
-            key = o.key.encode() if o.key else None
-            futs.append(await self.topics[o.topic].send(key=key, value=orjson.dumps(o.value)))
+        # Audit records are sealed into their partition's hash chain in send order: hold the lock
+        # from seal to enqueue so a timer's records cannot interleave with a batch's.
+        async with self._audit_lock:
+            for o in outs:
+                key = o.key.encode() if o.key else None
+                if o.topic == "audit":
+                    try:
+                        p = self.chain.choose_partition(key, self.audit_partitions, o.partition)
+                        value = self.chain.seal(o.value, p)
+                        futs.append(await self.topics["audit"].send(key=key, value=orjson.dumps(value), partition=p))
+                        continue
+                    except ChainNotResumed:
+                        log.error("no audit partition owned yet; audit record sent unchained")
+                futs.append(await self.topics[o.topic].send(key=key, value=orjson.dumps(o.value)))
         if futs:
-            await asyncio.gather(*futs)
+            try:
+                await asyncio.gather(*futs)
+            except Exception:
+                # A failed send leaves a gap in the chain: forget the heads so the next batch
+                # resumes from what is really on the topic, then let Faust retry/crash as usual.
+                for p in list(self.chain.partitions):
+                    self.chain.release(p)
+                raise
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> None:
         s = self.settings
         create_topics(s)
+        n_in = len(topic_partitions(s, s.topic_input))
+        n_audit = len(topic_partitions(s, s.topic_audit))
+        if n_in != n_audit:
+            # One writer per audit partition keeps each hash chain linear: that needs the audit topic
+            # numbered like the input topic (input partition p -> audit partition p).
+            raise SystemExit(
+                f"imon worker: the audit topic {s.topic_audit!r} has {n_audit} partitions but the input topic "
+                f"has {n_in}; they must match (one audit chain per input partition)"
+            )
+        self.audit_partitions = n_audit
         server = serve(s.metrics_host, s.metrics_port, self.metrics.registry, self.health)
         port = server.server_port
         sd_file = self._register_sd(port)

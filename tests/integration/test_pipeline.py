@@ -176,3 +176,25 @@ def test_prometheus_scrapes_the_worker(run: dict[str, Any], prometheus_url: str)
             break
         time.sleep(1)
     assert value > 0, f"Prometheus never scraped scored events from worker {app_id}"
+
+
+def test_audit_trail_is_a_verifiable_hash_chain(run: dict[str, Any]) -> None:
+    from streams.audit_cli import read_partition, verify_partition
+
+    s = run["settings"]
+    total = 0
+    for p in range(s.topic_partitions):
+        records = list(read_partition(s, s.topic_audit, p))
+        res = verify_partition(iter(records), p)
+        assert res.ok and res.from_genesis, res.summary()
+        assert res.unchained_prefix == 0
+        total += res.checked
+        if len(records) > 3:
+            # tamper with one record in the middle: the chain must break exactly there
+            off, raw = records[len(records) // 2]
+            rec = json.loads(raw)
+            rec["decision"] = "scored" if rec.get("decision") != "scored" else "rejected"
+            bad = records[: len(records) // 2] + [(off, json.dumps(rec).encode())] + records[len(records) // 2 + 1 :]
+            broken = verify_partition(iter(bad), p)
+            assert not broken.ok and broken.first_break is not None
+    assert total >= len(run["events"])
