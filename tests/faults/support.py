@@ -401,21 +401,29 @@ class OutputReader:
             no_consent_scored=distinct & ks.no_consent,
         )
 
-    def assert_complete(self, ks: KnownStream, timeout: float) -> Accounting:
-        acc = self.wait_complete(ks, timeout)
+    def assert_complete(self, ks: KnownStream, timeout: float, stall_s: float | None = None) -> Accounting:
+        acc = self.wait_complete(ks, timeout, stall_s)
         if not acc.complete:
             raise AssertionError(
                 f"not every input event is accounted for after {timeout:.0f}s: {acc.problems()}"
             )
         return acc
 
-    def wait_complete(self, ks: KnownStream, timeout: float) -> Accounting:
-        """Poll until every input of ``ks`` is accounted for or ``timeout`` passes; returns the last view."""
+    def wait_complete(self, ks: KnownStream, timeout: float, stall_s: float | None = None) -> Accounting:
+        """Poll until every input of ``ks`` is accounted for or ``timeout`` passes; returns the last view.
+
+        ``stall_s``: also give up when no new output record arrived for that long (a stuck worker
+        fails the test in ``stall_s`` rather than ``timeout``)."""
         deadline = time.monotonic() + timeout
+        seen, last_new = -1, time.monotonic()
         while True:
             self.poll()
             acc = self.account(ks)
-            if acc.complete or time.monotonic() >= deadline:
+            now = time.monotonic()
+            n = len(self.scored.records) + len(self.audit.records) + len(self.dlq.records)
+            if n != seen:
+                seen, last_new = n, now
+            if acc.complete or now >= deadline or (stall_s is not None and now - last_new >= stall_s):
                 return acc
             time.sleep(0.5)
 

@@ -90,7 +90,7 @@ def crash(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> dic
         w2.start()  # includes the wait for the dead member's session to expire (faust: ~60 s)
         log.info("worker 2 ready")
         # Worker 2 is ready once it owns the partitions; the rest of the stream takes seconds.
-        out["acc"] = acc = reader.wait_complete(ks, timeout=60)
+        out["acc"] = acc = reader.wait_complete(ks, timeout=90, stall_s=30)
         log.info("accounting: %s %s", acc.figures(), acc.problems())
         # Counting happens in the batch that publishes, so once the outputs are complete the counters
         # catch up within a scrape or two; wait for them, bounded, then a little longer so that any

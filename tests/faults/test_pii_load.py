@@ -15,6 +15,7 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -126,7 +127,10 @@ def pii_run(
             "alertmanager": json.dumps(alertmanager_alerts(alertmanager_url, "queue", queue), ensure_ascii=False),
             "webhook": webhook.payloads_text(),
         }  # fmt: skip
+        stamps = sorted(_epoch(r["scored_at"]) for r in reader.scored.records)
+        drain = len(stamps) / (stamps[-1] - stamps[0]) if len(stamps) > 1 and stamps[-1] > stamps[0] else None
         yield {
+            "drain_scored_per_s": None if drain is None else round(drain, 1),
             "samples": samples, "ks": ks, "acc": acc, "haystacks": haystacks, "no_consent_texts": no_consent_texts,
             "alerts": len(alerts.records), "alerts_in_alertmanager": len(alertmanager_alerts(alertmanager_url, "queue", queue)),
             "alerts_at_webhook": len(webhook.alerts("queue", queue)),
@@ -135,6 +139,10 @@ def pii_run(
         w.stop()
         reader.close()
         alerts.close()
+
+
+def _epoch(rfc3339: str) -> float:
+    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
 
 
 def leaks(values: list[tuple[str, str]], haystacks: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -164,6 +172,7 @@ def test_no_structured_identifier_leaves_the_pipeline(pii_run: dict[str, Any]) -
             "alerts": pii_run["alerts"],
             "alerts_in_alertmanager": pii_run["alerts_in_alertmanager"],
             "alerts_at_webhook": pii_run["alerts_at_webhook"],
+            "drain_scored_per_s": pii_run["drain_scored_per_s"],
             "leaks": [(label, where) for label, _, where in found],
         },
     )

@@ -58,7 +58,7 @@ def rebalance(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) ->
         prod.join(timeout=N_EVENTS / RATE + 120)
         assert not prod.is_alive() and prod.error is None, f"producer failed: {prod.error!r}"
         out["produced_while_b_started"] = out["b_ready_after_s"] < N_EVENTS / RATE
-        out["acc"] = acc = reader.wait_complete(ks, timeout=90)
+        out["acc"] = acc = reader.wait_complete(ks, timeout=60, stall_s=25)
         log.info("accounting: %s %s", acc.figures(), acc.problems())
         patience = 20.0 if acc.complete else 3.0
 

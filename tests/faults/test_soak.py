@@ -1,8 +1,8 @@
-"""The short CI variant of the soak (scripts/soak.py): one minute at 70% of a modest capacity.
+"""The short CI variant of the soak (scripts/soak.py): 45 s at 70% of a modest capacity.
 
 What is proven: the soak tool runs end to end against the real broker and reports memory growth,
-lag and errors; in that minute the worker kept up (lag drained), counted every event it was sent,
-and raised no error. A one-minute memory slope says little about leaks (the 30-minute run in
+lag and errors; in that time the worker kept up (lag drained), counted every event it was sent,
+and raised no error. A 45-second memory slope says little about leaks (the 30-minute run in
 docs/RELIABILITY.md does); here it is only required to be reported.
 """
 
@@ -21,7 +21,7 @@ from tests.faults.support import record_figures
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.timeout(300)]
 
-MINUTES = 1.0
+MINUTES = 0.75
 CAPACITY = 60.0  # events/s: well under what one worker drains on two shared cores
 
 
@@ -43,7 +43,7 @@ def test_short_soak_reports_memory_and_finds_no_error(kafka_bootstrap: str, tmp_
         },
     )
     assert isinstance(summary["memory"]["growth_mb_per_h"], float), summary["memory"]
-    assert summary["memory"]["rss_max_mb"] > 0 and len(summary["samples"]) >= 10
+    assert summary["memory"]["rss_max_mb"] > 0 and len(summary["samples"]) >= 8
     assert summary["events_sent"] >= 0.9 * MINUTES * 60 * 0.7 * CAPACITY
     assert not any(summary["errors"].values()), summary["errors"]
     assert summary["lag"]["final_after_drain"] == 0, summary["lag"]
