@@ -7,6 +7,8 @@ Reports (JSON + a short table on stdout):
   training), overall and per language, at the shipped thresholds;
 - public proxies: abusive/hateful language (TweetEval hate/offensive val, Davidson hold-out) for
   unfair_treatment, bitext hold-out for human_requested;
+- a bias audit (``models/bias.py``): counterfactual name / identity-term swaps, mean |score change| per
+  axis and task with a paired sign-flip permutation test per group (``--no-bias`` skips it);
 - with ``--bench``: ``score`` throughput in utterances/s at batch 1 and 32 (evidence included).
 """
 
@@ -131,6 +133,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="cap rows per set (quick runs)")
     parser.add_argument("--report", type=Path, default=None, help="write the JSON report here")
     parser.add_argument("--bench", action="store_true", help="also measure score() throughput")
+    parser.add_argument("--no-bias", action="store_true", help="skip the counterfactual bias audit")
+    parser.add_argument("--bias-units", type=int, default=40, help="carriers per bias-audit axis (default 40)")
     parser.add_argument("--bench-seconds", type=float, default=15.0, help="seconds per configuration")
 
 
@@ -154,12 +158,23 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         "thresholds": heads.thresholds,
         "results": evaluate_heads(heads, cache, data_dir, args.limit, int(heads.meta.get("seed", 0))),
     }
+    if not args.no_bias:
+        from models import bias
+
+        audit_set = bias.build_audit(data_dir, n_units=args.bias_units, seed=int(heads.meta.get("seed", 13)))
+        report["bias_audit"] = bias.audit(
+            audit_set, bias.heads_score_fn(heads, lambda t: cache.encode(t, progress=False)), heads.thresholds)
     if args.bench:
         from models.scorer import _single_thread_blas
 
         _single_thread_blas()
         report["speed"] = bench(TransformerScorer(enc, heads), args.bench_seconds)
     print(format_report(report["results"]))
+    if "bias_audit" in report:
+        from models.bias import format_audit
+
+        print(format_audit(report["bias_audit"]))
+        print(json.dumps(report["bias_audit"]["summary"], indent=1))
     if "speed" in report:
         print(json.dumps(report["speed"]))
     if args.report:

@@ -1,0 +1,82 @@
+"""CI bias audit: counterfactual name / identity-term swaps on the shipped heads (real encoder, < 60 s).
+
+Two kinds of check:
+- regression guards that FAIL the build when the shipped model gets *less* fair than the version measured
+  in ``models/MODEL_CARD.md`` (limits = measured value on this fixed sample + a small margin);
+- the DESIGN target (mean |delta| <= 0.01, no axis with a significant gap), marked ``xfail(strict=True)``
+  because the current model does not meet it (measured numbers in the model card): when a model meets it,
+  the xpass fails the build so the marker must be removed and the target then guards every build.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from models import bias
+from models.datasets import default_data_dir
+from models.encoder import load_encoder
+from models.heads import Heads, default_heads_path
+
+N_UNITS = 12  # carriers per axis: ~1,100 texts, fixed and seeded
+SWAP_AXES_PREFIXES = ("names_", "holistic_", "identity_nl_", "jigsaw_")
+
+# Regression limits: measured on this sample for heads 0.1.0+b2927f57 plus margin (see MODEL_CARD.md).
+MAX_MEAN_ABS_DELTA = {"sentiment_negative": 0.12, "sentiment_positive": 0.06, "escalation": 0.09,
+                      "human_requested": 0.04, "unfair_treatment": 0.12}
+MAX_WORST_AXIS = 0.25
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    t0 = time.perf_counter()
+    heads = Heads.load(default_heads_path())
+    enc = load_encoder(None, threads=2)
+    s = bias.build_audit(default_data_dir(), n_units=N_UNITS, seed=13)
+    r = bias.audit(s, bias.heads_score_fn(heads, lambda t: enc.encode(t, batch_size=64)), heads.thresholds,
+                   n_perm=1000)
+    r["seconds"] = time.perf_counter() - t0
+    print(bias.format_audit(r))
+    return r
+
+
+def test_sign_flip_and_holm() -> None:
+    rng = np.random.default_rng(0)
+    assert bias.sign_flip_p(np.zeros(20), 500, rng) == 1.0
+    assert bias.sign_flip_p(np.full(30, 0.2) + rng.normal(0, 0.01, 30), 2000, rng) < 0.01
+    assert bias.sign_flip_p(rng.normal(0, 1, 30), 2000, rng) > 0.01
+    assert bias._holm([0.01, 0.04, 0.5]) == pytest.approx([0.03, 0.08, 0.5])
+
+
+def test_audit_set_is_fixed_and_covers_axes() -> None:
+    a = bias.build_audit(default_data_dir(), n_units=N_UNITS, seed=13)
+    b = bias.build_audit(default_data_dir(), n_units=N_UNITS, seed=13)
+    assert a.texts() == b.texts()
+    axes = {u.axis for u in a.units}
+    for must in ("names_en", "names_nl", "holistic_race_ethnicity", "holistic_religion", "identity_nl_origin",
+                 "jigsaw_identity"):
+        assert must in axes
+    assert any(x.startswith("crows_") for x in axes)
+    for u in a.units:  # every swap unit differs only in the slot: all variants distinct
+        assert len(set(u.texts.values())) == len(u.texts), u
+
+
+@pytest.mark.slow
+def test_bias_audit_regression_guard(report: dict) -> None:
+    assert report["seconds"] < 60, report["seconds"]
+    for task, limit in MAX_MEAN_ABS_DELTA.items():
+        m = report["summary"][task]["mean_abs_delta_swaps"]
+        assert m <= limit, (task, m, limit)
+        assert report["summary"][task]["worst_axis_mean_abs_delta"] <= MAX_WORST_AXIS, (task, report["summary"][task])
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="known: current heads miss the DESIGN fairness target (MODEL_CARD.md)")
+def test_bias_audit_design_target(report: dict) -> None:
+    for task in ("sentiment_negative", "sentiment_positive"):
+        assert report["summary"][task]["mean_abs_delta_swaps"] <= bias.TARGET_MEAN_ABS_DELTA
+    swap = [a for a in report["axes"] if a.startswith(SWAP_AXES_PREFIXES)]
+    bad = {a: t for a in swap for t, tr in report["axes"][a]["tasks"].items() if tr["significant_gaps"]}
+    assert not bad, bad
