@@ -65,7 +65,8 @@ class Contract:
 
 @pytest.fixture(scope="session")
 def contract() -> Contract:
-    """Series names from ``streams.metrics.Metrics.create()`` on a fresh registry.
+    """Series names of every metric the worker registers: ``streams.metrics.Metrics.create()`` plus the
+    fairness, drift, feedback and audit factories (``streams/worker.py`` calls them all on one registry).
 
     Labelled metrics have no samples until used, so names come from each metric's name and type
     (counter -> ``_total``; histogram -> ``_bucket``/``_sum``/``_count``; info -> ``_info``).
@@ -73,12 +74,20 @@ def contract() -> Contract:
     from prometheus_client import CollectorRegistry
     from prometheus_client.metrics import MetricWrapperBase
 
+    from streams.audit import create_audit_metrics
+    from streams.drift import create_drift_metrics
+    from streams.fairness import create_fairness_metrics
+    from streams.feedback import create_feedback_metrics
     from streams.metrics import Metrics
 
     m = Metrics.create(CollectorRegistry())
+    groups = [
+        f(m.registry)
+        for f in (create_fairness_metrics, create_drift_metrics, create_feedback_metrics, create_audit_metrics)
+    ]
     series: dict[str, frozenset[str]] = {}
     target = {"job", "instance"}  # added by Prometheus at scrape time
-    for value in vars(m).values():
+    for value in [v for g in (m, *groups) for v in vars(g).values()]:
         if not isinstance(value, MetricWrapperBase):
             continue
         # prometheus_client keeps the label names only privately; there is no public accessor.

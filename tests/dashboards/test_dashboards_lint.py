@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -126,22 +125,12 @@ def test_panel_queries_cover_every_target(dashboard_models: dict[str, dict[str, 
         assert "$" not in expr, expr
 
 
-def test_no_future_metric_is_queried_while_the_worker_does_not_export_it() -> None:
-    assert build.FUTURE_METRICS == () and build.CONFIG.future_metrics == ()
-    future = [f.metric for f in build._FUTURE]
-    text = " ".join(e for _, _, e in build.panel_queries()) + json.dumps(build.rules())
-    for name in future:
-        assert name not in text
-
-
-def test_future_rows_and_alerts_appear_when_their_metrics_exist() -> None:
-    future = tuple(f.metric for f in build._FUTURE)
-    cfg = dataclasses.replace(build.CONFIG, future_metrics=future)
-    model = build.render_dashboard(build.fairness_trust(cfg), cfg)
-    rows = [p["title"] for p in model["panels"] if p["type"] == "row"]
-    assert {"Fairness disparity", "Feedback precision", "Score drift"} <= set(rows)
+def test_fairness_trust_has_the_ethics_rows_and_alerts() -> None:
+    rows = [p["title"] for p in _committed("imon-fairness-trust")["panels"] if p["type"] == "row"]
+    assert {"Fairness disparity", "Alert precision (supervisor feedback)", "Score drift", "Privacy and audit"} <= set(
+        rows
+    )
     assert "Not exported yet" not in rows
-    assert {"ImonFairnessDisparity", "ImonScoreDrift"} <= set(build.alert_names(cfg))
-    # and off by default, with a note saying what is missing
-    default_rows = [p["title"] for p in _committed("imon-fairness-trust")["panels"] if p["type"] == "row"]
-    assert "Not exported yet" in default_rows and "Fairness disparity" not in default_rows
+    assert {"ImonFairnessDisparity", "ImonScoreDrift", "ImonAlertPrecisionLow", "ImonAuditChainBroken"} <= set(
+        build.alert_names()
+    )

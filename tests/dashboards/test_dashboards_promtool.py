@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -82,12 +81,3 @@ def test_every_panel_query_parses(promtool: str, tmp_path: Path) -> None:
                 )
     _check_exprs(promtool, exprs + variables, tmp_path)
 
-
-def test_future_rows_and_rules_parse_too(promtool: str, tmp_path: Path) -> None:
-    """The switched-off fairness/feedback/drift code must not rot while it waits for its metrics."""
-    cfg = dataclasses.replace(build.CONFIG, future_metrics=tuple(f.metric for f in build._FUTURE))
-    rule_file = tmp_path / "future-rules.yaml"
-    rule_file.write_text(build.to_yaml(build.rules(cfg), "future"), encoding="utf-8")
-    r = _run([promtool, "check", "rules", str(rule_file)])
-    assert r.returncode == 0, r.stdout + r.stderr
-    _check_exprs(promtool, [e for _, _, e in build.panel_queries(cfg, build.LIVE_TEST_VARS)], tmp_path)
