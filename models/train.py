@@ -8,7 +8,9 @@ Steps (seeded, reproducible: same data + seed + encoder -> byte-identical heads)
    (``--hidden 0``), class-balanced, per-source weights;
 4. calibration on the *validation* split: temperature (sentiment), Platt scaling (binary heads);
 5. per-task thresholds on validation: the lowest threshold reaching the stated precision;
-6. held-out evaluation (TweetEval sentiment val, synthetic test templates) written into the metadata.
+6. held-out evaluation (TweetEval sentiment val, synthetic test templates) written into the metadata;
+7. the drift reference ``reference_scores.json`` (next to the heads): decile bins of the validation
+   split's customer-utterance scores (``streams.drift``).
 """
 
 from __future__ import annotations
@@ -159,6 +161,25 @@ def train_heads(
     return heads
 
 
+REFERENCE_FILE = "reference_scores.json"
+
+
+def write_reference(heads: Any, X_va: np.ndarray, va: list[D.Example], path: Path) -> dict[str, Any]:
+    """Drift reference from the validation split's customer utterances (agent turns excluded)."""
+    from streams.drift import reference_from_scores, save_reference, scores_by_task
+
+    keep = np.array([e.speaker == "customer" for e in va], dtype=bool)
+    p = heads.predict(X_va[keep])
+    records = [
+        {"scores": {"sentiment": {c: float(p["sentiment"][i, j]) for j, c in enumerate(SENTIMENT_CLASSES)},
+                    **{t: float(p[t][i]) for t in BINARY_TASKS}}}
+        for i in range(int(keep.sum()))
+    ]
+    ref = reference_from_scores(scores_by_task(records))
+    save_reference(ref, path)
+    return {t: r.n for t, r in ref.items()}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="heads file to write (default: models/artifacts/heads.npz)")
     parser.add_argument("--seed", type=int, default=13, help="random seed (default 13)")
@@ -223,6 +244,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         print(format_report(results))
     out = args.out or (Path(settings.heads_path) if settings.heads_path else default_heads_path())
     npz, meta = heads.save(out)
+    counts = write_reference(heads, X_va, va, Path(npz).parent / REFERENCE_FILE)
+    log.info("drift reference %s (%s scores per task)", Path(npz).parent / REFERENCE_FILE, counts)
     print(f"wrote {npz} and {meta} (version {heads.meta['version']})")
     return 0
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from models.base import BINARY_TASKS, SENTIMENT_CLASSES
 from models.heads import Heads, default_heads_path
@@ -40,3 +41,15 @@ def test_importing_the_model_package_loads_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_shipped_drift_reference_loads_and_is_small() -> None:
+    from streams.drift import load_reference
+
+    path = default_heads_path().parent / "reference_scores.json"
+    assert path.stat().st_size < 20_000
+    ref = load_reference(path)
+    assert set(ref) == {"sentiment_negative", "sentiment_positive", *BINARY_TASKS}
+    for r in ref.values():
+        assert r.n >= 1000
+        assert sum(r.proportions) == pytest.approx(1.0)

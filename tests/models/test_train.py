@@ -33,3 +33,5 @@ def test_train_limit_is_reproducible(tmp_path) -> None:
     ma, mb = (json.loads(p.with_suffix(".json").read_text()) for p in (a, b))
     assert ma["thresholds"] == mb["thresholds"] and ma["version"] == mb["version"]
     assert ma["seed"] == 7 and ma["limit"] == 6
+    ra, rb = (json.loads((p.parent / "reference_scores.json").read_text()) for p in (a, b))
+    assert ra == rb and "escalation" in ra
