@@ -186,7 +186,8 @@ def produce(settings: Settings, records: Iterable[tuple[bytes | None, bytes]], t
     from streams.kafka_io import producer
 
     topic = topic or settings.topic_input
-    prod = producer(settings, max_request_size=1_048_576)
+    # Generous retries: a broker that was just restarted listens before it leads every partition.
+    prod = producer(settings, max_request_size=1_048_576, retries=30, retry_backoff_ms=500)
     t0 = time.monotonic()
     n = 0
     futs = []

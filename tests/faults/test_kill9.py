@@ -6,8 +6,8 @@ What is proven (see docs/RELIABILITY.md for the figures):
   ``not_scored_no_consent`` audit record, every start/end its ``control`` audit record and every bad
   input record (by payload hash and input offset) its DLQ record. Duplicates on the scored topic are
   allowed (at-least-once) and counted.
-* the restarted worker re-reads exactly the records after the offsets the killed one committed and
-  counts each of them exactly once (under one outcome, ``duplicate`` included).
+* the restarted worker re-reads the records after the offsets the killed one committed and counts
+  each of them, none as new twice (a replay is counted as ``duplicate``).
 * the restarted worker restored the conversation state the killed one had committed: replaying
   events it had finished is counted as ``duplicate``, not again.
 """
@@ -142,19 +142,22 @@ def test_every_input_event_is_accounted_for_after_kill9(crash: dict[str, Any]) -
     assert acc.dlq_distinct_inputs == crash["ks"].n_bad
 
 
-def test_restarted_worker_counts_each_reread_event_exactly_once(crash: dict[str, Any]) -> None:
-    # Worker 2 starts at the group's committed offsets (read while no worker ran), so it consumes
-    # exactly R = sum(end - committed) records, and must count each under exactly one outcome: new
-    # (scored / no_consent / control / dead_lettered) or "duplicate" when the conversation state
-    # says it was already processed. Sum over all outcomes == R is exact.
+def test_restarted_worker_counts_each_reread_event_once_as_new(crash: dict[str, Any]) -> None:
+    # Worker 2 starts at the group's committed offsets (read while no worker ran), so it consumes the
+    # R = sum(end - committed) records after them. Each must be counted (total >= R), and none may be
+    # counted as new twice: a record worker 1 had already processed, or one delivered to worker 2
+    # twice, must be recognised from the conversation state and counted as "duplicate", so the new
+    # outcomes (scored / no_consent / control / dead_lettered) add up to at most R.
     #
     # Across the two processes, per-process counters cannot give an exact total: worker 1's counts
     # after its last scrape die with it. Events it counted but had not committed (at most the batch
-    # in flight, ~KILL window) are read again by worker 2 and, when their state had not reached the
-    # changelog, counted as new again. That figure is recorded (first_counted_beyond_commit), not
+    # in flight) are read again by worker 2; when their state had reached the changelog they count as
+    # duplicate, otherwise as new again. That figure is recorded (first_counted_beyond_commit), not
     # asserted; the replay test below checks the dedup itself deterministically.
-    second = crash["second"]
-    assert sum(second.values()) == crash["reread"], (second, crash["reread"])
+    second, reread = crash["second"], crash["reread"]
+    new = sum(v for k, v in second.items() if k != "duplicate")
+    assert sum(second.values()) >= reread, f"worker 2 counted {second} for {reread} re-read records"
+    assert new <= reread, f"worker 2 counted {new:.0f} new events for {reread} re-read records: {second}"
 
 
 def test_restarted_worker_recognises_replays_of_committed_events(crash: dict[str, Any]) -> None:
@@ -183,6 +186,9 @@ def test_kill9_figures(crash: dict[str, Any]) -> None:
             "scored_before_kill": crash.get("scored_at_kill"),
             "reread_by_second_worker": crash.get("reread"),
             "second_worker_counts": crash.get("second"),
+            "second_worker_counted_minus_reread": (
+                sum(crash["second"].values()) - crash["reread"] if crash.get("second") else None
+            ),
             "replayed": crash.get("replayed"),
             "replay_counts": crash.get("replay_counts"),
             **(acc.figures() if acc else {}),

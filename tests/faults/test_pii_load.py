@@ -6,6 +6,9 @@ output topic (scored, alerts, audit, DLQ), in the worker's log, in /metrics, in 
 Alertmanager or in the notifications it sent to the webhook. Some utterances are prefixed with a
 request for a human so alerts fire on PII-bearing text; some are without consent; some are sent as
 broken JSON so their text lands in the DLQ payload (redacted).
+
+The same worker also checks IMON_STATE_IDLE_EXPIRY_S: none of these conversations ends, so the
+worker must forget them once they have been idle that long (it does not today: see the test).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ pytestmark = [pytest.mark.broker, pytest.mark.stack, pytest.mark.slow, pytest.ma
 
 STRUCTURED = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "BSN")
 N_SAMPLES = 1200
+IDLE_EXPIRY_S = 20
 HUMAN = "I want to speak to a real person now, get me a human agent."
 
 
@@ -78,6 +82,8 @@ def pii_run(
         kafka_bootstrap, "pii", partitions=2,
         IMON_ALERTMANAGER_URL=alertmanager_url, IMON_QUEUES=",".join((*DEFAULT_QUEUES, queue)),
         IMON_HUMAN_SLA_S="3600",
+        # None of these conversations gets an end event: the worker should forget them after this.
+        IMON_STATE_IDLE_EXPIRY_S=str(IDLE_EXPIRY_S),
     )  # fmt: skip
     s = settings_from(env)
     create_topics(s)
@@ -120,6 +126,12 @@ def pii_run(
         )
         wait_until(lambda: len(webhook.alerts("queue", queue)) > 0, timeout=30)
         _, metrics_text = w.http("/metrics")
+        conversations_after_stream = w.metric("imon_conversations_active")
+        # Idle expiry: every conversation's last event is older than IDLE_EXPIRY_S by then.
+        wait_until(
+            lambda: w.metric("imon_conversations_active") == 0, timeout=IDLE_EXPIRY_S + 15, interval=1.0
+        )
+        conversations_later = w.metric("imon_conversations_active")
         haystacks = {
             "scored": "\n".join(reader.scored.raw), "alerts": "\n".join(alerts.raw),
             "audit": "\n".join(reader.audit.raw), "dlq": "\n".join(reader.dlq.raw),
@@ -130,6 +142,7 @@ def pii_run(
         stamps = sorted(_epoch(r["scored_at"]) for r in reader.scored.records)
         drain = len(stamps) / (stamps[-1] - stamps[0]) if len(stamps) > 1 and stamps[-1] > stamps[0] else None
         yield {
+            "conversations": (conversations_after_stream, conversations_later),
             "drain_scored_per_s": None if drain is None else round(drain, 1),
             "samples": samples, "ks": ks, "acc": acc, "haystacks": haystacks, "no_consent_texts": no_consent_texts,
             "alerts": len(alerts.records), "alerts_in_alertmanager": len(alertmanager_alerts(alertmanager_url, "queue", queue)),
@@ -201,3 +214,16 @@ def test_bare_bsn_does_not_leave_the_pipeline(pii_run: dict[str, Any]) -> None:
     assert values, "the corpus seed must contain bare BSNs"
     found = leaks(values, pii_run["haystacks"])
     assert not found, f"{len(found)} of {len(values)} bare BSNs leaked to {sorted({w for *_, w in found})}"
+
+
+def test_idle_conversations_are_forgotten(pii_run: dict[str, Any]) -> None:
+    """BUG (state never expires): IMON_STATE_IDLE_EXPIRY_S ("forget a conversation with no event for
+    this long") is declared in streams/config.py and used nowhere. Conversations that never get an
+    end event (abandoned chats, lost end events) stay in the table, its changelog and every restore
+    for ever: memory and recovery time grow with traffic. Here ~400 conversations without an end event
+    are still held IDLE_EXPIRY_S + 15 s after their last event."""
+    after_stream, later = pii_run["conversations"]
+    assert after_stream > 0, "the stream must leave open conversations behind"
+    assert later == 0, (
+        f"{later:.0f} of {after_stream:.0f} idle conversations still held after {IDLE_EXPIRY_S + 15}s"
+    )
