@@ -230,4 +230,8 @@ def load_split(data: Path, split: str, limit: int | None, seed: int) -> list[Exa
     out += davidson(data, split, caps["davidson"], seed)
     out += tweeteval_abuse(data, split, caps["tweeteval"], seed)
     out += synthetic(split, limit, seed)
+    if split == "train":  # counterfactual name / identity copies (see models/cda.py; disjoint from the audit)
+        from models.cda import augment
+
+        out += augment(out, n_base=1500 if limit is None else 4 * limit, seed=seed)
     return out

@@ -9,7 +9,7 @@ Reports (JSON + a short table on stdout):
   unfair_treatment, bitext hold-out for human_requested;
 - a bias audit (``models/bias.py``): counterfactual name / identity-term swaps, mean |score change| per
   axis and task with a paired sign-flip permutation test per group (``--no-bias`` skips it);
-- with ``--bench``: ``score`` throughput in utterances/s at batch 1 and 32 (evidence included).
+- with ``--bench``: ``score`` throughput in utterances/s at batch 1 and 64 (evidence included).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def bench(scorer: Any, seconds: float = 5.0, rounds: int = 5) -> dict[str, Any]:
         return n / (time.perf_counter() - t0)
 
     cfgs = {}
-    for bs in (1, 32):
+    for bs in (1, 64):
         cfgs[f"encoder_batch_{bs}"] = (bs, lambda b: scorer.enc.encode(b, batch_size=64))
         cfgs[f"score_batch_{bs}"] = (bs, lambda b: scorer.score([Utterance(text=t) for t in b]))
     runs: dict[str, list[float]] = {k: [] for k in cfgs}

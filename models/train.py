@@ -58,9 +58,13 @@ def _fit_lr(X: np.ndarray, y: np.ndarray, w: np.ndarray, C: float, seed: int) ->
 def _fit_mlp(
     X: np.ndarray, y: np.ndarray, w: np.ndarray, n_out: int, hidden: int, seed: int,
     epochs: int = 20, weight_decay: float = 1e-2, dropout: float = 0.1, progress: bool = True, desc: str = "",
+    groups: np.ndarray | None = None, clp: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One GELU hidden layer, weighted cross-entropy, AdamW; returns (W1, b1, W2, b2) as float32.
-    Seeded (init and batch order), single process: same inputs -> same weights on the same machine."""
+    Seeded (init and batch order), single process: same inputs -> same weights on the same machine.
+    ``groups`` (rows of X that differ only in a name / identity term) with ``clp`` > 0 adds counterfactual
+    logit pairing: ``clp`` x the within-group variance of the (log-softmax) outputs, one batch of groups
+    per step."""
     import torch
     from tqdm import tqdm
 
@@ -85,6 +89,12 @@ def _fit_mlp(
             else:
                 loss = torch.nn.functional.cross_entropy(z, yt[i], reduction="none")
             loss = (loss * wt[i]).sum() / wt[i].sum()
+            if clp and groups is not None and len(groups):
+                gi = torch.from_numpy(groups[torch.randint(len(groups), (128,), generator=g).numpy()])
+                zg = net(Xt[gi.reshape(-1)]).reshape(gi.shape[0], gi.shape[1], n_out)
+                if n_out > 1:
+                    zg = torch.log_softmax(zg, dim=-1)
+                loss = loss + clp * ((zg - zg.mean(dim=1, keepdim=True)) ** 2).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -122,6 +132,7 @@ def train_heads(
     target_precision: dict[str, float] | None = None,
     hidden: int = 64,
     progress: bool = True,
+    clp: float = 0.0,
 ) -> Any:
     """Fit, calibrate and threshold all heads. Returns :class:`models.heads.Heads` (meta partly filled).
     ``hidden`` = 0: logistic regression (L2 strength ``C``); > 0: one GELU hidden layer of that size."""
@@ -129,9 +140,12 @@ def train_heads(
     from models.heads import BinaryHead, Heads, SentimentHead
 
     target_precision = {**DEFAULT_TARGET_PRECISION, **(target_precision or {})}
+    from models.cda import groups as cda_groups
+
     idx, y, w = _labelled(tr, "sentiment")
     if hidden:
-        W1, b1, W2, b2 = _fit_mlp(X_tr[idx], y, _balanced_weights(y, w), 3, hidden, seed, progress=progress, desc="sentiment")
+        W1, b1, W2, b2 = _fit_mlp(X_tr[idx], y, _balanced_weights(y, w), 3, hidden, seed, progress=progress,
+                                  desc="sentiment", groups=cda_groups(tr, idx), clp=clp)
         sent = SentimentHead(W=W2, b=b2, W1=W1, b1=b1)
     else:
         clf = _fit_lr(X_tr[idx], y, _balanced_weights(y, w), C, seed)
@@ -147,7 +161,8 @@ def train_heads(
         if len(np.unique(y)) < 2:
             raise ValueError(f"training data for {t} has one class only; raise --limit")
         if hidden:
-            W1, b1, W2, b2 = _fit_mlp(X_tr[idx], y, _balanced_weights(y, w), 1, hidden, seed, progress=progress, desc=t)
+            W1, b1, W2, b2 = _fit_mlp(X_tr[idx], y, _balanced_weights(y, w), 1, hidden, seed, progress=progress,
+                                      desc=t, groups=cda_groups(tr, idx), clp=clp)
             head = BinaryHead(w=W2[0], b=float(b2[0]), W1=W1, b1=b1)
         else:
             clf = _fit_lr(X_tr[idx], y, _balanced_weights(y, w), C, seed)
@@ -188,6 +203,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--build-dir", type=Path, default=None, help="embedding cache (default: models/build)")
     parser.add_argument("--hidden", type=int, default=64, help="hidden units per head; 0 = logistic regression (default 64)")
     parser.add_argument("--C", type=float, default=2.0, help="inverse L2 strength when --hidden 0 (default 2.0)")
+    parser.add_argument("--clp", type=float, default=0.0,
+                        help="counterfactual logit pairing weight on the CDA groups (default 0 = off)")
     parser.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
 
 
@@ -213,7 +230,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     X_tr = cache.encode([e.text for e in tr])
     X_va = cache.encode([e.text for e in va])
 
-    heads = train_heads(X_tr, tr, X_va, va, seed=args.seed, C=args.C, hidden=args.hidden)
+    heads = train_heads(X_tr, tr, X_va, va, seed=args.seed, C=args.C, hidden=args.hidden, clp=args.clp)
     buf = io.BytesIO()
     arrays = [heads.sentiment.W, heads.sentiment.b, heads.sentiment.W1]
     for h in heads.binary.values():
