@@ -23,10 +23,12 @@ from models.heads import Heads, default_heads_path
 N_UNITS = 12  # carriers per axis: ~1,100 texts, fixed and seeded
 SWAP_AXES_PREFIXES = ("names_", "holistic_", "identity_nl_", "jigsaw_")
 
-# Regression limits: measured on this sample for heads 0.1.0+b2927f57 plus margin (see MODEL_CARD.md).
-MAX_MEAN_ABS_DELTA = {"sentiment_negative": 0.12, "sentiment_positive": 0.06, "escalation": 0.09,
-                      "human_requested": 0.04, "unfair_treatment": 0.12}
-MAX_WORST_AXIS = 0.25
+# Regression limits: measured on this sample for heads 0.1.0+6c97c09a (sentiment_negative 0.071,
+# sentiment_positive 0.037, escalation 0.048, human_requested 0.016, unfair_treatment 0.057; worst axis
+# 0.188) plus ~0.015 margin for numeric noise across machines (see MODEL_CARD.md).
+MAX_MEAN_ABS_DELTA = {"sentiment_negative": 0.085, "sentiment_positive": 0.05, "escalation": 0.065,
+                      "human_requested": 0.03, "unfair_treatment": 0.075}
+MAX_WORST_AXIS = 0.20
 
 
 @pytest.fixture(scope="module")
