@@ -263,7 +263,7 @@ def audit(
             absd = np.concatenate([np.abs(S[:, a] - S[:, b]) for a, b in pairs])
             tr: dict[str, Any] = {"mean_abs_delta": float(absd.mean()), "max_abs_delta": float(absd.max())}
             if task in thresholds:
-                dec = S >= thresholds[task]
+                dec = thresholds[task] <= S
                 tr["flip_rate"] = float(np.mean(dec.any(axis=1) != dec.all(axis=1)))
             if audit_set.units and units[0].signed:
                 d = S[:, 0] - S[:, 1]
