@@ -47,7 +47,7 @@ pytestmark = [pytest.mark.broker, pytest.mark.stack, pytest.mark.slow, pytest.ma
 
 STRUCTURED = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "BSN")
 N_SAMPLES = 1200
-IDLE_EXPIRY_S = 20
+IDLE_EXPIRY_S = 5
 HUMAN = "I want to speak to a real person now, get me a human agent."
 
 
@@ -129,7 +129,7 @@ def pii_run(
         conversations_after_stream = w.metric("imon_conversations_active")
         # Idle expiry: every conversation's last event is older than IDLE_EXPIRY_S by then.
         wait_until(
-            lambda: w.metric("imon_conversations_active") == 0, timeout=IDLE_EXPIRY_S + 15, interval=1.0
+            lambda: w.metric("imon_conversations_active") == 0, timeout=IDLE_EXPIRY_S + 10, interval=1.0
         )
         conversations_later = w.metric("imon_conversations_active")
         haystacks = {
@@ -221,9 +221,9 @@ def test_idle_conversations_are_forgotten(pii_run: dict[str, Any]) -> None:
     this long") is declared in streams/config.py and used nowhere. Conversations that never get an
     end event (abandoned chats, lost end events) stay in the table, its changelog and every restore
     for ever: memory and recovery time grow with traffic. Here ~400 conversations without an end event
-    are still held IDLE_EXPIRY_S + 15 s after their last event."""
+    are still held IDLE_EXPIRY_S + 10 s after their last event."""
     after_stream, later = pii_run["conversations"]
     assert after_stream > 0, "the stream must leave open conversations behind"
     assert later == 0, (
-        f"{later:.0f} of {after_stream:.0f} idle conversations still held after {IDLE_EXPIRY_S + 15}s"
+        f"{later:.0f} of {after_stream:.0f} idle conversations still held after {IDLE_EXPIRY_S + 10}s"
     )
