@@ -56,6 +56,8 @@ class ConversationState:
     #: event id -> alert types raised for it; the dedup window (oldest first).
     seen: dict[str, list[str]] = field(default_factory=dict)
     last_ts: float = 0.0
+    #: The conversation ended: only ``seen`` is kept (so replays stay duplicates) until it expires.
+    ended: bool = False
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> ConversationState:
@@ -241,9 +243,10 @@ class Processor:
                 attributes_of(ev.segment, ev.channel), end_outcomes(ev.outcome, st.alert_types_raised), ev.ts_epoch
             )
         if ev.type == "end" and not replay:
-            self.store.pop(ev.interaction_id, None)
-        else:
-            self._save(ev.interaction_id, st)
+            # Keep a tombstone with the dedup window only: a replay of this conversation (crash,
+            # rebalance) must still be recognised. Idle expiry removes it later.
+            st = ConversationState(queue=st.queue, channel=st.channel, seen=st.seen, last_ts=st.last_ts, ended=True)
+        self._save(ev.interaction_id, st)
         return outs
 
     # -- conversation logic ------------------------------------------------------------------
@@ -359,6 +362,20 @@ class Processor:
                 outs.append(Output("audit", iid, self._audit_alert_only(iid, new[0].value, now)))
                 self._save(iid, st)
         return outs
+
+    def expire_idle(self, now_epoch: float) -> int:
+        """Forget conversations with no event for ``IMON_STATE_IDLE_EXPIRY_S`` (ended or abandoned)."""
+        horizon = now_epoch - self.settings.state_idle_expiry_s
+        gone = 0
+        for iid in list(self.store.keys()):
+            raw = self.store.get(iid)
+            if raw is not None and float(raw.get("last_ts") or 0.0) < horizon:
+                self.store.pop(iid, None)
+                gone += 1
+        return gone
+
+    def active_conversations(self) -> int:
+        return sum(1 for iid in list(self.store.keys()) if not (self.store.get(iid) or {}).get("ended"))
 
     def waiting_by_queue(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -504,6 +521,10 @@ class Processor:
         if raw is not None:
             cut = raw[: self.settings.max_event_bytes].decode("utf-8", errors="replace")
             payload = self.redactor.redact(cut, None).text
+            # Replacement characters and placeholders can grow the text: bound it in UTF-8 bytes.
+            enc = payload.encode("utf-8")
+            if len(enc) > self.settings.max_event_bytes:
+                payload = enc[: self.settings.max_event_bytes].decode("utf-8", errors="ignore")
         self.metrics.dlq.labels(err.reason).inc()
         self.metrics.events.labels("dead_lettered", "other", "other").inc()
         rec = {

@@ -133,6 +133,11 @@ def decode_event(
             obj = json.loads(raw)
         except (ValueError, RecursionError):
             raise InvalidEvent("bad_json", "event is not valid JSON") from None
+        try:
+            # The stdlib accepts escaped lone surrogates ("\ud800"), which cannot be encoded again.
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidEvent("invalid_value", "a string holds an unpaired UTF-16 surrogate") from None
     if not isinstance(obj, dict):
         raise InvalidEvent("not_object", f"event is a JSON {type(obj).__name__}, expected an object")
     ids = {k: obj.get(k) if isinstance(obj.get(k), str) else None for k in ("event_id", "interaction_id")}

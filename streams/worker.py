@@ -157,6 +157,7 @@ class Worker:
         self.chain = AuditChain(create_audit_metrics(metrics.registry))
         self.audit_partitions = s.topic_partitions  # checked against the topic in run()
         self._audit_lock = asyncio.Lock()
+        self._last_expiry = 0.0
         self.feedback_topic = self.app.topic(s.topic_feedback, key_serializer="raw", value_serializer="raw")
         self.input = self.app.topic(
             s.topic_input, key_serializer="raw", value_serializer="raw", partitions=s.topic_partitions
@@ -228,7 +229,11 @@ class Worker:
             waiting = self.processor.waiting_by_queue()
             for q in set(s.queues) | {"other"}:
                 self.metrics.human_waiting.labels(q).set(waiting.get(q, 0))
-            self.metrics.conversations_active.set(len(self.table))
+            now = time.time()
+            if now - self._last_expiry >= 5.0:
+                self._last_expiry = now
+                self.processor.expire_idle(now)
+            self.metrics.conversations_active.set(self.processor.active_conversations())
             await self._export_lag()
 
         @app.on_partitions_revoked.connect  # type: ignore[arg-type]

@@ -139,11 +139,15 @@ def test_negative_trend_escalates_the_conversation() -> None:
     assert esc and esc[0]["type"] == "escalation" and "conversation escalation_risk" in esc[0]["rule"]
 
 
-def test_end_event_forgets_the_conversation() -> None:
-    h = Harness()
-    h.run(h.event("[neg] hi", iid="c9"))
-    assert "c9" in h.store
-    h.run(h.event(iid="c9", etype="end", outcome="resolved"))
+def test_end_event_keeps_only_a_dedup_tombstone_until_idle_expiry() -> None:
+    h = Harness(state_idle_expiry_s=600)
+    h.run(h.event("[neg] hi", iid="c9", at=0))
+    h.run(h.event(iid="c9", etype="end", outcome="resolved", at=5))
+    st = h.store["c9"]
+    assert st["ended"] and st["seen"] and st["rolling_negative"] == 0
+    assert h.proc.active_conversations() == 0
+    assert h.proc.expire_idle((T0 + timedelta(seconds=300)).timestamp()) == 0
+    assert h.proc.expire_idle((T0 + timedelta(seconds=606)).timestamp()) == 1
     assert "c9" not in h.store
 
 
