@@ -441,8 +441,18 @@ class Processor:
         thr = self.scorer.thresholds
         if typ == "escalation" and not s.labels.get("escalation"):
             score, rule = conv["escalation_risk"], f"conversation escalation_risk >= {thr['escalation']:.2f}"
+            # The context drove it: say which, plus the phrases behind this turn's sentiment.
+            evidence = []
+            if conv["human_request_pending"]:
+                evidence.append("[context] customer is waiting for a human")
+            if conv["negative_streak"] >= 2:
+                evidence.append(f"[context] {conv['negative_streak']} negative customer turns in a row")
+            evidence += s.evidence.get("sentiment", []) or s.evidence.get("human_requested", [])
+            if not evidence:
+                evidence.append(f"[context] rolling negative sentiment {conv['rolling_negative']:.2f}")
         else:
             score, rule = getattr(s, typ), f"{typ} >= {thr[typ]:.2f}"
+            evidence = s.evidence.get(typ, [])
         return {
             "alert_id": sha256_hex(f"{ev.event_id}:{typ}")[:32],
             "type": typ,
@@ -457,7 +467,7 @@ class Processor:
             "score": round(float(score), 4),
             "threshold": thr.get(typ),
             "rule": rule,
-            "evidence": s.evidence.get(typ, []),
+            "evidence": evidence,
             "conversation": conv,
             "model": self.model_info,
         }
