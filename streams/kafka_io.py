@@ -61,6 +61,12 @@ def admin(settings: Settings, timeout_s: float = 30.0) -> KafkaAdminClient:
     try:
         return KafkaAdminClient(client_id="imon-admin", **settings.kafka_python_kwargs())
     except KafkaTimeoutError:
+        if "SASL" in settings.kafka_security_protocol:
+            raise BrokerUnavailable(
+                f"Kafka at {settings.kafka_bootstrap} did not answer or refused the credentials "
+                f"(SASL authentication failed? mechanism {settings.kafka_sasl_mechanism}, "
+                f"user {settings.kafka_sasl_username!r}); see the log lines above"
+            ) from None
         raise BrokerUnavailable(f"Kafka at {settings.kafka_bootstrap} did not answer") from None
 
 

@@ -144,6 +144,9 @@ class Worker:
             "conversations",
             default=None,
             partitions=s.topic_partitions,
+            # key_type as well as the schema: Faust derives the changelog's key serializer from the
+            # table's key_type (json when unset), and raw keys read back as JSON break recovery.
+            key_type=bytes,
             schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
             use_partitioner=True,
         )
