@@ -75,8 +75,9 @@ class Webhook:
         self.server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def webhook() -> Iterator[Webhook]:
+    """Held per module, so the port is free between modules (and for anyone else after them)."""
     hook = Webhook()
     yield hook
     hook.close()

@@ -135,6 +135,9 @@ def test_killed_mid_stream(crash: dict[str, Any]) -> None:
 
 
 def test_every_input_event_is_accounted_for_after_kill9(crash: dict[str, Any]) -> None:
+    """Fails today because worker 2 never finishes changelog recovery (docs/RELIABILITY.md, bug 1).
+    With that fixed it still failed in 1 of 4 runs: two records right after the resume point got no
+    output at all while another was processed twice in one batch (bug 2, suspected take_events)."""
     acc = crash["acc"]
     if not acc.complete:
         pytest.fail(f"events lost after kill -9 and restart: {acc.problems()}", pytrace=False)

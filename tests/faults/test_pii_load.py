@@ -8,7 +8,7 @@ request for a human so alerts fire on PII-bearing text; some are without consent
 broken JSON so their text lands in the DLQ payload (redacted).
 
 The same worker also checks IMON_STATE_IDLE_EXPIRY_S: none of these conversations ends, so the
-worker must forget them once they have been idle that long (it does not today: see the test).
+worker must forget them once they have been idle that long (regression test for bug 7 in docs/RELIABILITY.md).
 """
 
 from __future__ import annotations
