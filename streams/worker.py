@@ -26,6 +26,7 @@ from models.base import Scorer, UtteranceScore
 from streams.alertmanager import AlertPusher, to_alertmanager
 from streams.audit import AuditChain, ChainNotResumed, create_audit_metrics
 from streams.audit_cli import read_tails, topic_partitions
+from streams.batching import Batcher
 from streams.config import Settings
 from streams.feedback import FeedbackDataWriter, InvalidFeedback, decode_feedback
 from streams.http import HealthState, serve
@@ -173,11 +174,23 @@ class Worker:
 
         @app.agent(self.input, concurrency=1, name="imon.score")
         async def score(stream: Any) -> None:
-            async for events in stream.take_events(s.batch_max_size, within=s.batch_max_wait_s):
-                # take_events acks the batch when the body returns *or raises*, so the body never
-                # raises: every event ends up in an output (scored, DLQ, audit) before the ack.
-                await self.handle_batch(events)
-                self.health.tick()
+            # Manual acks: events are acknowledged only after their batch's outputs were accepted
+            # by Kafka. The batching is ours (streams/batching.py), not Faust's take_events, whose
+            # parallel value/event buffers were seen to skip one record and repeat another after
+            # a restart with a backlog.
+            manual = stream.noack()
+            pending: Batcher[Any] = Batcher(s.batch_max_size, s.batch_max_wait_s)
+            batcher = asyncio.ensure_future(self._batches(pending, manual))
+            try:
+                async for event in manual.events():
+                    if batcher.done():
+                        batcher.result()  # re-raise what stopped the batcher
+                    await pending.put(event)
+                    # Hold no reference: Faust waits on a rebalance until every unacked message
+                    # is acked or garbage (a weak set), and a stale one is dropped unacked.
+                    del event
+            finally:
+                batcher.cancel()
 
         if self.pusher is not None:
             pusher = self.pusher
@@ -249,6 +262,44 @@ class Worker:
             await self._resume_audit_chains(assigned)
             self.health.ready = True
             self.metrics.consumer_lag.clear()
+
+    async def _batches(self, pending: Batcher[Any], stream: Any) -> None:
+        """Take up to IMON_BATCH_MAX_SIZE events, waiting at most IMON_BATCH_MAX_WAIT_S after the
+        first; process them (never raises for bad input) and ack them once published."""
+        while True:
+            batch = self._current(await pending.take())
+            if not batch:
+                continue
+            await self.handle_batch(batch)
+            for event in batch:
+                await stream.ack(event)
+            del event
+            self.health.tick()
+
+    def _current(self, events: list[Any]) -> list[Any]:
+        """Drop, without acking, events fetched before a rebalance began (or while one is running).
+
+        An event handled while partitions are being revoked could publish and then fail to commit
+        (the group is rebalancing), so the partition's next owner would count it a second time.
+        Faust seeks back to the committed offsets after a rebalance, so a dropped event is read
+        again by whichever worker owns its partition then. It is removed from the consumer's
+        unacked set (not acked: its offset is not committed), or Faust's wait for in-flight
+        events would hang on it, since Faust's own fetch loop still references the last message.
+        """
+        app = self.app
+        if app.flow_control.is_active():
+            generation = app.consumer_generation_id
+            current = [e for e in events if e.message.generation_id == generation]
+        else:
+            current = []
+        if len(current) < len(events):
+            keep = {id(e) for e in current}
+            unacked = app.consumer.unacked
+            for e in events:
+                if id(e) not in keep:
+                    unacked.discard(e.message)
+            log.info("dropped %d events fetched before a rebalance; they are read again", len(events) - len(current))
+        return current
 
     async def _resume_audit_chains(self, assigned: Any) -> None:
         """Own the audit partitions numbered like our input partitions, continuing each chain from
