@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import MutableMapping, Sequence
+import time
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -119,6 +120,8 @@ class Processor:
     ) -> None:
         self.settings = settings
         self.ethics = ethics or Ethics()
+        #: Wall clock (seconds since the epoch) for state bookkeeping; tests replace it.
+        self.wall_clock: Callable[[], float] = time.time
         self.scorer = scorer
         self.redactor = redactor
         self.metrics = metrics
@@ -130,7 +133,11 @@ class Processor:
         return ConversationState.from_dict(self.store.get(iid))
 
     def _save(self, iid: str, st: ConversationState) -> None:
-        self.store[iid] = st.to_dict()
+        d = st.to_dict()
+        # Wall-clock time of the last change: expiry waits for both clocks, so a worker catching
+        # up on a backlog older than the expiry does not forget conversations it is still reading.
+        d["touched"] = self.wall_clock()
+        self.store[iid] = d
 
     # -- step 1 ------------------------------------------------------------------------------
     def prepare(self, ev: Event) -> Prepared:
@@ -364,12 +371,16 @@ class Processor:
         return outs
 
     def expire_idle(self, now_epoch: float) -> int:
-        """Forget conversations with no event for ``IMON_STATE_IDLE_EXPIRY_S`` (ended or abandoned)."""
+        """Forget conversations with no event for ``IMON_STATE_IDLE_EXPIRY_S`` (ended or abandoned):
+        both their last event time and the wall-clock time of their last change are that old."""
         horizon = now_epoch - self.settings.state_idle_expiry_s
         gone = 0
         for iid in list(self.store.keys()):
             raw = self.store.get(iid)
-            if raw is not None and float(raw.get("last_ts") or 0.0) < horizon:
+            if raw is None:
+                continue
+            last = max(float(raw.get("last_ts") or 0.0), float(raw.get("touched") or 0.0))
+            if last < horizon:
                 self.store.pop(iid, None)
                 gone += 1
         return gone

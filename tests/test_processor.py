@@ -141,6 +141,7 @@ def test_negative_trend_escalates_the_conversation() -> None:
 
 def test_end_event_keeps_only_a_dedup_tombstone_until_idle_expiry() -> None:
     h = Harness(state_idle_expiry_s=600)
+    h.proc.wall_clock = lambda: T0.timestamp()  # processed as the events happened
     h.run(h.event("[neg] hi", iid="c9", at=0))
     h.run(h.event(iid="c9", etype="end", outcome="resolved", at=5))
     st = h.store["c9"]
@@ -166,3 +167,14 @@ def test_reject_keeps_only_redacted_payload(bad: bytes) -> None:
     (dlq,) = of(outs, "dlq")
     assert "12345678" not in dlq["payload_redacted"] and dlq["payload_sha256"] and dlq["source"] == {"offset": 3}
     assert h.metrics.registry.get_sample_value("imon_dlq_total", {"reason": "bad_json"}) == 1
+
+
+def test_a_backlog_older_than_the_expiry_is_not_forgotten_while_it_is_read() -> None:
+    # Events from an hour ago, read now (a worker catching up): the event time alone says "idle",
+    # but the state was just written, so it stays until the wall clock passes the expiry too.
+    h = Harness(state_idle_expiry_s=600)
+    now = (T0 + timedelta(hours=1)).timestamp()
+    h.proc.wall_clock = lambda: now
+    h.run(h.event("[neg] hi", iid="c10", at=0))
+    assert h.proc.expire_idle(now + 5) == 0 and "c10" in h.store
+    assert h.proc.expire_idle(now + 601) == 1 and "c10" not in h.store

@@ -47,7 +47,7 @@ pytestmark = [pytest.mark.broker, pytest.mark.stack, pytest.mark.slow, pytest.ma
 
 STRUCTURED = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "BSN")
 N_SAMPLES = 1200
-IDLE_EXPIRY_S = 5
+IDLE_EXPIRY_S = 20  # long enough that the stream is complete before any conversation expires
 HUMAN = "I want to speak to a real person now, get me a human agent."
 
 
@@ -118,6 +118,8 @@ def pii_run(
         w.start()
         produce(s, ks.records)
         acc = reader.assert_complete(ks, timeout=150)
+        # Read now, before the Alertmanager waits below (up to a minute): by then expiry may have run.
+        conversations_after_stream = w.metric("imon_conversations_active")
         alerts.poll()
         # Alertmanager has the alerts once the forwarder caught up; the webhook gets them one
         # group_wait (5 s) later.
@@ -126,7 +128,6 @@ def pii_run(
         )
         wait_until(lambda: len(webhook.alerts("queue", queue)) > 0, timeout=30)
         _, metrics_text = w.http("/metrics")
-        conversations_after_stream = w.metric("imon_conversations_active")
         # Idle expiry: every conversation's last event is older than IDLE_EXPIRY_S by then.
         wait_until(
             lambda: w.metric("imon_conversations_active") == 0, timeout=IDLE_EXPIRY_S + 10, interval=1.0
