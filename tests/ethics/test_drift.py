@@ -21,16 +21,7 @@ from streams.drift import (
     scores_by_task,
     task_scores,
 )
-
-T0 = 1_700_000_000.0
-
-
-class Clock:
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
+from tests.ethics.clock import T0, Clock
 
 
 def escalation_like(rng: np.random.Generator, n: int, a: float = 0.6, b: float = 8.0) -> np.ndarray:

@@ -22,17 +22,9 @@ from streams.fairness import (
     ratio_ci,
     utterance_outcomes,
 )
+from tests.ethics.clock import T0, Clock
 
-T0 = 1_700_000_000.0
 LANGS = ("en", "nl", "de")
-
-
-class Clock:
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def stream(

@@ -20,16 +20,7 @@ from streams.feedback import (
     decode_feedback,
     read_examples,
 )
-
-T0 = 1_700_000_000.0
-
-
-class Clock:
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
+from tests.ethics.clock import T0, Clock
 
 
 def ts(t: float) -> str:
