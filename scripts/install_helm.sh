@@ -27,10 +27,60 @@ if [[ -x "${helm_bin}" ]]; then
   echo "found helm '${have:-unknown}' at ${helm_bin}; building ${HELM_VERSION}"
 fi
 
-if ! command -v go >/dev/null 2>&1; then
-  echo "error: Go is not installed or not on PATH; it is needed to build helm ${HELM_VERSION}" >&2
-  echo "       from the Go module proxy (install Go >= 1.26, then re-run $0)." >&2
-  exit 1
+# Go >= 1.26 is needed. Look on PATH, then where the Go installer and `go install` put it (a CI
+# shell may start with a shorter PATH than a login shell); if none is new enough, fetch the
+# official toolchain from the Go module proxy (the module golang.org/toolchain, the same zip that
+# `GOTOOLCHAIN=auto` downloads) into .stack/go. No Go at all on the machine is fine that way.
+GO_TOOLCHAIN_VERSION="${GO_TOOLCHAIN_VERSION:-1.26.8}"
+GOPROXY_URL="${GOPROXY_URL:-https://proxy.golang.org}"
+
+go_ok() {  # $1: a go binary; true if it runs and is >= 1.26
+  local v
+  v="$("$1" env GOVERSION 2>/dev/null)" || return 1
+  [[ "${v}" =~ ^go1\.([0-9]+) ]] && (( BASH_REMATCH[1] >= 26 ))
+}
+
+go_bin=""
+for cand in "$(command -v go 2>/dev/null || true)" /usr/local/go/bin/go "${HOME:-/nonexistent}/go/bin/go" \
+            /usr/lib/go/bin/go "${repo_root}/.stack/go/bin/go"; do
+  if [[ -n "${cand}" && -x "${cand}" ]] && go_ok "${cand}"; then go_bin="${cand}"; break; fi
+done
+if [[ -z "${go_bin}" ]]; then
+  arch="$(uname -m)"; case "${arch}" in x86_64) arch=amd64 ;; aarch64|arm64) arch=arm64 ;; esac
+  mod="v0.0.1-go${GO_TOOLCHAIN_VERSION}.linux-${arch}"
+  echo "no Go >= 1.26 found; fetching go${GO_TOOLCHAIN_VERSION} (${mod}) from ${GOPROXY_URL}"
+  tmp="$(mktemp -d)"; trap 'rm -rf "${tmp}"' EXIT
+  if ! curl -fsSL --retry 3 -o "${tmp}/go.zip" "${GOPROXY_URL}/golang.org/toolchain/@v/${mod}.zip"; then
+    echo "error: could not fetch the Go toolchain from ${GOPROXY_URL}; install Go >= 1.26 and re-run $0" >&2
+    exit 1
+  fi
+  rm -rf "${repo_root}/.stack/go"
+  mkdir -p "${repo_root}/.stack"
+  python3 - "${tmp}/go.zip" "${repo_root}/.stack/go" <<'PY'
+import os, stat, sys, zipfile
+src, dest = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(src) as z:
+    for info in z.infolist():
+        # entries are golang.org/toolchain@<version>/<path>; strip the module prefix
+        rel = info.filename.split("/", 2)[-1] if info.filename.count("/") >= 2 else ""
+        if not rel or info.is_dir():
+            continue
+        out = os.path.join(dest, rel)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with z.open(info) as f, open(out, "wb") as g:
+            g.write(f.read())
+        mode = (info.external_attr >> 16) & 0o777
+        os.chmod(out, mode or 0o644)
+PY
+  chmod +x "${repo_root}/.stack/go/bin/"* "${repo_root}/.stack/go/pkg/tool/"*/* 2>/dev/null || true
+  go_bin="${repo_root}/.stack/go/bin/go"
+  go_ok "${go_bin}" || { echo "error: the fetched Go toolchain does not run (${go_bin})" >&2; exit 1; }
+fi
+export PATH="$(dirname "${go_bin}"):${PATH}"
+export GOTOOLCHAIN=local
+# Without HOME, go has no default module or build cache: keep both inside .stack then.
+if [[ -z "${HOME:-}" ]]; then
+  export GOPATH="${repo_root}/.stack/gopath" GOCACHE="${repo_root}/.stack/gocache"
 fi
 
 mkdir -p "${bin_dir}"
