@@ -6,6 +6,8 @@ Three phases, one run, one machine, so the ratios mean something:
    utterances/s = scored records / (last scored_at - first scored_at);
 3. latency: events produced at ``--latency-rate`` (default: half the measured capacity), each
    stamped with its send time; event-to-scored latency = scored_at - ts, reported as p50/p95/p99.
+Phases 2 and 3 also report where the time went: the mean of each stage of the worker's
+``imon_pipeline_stage_seconds`` (queued per event; prepare, score, finish, publish per batch).
 Results are printed and saved as JSON (``--out``).
 """
 
@@ -118,6 +120,37 @@ def _collect_scored(settings: Settings, topic: str, want: int, timeout: float) -
     return got
 
 
+def _stage_totals(port: int) -> dict[str, tuple[float, float]]:
+    """(sum seconds, count) per stage of imon_pipeline_stage_seconds from the worker's /metrics."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    out: dict[str, list[float]] = {}
+    for fam in text_string_to_metric_families(text):
+        if fam.name != "imon_pipeline_stage_seconds":
+            continue
+        for smp in fam.samples:
+            st = smp.labels.get("stage", "")
+            if smp.name.endswith("_sum"):
+                out.setdefault(st, [0.0, 0.0])[0] = smp.value
+            elif smp.name.endswith("_count"):
+                out.setdefault(st, [0.0, 0.0])[1] = smp.value
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def _stage_means(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """Mean ms per stage between two scrapes (queued: per event; the others: per batch)."""
+    res: dict[str, Any] = {}
+    for st, (s1, c1) in after.items():
+        s0, c0 = before.get(st, (0.0, 0.0))
+        if c1 > c0:
+            res[st] = {"mean_ms": round((s1 - s0) / (c1 - c0) * 1000, 2), "count": int(c1 - c0)}
+    return res
+
+
 def _epoch(s: str) -> float:
     return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 
@@ -165,8 +198,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         prod.send(s.topic_input, key=key, value=orjson.dumps(e))
     prod.flush()
     proc = _start_worker(env, log)
+    port = int(env["IMON_METRICS_PORT"])
     try:
-        _wait_ready(int(env["IMON_METRICS_PORT"]), proc)
+        _wait_ready(port, proc)
+        st0 = _stage_totals(port)
         recs = _collect_scored(s, s.topic_scored, n_utt, timeout=max(300.0, n_utt / 20))
         if len(recs) < n_utt:
             raise RuntimeError(f"only {len(recs)} of {n_utt} utterances scored in time")
@@ -177,6 +212,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                               "utterances_per_s": round(cap, 1)}
         result["pipeline_vs_raw"] = round(cap / result["raw_scorer"]["utterances_per_s"], 3)
         print(f"  {cap:.1f} utterances/s through one worker ({result['pipeline_vs_raw']}x raw)", file=sys.stderr)
+        st1 = _stage_totals(port)
+        result["pipeline"]["stages"] = _stage_means(st0, st1)
 
         # -- phase 3: latency at a fixed rate ------------------------------------------------
         rate = args.latency_rate or round(0.5 * cap * len(backlog) / n_utt, 1)
@@ -198,7 +235,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         allrecs = _collect_scored(s, s.topic_scored, n_utt + len(sent_ids), timeout=120)
         lat = [_epoch(r["scored_at"]) - _epoch(r["ts"]) for eid, r in allrecs.items() if eid in sent_ids]
         result["latency"] = {"rate_events_per_s": rate, "utterance_share": round(n_utt / len(backlog), 3),
-                             "utterances": len(lat), "ms": _percentiles(lat)}
+                             "utterances": len(lat), "ms": _percentiles(lat),
+                             "stages": _stage_means(st1, _stage_totals(port))}
         print(f"  event-to-scored latency ms: {result['latency']['ms']}", file=sys.stderr)
         rss = _rss(proc.pid)
         result["worker_rss_bytes"] = rss

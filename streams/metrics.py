@@ -40,6 +40,7 @@ class Metrics:
     latency: Histogram
     inference: Histogram
     batch_size: Histogram
+    stages: Histogram
     model: Info
     conversations_active: Gauge
     human_waiting: Gauge
@@ -97,6 +98,15 @@ class Metrics:
             ),
             batch_size=Histogram(
                 "imon_batch_size", "Utterances per model batch.", buckets=BATCH_BUCKETS, registry=reg
+            ),
+            stages=Histogram(
+                "imon_pipeline_stage_seconds",
+                "Where an event's time goes: queued (per event, from its Kafka record timestamp to its batch "
+                "starting) and, per batch, prepare (decode, redact, consent), score (model), finish (state, "
+                "alerts, audit records) and publish (until Kafka acknowledged every output).",
+                ["stage"],
+                buckets=LATENCY_BUCKETS,
+                registry=reg,
             ),
             model=Info("imon_model", "Model in service (name, version, encoder).", registry=reg),
             conversations_active=Gauge(

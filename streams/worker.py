@@ -265,15 +265,18 @@ class Worker:
 
     async def _batches(self, pending: Batcher[Any], stream: Any) -> None:
         """Take up to IMON_BATCH_MAX_SIZE events, waiting at most IMON_BATCH_MAX_WAIT_S after the
-        first; process them (never raises for bad input) and ack them once published."""
+        first; process them (never raises for bad input) and ack them once published.
+
+        One batch at a time: overlapping batch N's publish with batch N+1's scoring counted an event
+        twice across a rebalance in 2 of 6 runs (docs/RELIABILITY.md, "Tried and not kept").
+        """
         while True:
             batch = self._current(await pending.take())
             if not batch:
                 continue
             await self.handle_batch(batch)
-            for event in batch:
-                await stream.ack(event)
-            del event
+            while batch:  # in order, holding no reference to an acked event
+                await stream.ack(batch.pop(0))
             self.health.tick()
 
     def _current(self, events: list[Any]) -> list[Any]:
@@ -338,12 +341,27 @@ class Worker:
 
     # -- the batch ---------------------------------------------------------------------------
     async def handle_batch(self, events: Sequence[Any]) -> None:
+        """Process one batch and publish its outputs."""
+        outs = await self.process_batch(events)
+        t0 = time.perf_counter()
+        await self.publish(outs)
+        self.metrics.stages.labels("publish").observe(time.perf_counter() - t0)
+
+    async def process_batch(self, events: Sequence[Any]) -> list[Output]:
+        """Decode, redact, score and update state for ``events``; return every output to publish.
+        Never raises for bad input: such events become dead-letter outputs."""
         s, proc = self.settings, self.processor
+        stage = self.metrics.stages
+        t0 = time.perf_counter()
+        queued = stage.labels("queued")
+        now = time.time()
         outs: list[Output] = []
         prepared: list[Prepared] = []
         sources: list[int] = []
         for e in events:
             msg = e.message
+            if ts := getattr(msg, "timestamp", None):  # Faust gives the record timestamp in seconds
+                queued.observe(max(0.0, now - ts))
             raw = bytes(e.value) if isinstance(e.value, bytes | bytearray) else None
             source = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
             try:
@@ -357,13 +375,18 @@ class Worker:
                 err = InvalidEvent("processing_error", type(exc).__name__)
                 outs.extend(_at(proc.reject(err, raw, source), msg.partition))
         utts = proc.utterances(prepared)
+        t1 = time.perf_counter()
+        stage.labels("prepare").observe(t1 - t0)
         scores: list[UtteranceScore] = []
         if utts:
             scores = await self._score(utts, prepared, outs)
+        t2 = time.perf_counter()
+        stage.labels("score").observe(t2 - t1)
         if len(scores) == len(utts):
             for group, part in zip(proc.finish_each(prepared, scores), sources, strict=True):
                 outs.extend(_at(group, part))
-        await self.publish(outs)
+        stage.labels("finish").observe(time.perf_counter() - t2)
+        return outs
 
     async def _score(
         self, utts: list[Any], prepared: list[Prepared], outs: list[Output]
