@@ -9,7 +9,11 @@ Reports (JSON + a short table on stdout):
   unfair_treatment, bitext hold-out for human_requested;
 - a bias audit (``models/bias.py``): counterfactual name / identity-term swaps, mean |score change| per
   axis and task with a paired sign-flip permutation test per group (``--no-bias`` skips it);
-- with ``--bench``: ``score`` throughput in utterances/s at batch 1 and 64 (evidence included).
+- with ``--bench``: ``score`` throughput in utterances/s at batch 1 and 64 (evidence included);
+- with ``--cascade``: transformer-only vs the cascade (``models/cascade.py``) in one run: per-task macro-F1
+  on the synthetic test split and TweetEval sentiment val, the routed fraction, and utterances/s of both
+  scorers on the same redacted simulated contact-centre stream (``--stream-n`` utterances, batches of
+  ``IMON_BATCH_MAX_SIZE``).
 """
 
 from __future__ import annotations
@@ -136,6 +140,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-bias", action="store_true", help="skip the counterfactual bias audit")
     parser.add_argument("--bias-units", type=int, default=40, help="carriers per bias-audit axis (default 40)")
     parser.add_argument("--bench-seconds", type=float, default=15.0, help="seconds per configuration")
+    parser.add_argument("--cascade", action="store_true",
+                        help="compare transformer-only with the cascade (quality + throughput); needs "
+                             "`imon train --fast-path`; skips the other reports")
+    parser.add_argument("--fast-path-dir", type=Path, default=None, help="fast-path folder (default: settings / build)")
+    parser.add_argument("--stream-n", type=int, default=2000, help="simulated utterances for --cascade throughput")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds for --cascade")
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -152,6 +162,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         return 2
     cache = EmbeddingCache(enc, args.build_dir)
     data_dir = args.data_dir or D.default_data_dir()
+    if getattr(args, "cascade", False):
+        return _run_cascade(args, settings, enc, heads, cache, data_dir)
     report: dict[str, Any] = {
         "heads": str(heads_path),
         "version": heads.meta.get("version"),
@@ -180,6 +192,28 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def _run_cascade(args: argparse.Namespace, settings: Any, enc: Any, heads: Heads, cache: Any, data_dir: Path) -> int:
+    from models.cascade import evaluate_cascade, format_cascade
+    from models.fastpath import FastPath
+    from models.scorer import TransformerScorer, _single_thread_blas
+
+    _single_thread_blas()
+    fast = FastPath.load(args.fast_path_dir or settings.fast_path_dir)
+    rep = evaluate_cascade(TransformerScorer(enc, heads), fast, cache, data_dir, args.limit,
+                           int(heads.meta.get("seed", 0)), stream_n=args.stream_n,
+                           batch_size=settings.batch_max_size, rounds=args.rounds)
+    import os
+
+    rep["conditions"] = {"torch_threads": enc._torch.get_num_threads(), "cpus": os.cpu_count(),
+                         "load_avg_at_end": list(os.getloadavg()), "device": settings.device}
+    print(format_cascade(rep))
+    out = args.report or Path("out") / "cascade_report.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rep, indent=2) + "\n")
+    print(f"wrote {out}")
     return 0
 
 

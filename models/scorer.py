@@ -120,9 +120,14 @@ def explain(
 
 
 class TransformerScorer(Scorer):
-    """all-MiniLM-L6-v2 (or any local HF encoder) + heads from ``models/artifacts``."""
+    """all-MiniLM-L6-v2 (or any local HF encoder) + heads from ``models/artifacts``.
 
-    def __init__(self, encoder: Encoder, heads: Heads, batch_size: int = 64, with_evidence: bool = True) -> None:
+    ``batch_size`` is the most texts per encoder pass: a scored batch is length-sorted and cut into
+    passes of this size, so short texts are not padded to the longest one. Measured on 2 cores with
+    batches of 64 simulated utterances: 32 per pass ~140 utt/s, 64 per pass ~106 utt/s.
+    """
+
+    def __init__(self, encoder: Encoder, heads: Heads, batch_size: int = 32, with_evidence: bool = True) -> None:
         self.enc = encoder
         self.heads = heads
         self.batch_size = batch_size
@@ -208,9 +213,15 @@ def load_scorer(settings: Settings) -> Scorer:
     (``settings.heads_path`` or ``models/artifacts/heads.npz``) on ``settings.device``.
 
     Raises :class:`HeadsEncoderMismatchError` when the heads were trained on another encoder.
+    With ``settings.fast_path`` it returns :class:`models.cascade.CascadeScorer` over that scorer, and raises
+    :class:`models.fastpath.FastPathMissingError` when the fast path is not built (``imon train --fast-path``).
     """
     from models.encoder import load_encoder
 
+    if settings.fast_path:  # fail before loading the encoder when the fast path is missing
+        from models.fastpath import check_fastpath_dir
+
+        check_fastpath_dir(settings.fast_path_dir)
     _single_thread_blas()
     heads_path = Path(settings.heads_path) if settings.heads_path else default_heads_path()
     heads = Heads.load(heads_path)
@@ -224,4 +235,9 @@ def load_scorer(settings: Settings) -> Scorer:
     if enc.dim != heads.dim:
         raise HeadsEncoderMismatchError(f"encoder dim {enc.dim} != heads dim {heads.dim}")
     log.info("scorer %s %s on %s (%s)", heads.meta.get("name"), heads.meta.get("version"), enc.path, settings.device)
-    return TransformerScorer(enc, heads)
+    scorer = TransformerScorer(enc, heads)
+    if settings.fast_path:
+        from models.cascade import load_cascade
+
+        return load_cascade(settings.fast_path_dir, scorer)
+    return scorer

@@ -206,6 +206,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clp", type=float, default=0.0,
                         help="counterfactual logit pairing weight on the CDA groups (default 0 = off)")
     parser.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
+    fp = parser.add_argument_group("fast path / cascade (models/fastpath.py, models/cascade.py)")
+    fp.add_argument("--fast-path", action="store_true",
+                    help="build the cascade's fast path (static embeddings distilled from the encoder + heads) "
+                         "instead of the transformer heads")
+    fp.add_argument("--fast-path-dir", type=Path, default=None,
+                    help="fast-path folder to write (default: settings.fast_path_dir / models/build/fastpath)")
+    fp.add_argument("--transformer-heads", type=Path, default=None,
+                    help="transformer heads the cascade routes to (default: settings.heads_path / shipped)")
+    fp.add_argument("--fast-dims", type=int, default=256, help="PCA dimensions of the static vectors (default 256)")
+    fp.add_argument("--fast-sif", type=float, default=1e-3, help="SIF frequency-weight coefficient (default 1e-3)")
+    fp.add_argument("--fast-max-vocab", type=int, default=None,
+                    help="distil only the N most frequent training tokens (quick/test builds; default: all)")
+    fp.add_argument("--fast-refine-epochs", type=int, default=8,
+                    help="epochs of sentence-level distillation of the static vectors (0 = PCA+SIF only; default 8)")
+    fp.add_argument("--cascade-max-loss", type=float, default=0.01,
+                    help="most macro-F1 the cascade may lose per task on validation when choosing bands (0.01)")
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -216,6 +232,10 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     from models.evaluate import evaluate_heads, format_report
     from models.heads import MODEL_NAME, default_heads_path
 
+    if getattr(args, "fast_path", False):
+        from models.fastpath import build
+
+        return build(args, settings)
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)

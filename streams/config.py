@@ -95,6 +95,13 @@ class Settings(BaseSettings):
         None, description="Trained heads file; default: the one shipped in models/."
     )
     device: str = Field("cpu", description="torch device for the encoder (cpu, cuda, cuda:0...).")
+    fast_path: bool = Field(
+        False, description="Cascade: a static fast path scores every utterance, the transformer only the "
+        "uncertain or alert-worthy ones (build it with `imon train --fast-path`)."
+    )
+    fast_path_dir: Path | None = Field(
+        None, description="Fast-path folder (static embeddings + heads); default: models/build/fastpath."
+    )
     torch_threads: int = Field(0, ge=0, description="torch intra-op threads (0 = torch default).")
 
     # --- Alerting ----------------------------------------------------------------------------

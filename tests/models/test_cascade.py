@@ -1,0 +1,223 @@
+"""The fast path and the cascade (models/fastpath.py, models/cascade.py).
+
+A tiny fast path is built once in a tmp folder from the real local encoder (``--limit 10``, 800 distilled
+tokens): ~20-30 s. Routing is checked against a recording transformer double, so "every positive decision
+comes from the transformer" is checked exactly; one test runs the real cascade end to end. No timing tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models import datasets as D
+from models.base import BINARY_TASKS, SENTIMENT_CLASSES, Utterance, UtteranceScore
+from models.cascade import CascadeScorer, choose_bands, compare, load_cascade, route_mask
+from models.fastpath import FastPath, FastPathMissingError, check_fastpath_dir, distill, fastpath_files
+from models.heads import default_heads_path
+from models.scorer import TransformerScorer, load_scorer
+from streams.config import Settings
+
+pytestmark = pytest.mark.slow
+
+TEXTS = [
+    "I want to speak to a real person right now",
+    "thanks, that fixed it!",
+    "How do I change my address?",
+    "You are a useless idiot.",
+    "If this isn't fixed today I'm cancelling my contract and reporting you to the ombudsman.",
+    "ok",
+    "Ik wil een medewerker spreken, geen chatbot.",
+    "my bill is wrong again, third time this month",
+    "",
+    "Could you check the status of order 123?",
+]
+
+
+@pytest.fixture(scope="module")
+def fast_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from models.fastpath import build
+
+    d = tmp_path_factory.mktemp("fastpath")
+    args = argparse.Namespace(
+        seed=13, limit=10, data_dir=None, build_dir=d / "emb", hidden=16, C=2.0, fast_path_dir=d / "fp",
+        transformer_heads=None, fast_dims=32, fast_sif=1e-3, fast_max_vocab=800, fast_refine_epochs=1,
+        cascade_max_loss=0.01,
+        no_progress=True,
+    )
+    assert build(args, Settings(torch_threads=1)) == 0
+    return d / "fp"
+
+
+class RecordingTransformer:
+    """Stands in for TransformerScorer: records what it is asked to score; its results are marked."""
+
+    version = "tf-double"
+    encoder = "double"
+    heads = argparse.Namespace(meta={})
+    preprocess = staticmethod(TransformerScorer.preprocess)
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return {t: 0.5 for t in BINARY_TASKS}
+
+    def score(self, batch: Sequence[Utterance]) -> list[UtteranceScore]:
+        self.seen += [u.text for u in batch]
+        return [
+            UtteranceScore(sentiment={"negative": 0.2, "neutral": 0.5, "positive": 0.3}, escalation=0.9,
+                           human_requested=0.1, unfair_treatment=0.1,
+                           labels={"sentiment": "neutral", "escalation": True, "human_requested": False,
+                                   "unfair_treatment": False},
+                           evidence={"escalation": [u.text]})
+            for u in batch
+        ]
+
+    def warmup(self) -> None:
+        pass
+
+
+def _probs(n: int, **over: np.ndarray) -> dict[str, np.ndarray]:
+    p = {"sentiment": np.tile(np.array([[0.1, 0.8, 0.1]]), (n, 1)), **{t: np.full(n, 0.05) for t in BINARY_TASKS}}
+    p.update(over)
+    return p
+
+
+# --- files and errors -------------------------------------------------------------------------------
+
+
+def test_missing_fast_path_gives_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(FastPathMissingError, match=r"imon train --fast-path"):
+        check_fastpath_dir(tmp_path)
+    with pytest.raises(FastPathMissingError, match=r"imon train --fast-path"):
+        load_scorer(Settings(fast_path=True, fast_path_dir=tmp_path))
+    with pytest.raises(FastPathMissingError):
+        load_cascade(tmp_path, RecordingTransformer())  # type: ignore[arg-type]
+
+
+def test_build_writes_small_files_with_bands_chosen_on_validation(fast_dir: Path) -> None:
+    static, heads = fastpath_files(fast_dir)
+    assert (static / "model.safetensors").is_file() and (static / "tokenizer.json").is_file()
+    fp = FastPath.load(fast_dir)
+    meta = fp.heads.meta
+    cas = meta["cascade"]
+    assert set(cas["bands"]) == {"sentiment", *BINARY_TASKS}
+    assert all(0.0 <= b <= 1.0 for b in cas["bands"].values())
+    assert "validation" in cas["chosen_on"]
+    for t, r in cas["validation"]["tasks"].items():  # the stated target holds on validation
+        assert r["cascade_loss"] <= 0.01 + 1e-9 or cas["bands"][t] >= 1.0, (t, r)
+    assert meta["distillation"]["distilled_tokens"] == 800 and meta["distillation"]["dims"] == 32
+    assert meta["distillation"]["refine"]["dims"] == 384  # the refinement's map is folded into the vectors
+    assert meta["distilled_from_fingerprint"]
+    assert set(fp.heads.thresholds) == set(BINARY_TASKS)
+    x = fp.static.encode(["hello there", "I want a manager"])
+    assert x.shape == (2, 384) and np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-4)
+
+
+def test_distillation_is_deterministic() -> None:
+    from models.encoder import load_encoder
+
+    enc = load_encoder(None, threads=1)
+    counts = np.zeros(len(enc.tokenizer), dtype=np.int64)
+    counts[1000:1100] = np.arange(100, 0, -1)
+    a, ma = distill(enc, counts, dims=8, max_vocab=40, progress=False)
+    b, _ = distill(enc, counts, dims=8, max_vocab=40, progress=False)
+    assert a.shape == (len(enc.tokenizer), 8) and ma["distilled_tokens"] == 40
+    assert np.array_equal(a, b)
+    assert np.count_nonzero(np.abs(a).sum(1)) == 40  # only the kept tokens have vectors
+
+
+# --- routing ------------------------------------------------------------------------------------------
+
+
+def test_band_routes_near_threshold_and_positive_only() -> None:
+    thr = dict.fromkeys(BINARY_TASKS, 0.5)
+    esc = np.array([0.05, 0.42, 0.47, 0.55, 0.47])
+    p = _probs(5, escalation=esc)
+    speakers = ["customer"] * 4 + ["agent"]
+    zero = route_mask(p, thr, dict.fromkeys(("sentiment", *BINARY_TASKS), 0.0), speakers)
+    assert zero.tolist() == [False, False, False, True, False]  # only the positive
+    band = route_mask(p, thr, {"escalation": 0.05}, speakers)
+    assert band.tolist() == [False, False, True, True, False]  # + within 0.05 below; agent turn never
+    wide = route_mask(p, thr, {"escalation": 0.1}, speakers)
+    assert wide.tolist() == [False, True, True, True, False]
+    # unfair_treatment counts for agents too
+    assert route_mask(_probs(1, unfair_treatment=np.array([0.6])), thr, {}, ["agent"]).tolist() == [True]
+
+
+def test_sentiment_band_routes_negative_and_ambiguous() -> None:
+    thr = dict.fromkeys(BINARY_TASKS, 0.5)
+    s = np.array([[0.6, 0.3, 0.1], [0.1, 0.8, 0.1], [0.35, 0.45, 0.2], [0.05, 0.5, 0.45]])
+    assert route_mask(_probs(4, sentiment=s), thr, {}, ["customer"] * 4).tolist() == [True, False, False, False]
+    assert route_mask(_probs(4, sentiment=s), thr, {"sentiment": 0.12}, ["customer"] * 4).tolist() == [
+        True, False, True, True]
+
+
+def test_choose_bands_meets_target_on_validation_data() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    y = rng.integers(0, 2, n)
+    exs = [D.Example(text=str(i), source="v", labels={"sentiment": int(rng.integers(0, 3)), "escalation": int(y[i]),
+                                                      "human_requested": int(y[i]), "unfair_treatment": int(y[i])})
+           for i in range(n)]
+    good = _probs(n, **{t: np.where(y == 1, 0.9, 0.1) for t in BINARY_TASKS})
+    good["sentiment"] = np.eye(3)[[e.label("sentiment") for e in exs]] * 0.8 + 0.2 / 3
+    thr = dict.fromkeys(BINARY_TASKS, 0.5)
+    bands, rep = choose_bands(good, thr, good, thr, exs)  # identical paths: nothing needs a band
+    assert all(b == 0.0 for b in bands.values())
+    noisy = {t: np.clip(good[t] + rng.normal(0, 0.35, n), 0, 1) for t in BINARY_TASKS}
+    noisy["sentiment"] = np.tile([[0.2, 0.5, 0.3]], (n, 1))
+    bands, rep = choose_bands(noisy, thr, good, thr, exs)
+    assert all(b > 0 for b in bands.values())
+    for r in rep["tasks"].values():
+        assert r["cascade_loss"] <= 0.01
+    assert compare(noisy, thr, good, thr, exs, dict.fromkeys(bands, 1.0))["routed_fraction"] == 1.0
+
+
+def test_cascade_sends_every_positive_to_the_transformer(fast_dir: Path) -> None:
+    fast = FastPath.load(fast_dir)
+    bands = fast.heads.meta["cascade"]["bands"]
+    tf = RecordingTransformer()
+    cas = CascadeScorer(fast, tf, bands)  # type: ignore[arg-type]
+    batch = [Utterance(text=t, speaker="agent" if i == 2 else "customer") for i, t in enumerate(TEXTS)]
+    res = cas.score(batch)
+    assert len(res) == len(batch) and all(isinstance(r, UtteranceScore) for r in res)
+    mask, probs = cas.route(batch)
+    assert sorted(tf.seen) == sorted(u.text for u, m in zip(batch, mask, strict=True) if m)
+    assert cas.scored == len(batch) and cas.routed == int(mask.sum())
+    for u, r, m in zip(batch, res, mask, strict=True):
+        assert set(r.labels) == {"sentiment", *BINARY_TASKS}
+        assert sum(r.sentiment.values()) == pytest.approx(1.0)
+        assert set(r.sentiment) == set(SENTIMENT_CLASSES)
+        if m:
+            assert r.evidence == {"escalation": [u.text]}  # the transformer's own result, in order
+        else:  # kept on the fast path: nothing alert-worthy, no evidence
+            assert not any(r.labels[t] for t in BINARY_TASKS) and r.labels["sentiment"] != "negative"
+            assert r.evidence == {}
+    # fast-path positives always route, whatever the band
+    zero = CascadeScorer(fast, RecordingTransformer(), dict.fromkeys(bands, 0.0))  # type: ignore[arg-type]
+    m0, p0 = zero.route(batch)
+    pos = (p0["sentiment"].argmax(1) == 0) | (p0["unfair_treatment"] >= fast.heads.thresholds["unfair_treatment"])
+    assert (m0 | ~pos).all()
+    # a band at least as wide as every threshold routes everything; a wider band never routes less
+    everything = CascadeScorer(fast, RecordingTransformer(), dict.fromkeys(bands, 1.0))  # type: ignore[arg-type]
+    assert everything.route(batch)[0].all()
+    assert (cas.route(batch)[0] | ~m0).all()
+    assert cas.score([]) == []
+
+
+def test_load_scorer_returns_the_real_cascade(fast_dir: Path) -> None:
+    sc = load_scorer(Settings(fast_path=True, fast_path_dir=fast_dir, torch_threads=1))
+    assert isinstance(sc, CascadeScorer)
+    assert sc.thresholds == sc.transformer.thresholds
+    assert not isinstance(load_scorer(Settings(torch_threads=1)), CascadeScorer)  # off: unchanged
+    r = sc.score([Utterance(text="I want to speak to a real person right now"), Utterance(text="thanks!")])
+    assert r[0].labels["human_requested"] and r[0].evidence["human_requested"]
+    assert sc.routed >= 1
+    assert default_heads_path().is_file()
