@@ -41,6 +41,7 @@ class Metrics:
     inference: Histogram
     batch_size: Histogram
     stages: Histogram
+    cascade: Counter
     model: Info
     conversations_active: Gauge
     human_waiting: Gauge
@@ -106,6 +107,13 @@ class Metrics:
                 "alerts, audit records) and publish (until Kafka acknowledged every output).",
                 ["stage"],
                 buckets=LATENCY_BUCKETS,
+                registry=reg,
+            ),
+            cascade=Counter(
+                "imon_cascade_utterances_total",
+                "Utterances scored with the cascade on (IMON_FAST_PATH), by the path that decided them: "
+                "fast (static embeddings) or transformer (uncertain or alert-worthy).",
+                ["path"],
                 registry=reg,
             ),
             model=Info("imon_model", "Model in service (name, version, encoder).", registry=reg),

@@ -395,8 +395,13 @@ class Worker:
         for attempt in (1, 2):
             t0 = time.perf_counter()
             try:
+                routed_before = getattr(self.scorer, "routed", None)
                 scores = await loop.run_in_executor(self.executor, self.scorer.score, utts)
                 self.metrics.inference.observe(time.perf_counter() - t0)
+                if routed_before is not None:  # the cascade (models/cascade.py) counts what it routed
+                    routed = int(self.scorer.routed) - int(routed_before)  # type: ignore[attr-defined]
+                    self.metrics.cascade.labels("transformer").inc(routed)
+                    self.metrics.cascade.labels("fast").inc(len(utts) - routed)
                 self.metrics.batch_size.observe(len(utts))
                 return scores
             except Exception as exc:

@@ -1,0 +1,76 @@
+"""The worker's own timing and cascade metrics, through the real ``Worker.handle_batch`` (no broker).
+
+``imon_pipeline_stage_seconds`` must observe one value per batch for prepare/score/finish/publish and
+one per event that carries a record timestamp for ``queued``; ``imon_cascade_utterances_total`` must
+split a batch's utterances by the path the cascade says decided them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from models.base import Utterance, UtteranceScore
+from tests.doubles import ScriptedScorer
+from tests.faults.test_fuzz import OfflineWorker, valid_event
+
+
+class RoutingScorer(ScriptedScorer):
+    """Counts like models.cascade.CascadeScorer: ``routed`` grows by the utterances the
+    transformer would have scored (here: those marked [esc])."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.routed = 0
+
+    def score(self, batch: Sequence[Utterance]) -> list[UtteranceScore]:
+        self.routed += sum("[esc]" in u.text for u in batch)
+        return super().score(batch)
+
+
+@pytest.fixture()
+def offline(tmp_path: Path) -> Iterator[OfflineWorker]:
+    w = OfflineWorker(RoutingScorer(), tmp_path)
+    yield w
+    w.close()
+
+
+def _value(w: OfflineWorker, name: str, **labels: str) -> float:
+    v = w.worker.metrics.registry.get_sample_value(name, labels)
+    return 0.0 if v is None else v
+
+
+def test_stages_and_cascade_paths_are_counted(offline: OfflineWorker) -> None:
+    texts = ["hello [esc]", "fine thanks", "[esc] manager now", "ok"]
+    raws = [valid_event(text=t, interaction_id=f"c{i}") for i, t in enumerate(texts)]
+    sent = time.time() - 0.2  # the records were "produced" 200 ms ago
+    events = [
+        SimpleNamespace(value=r, message=SimpleNamespace(topic="interactions", partition=0, offset=i, timestamp=sent))
+        for i, r in enumerate(raws)
+    ]
+    offline.loop.run_until_complete(offline.worker.handle_batch(events))
+
+    for stage in ("prepare", "score", "finish", "publish"):
+        assert _value(offline, "imon_pipeline_stage_seconds_count", stage=stage) == 1, stage
+    assert _value(offline, "imon_pipeline_stage_seconds_count", stage="queued") == len(events)
+    queued_mean = _value(offline, "imon_pipeline_stage_seconds_sum", stage="queued") / len(events)
+    assert queued_mean >= 0.2
+    assert _value(offline, "imon_cascade_utterances_total", path="transformer") == 2
+    assert _value(offline, "imon_cascade_utterances_total", path="fast") == 2
+
+
+def test_no_cascade_counts_without_a_cascade(tmp_path: Path) -> None:
+    w = OfflineWorker(ScriptedScorer(), tmp_path)
+    try:
+        w.run([valid_event(text="hello")])
+        assert _value(w, "imon_cascade_utterances_total", path="fast") == 0
+        assert _value(w, "imon_cascade_utterances_total", path="transformer") == 0
+        # events without a record timestamp (as in the fuzz tests) are simply not timed as queued
+        assert _value(w, "imon_pipeline_stage_seconds_count", stage="queued") == 0
+        assert _value(w, "imon_pipeline_stage_seconds_count", stage="score") == 1
+    finally:
+        w.close()
