@@ -35,6 +35,9 @@ ALERT_SEVERITY = {
 }
 #: Weight of the newest customer turn in the rolling negative-sentiment average.
 EMA_ALPHA = 0.5
+#: Seconds (event time) after an utterance naming a BSN during which a bare 11-test-valid 9-digit
+#: number in the same conversation is redacted as a BSN (the customer's answer to "Wat is uw BSN?").
+BSN_ANSWER_WINDOW_S = 300.0
 
 
 @dataclass
@@ -57,6 +60,9 @@ class ConversationState:
     #: event id -> alert types raised for it; the dedup window (oldest first).
     seen: dict[str, list[str]] = field(default_factory=dict)
     last_ts: float = 0.0
+    #: Event time of the last utterance that named a BSN (typically the agent asking for it): a bare
+    #: 11-test-valid 9-digit number in the next BSN_ANSWER_WINDOW_S is redacted as a BSN.
+    bsn_asked_ts: float | None = None
     #: The conversation ended: only ``seen`` is kept (so replays stay duplicates) until it expires.
     ended: bool = False
 
@@ -146,12 +152,26 @@ class Processor:
         duplicate = ev.event_id in st_raw.get("seen", {})
         p = Prepared(event=ev, duplicate=duplicate)
         if ev.type == "utterance" and ev.consented and ev.text is not None:
-            red = self.redactor.redact(ev.text, ev.language)
+            asked = st_raw.get("bsn_asked_ts")
+            answering = asked is not None and 0.0 <= ev.ts_epoch - float(asked) <= BSN_ANSWER_WINDOW_S
+            red = (self.redactor.for_bsn_answers() if answering else self.redactor).redact(ev.text, ev.language)
+            if self.redactor.mentions_bsn(red.text):
+                self._mark_bsn_asked(ev, st_raw)
             p.text, p.redactions, p.to_score = red.text, dict(red.counts), True
             if not duplicate:
                 for typ, n in red.counts.items():
                     self.metrics.redactions.labels(typ).inc(n)
         return p
+
+    def _mark_bsn_asked(self, ev: Event, st_raw: dict[str, Any]) -> None:
+        """Remember, in the conversation's state, that a BSN was just asked for. Written at prepare
+        time so an answer later in the same batch sees it; keyed on event time, so a replay redacts
+        exactly as the first pass did."""
+        d = dict(self.store.get(ev.interaction_id) or st_raw)
+        d["bsn_asked_ts"] = max(float(d.get("bsn_asked_ts") or 0.0), ev.ts_epoch)
+        d["last_ts"] = max(float(d.get("last_ts") or 0.0), ev.ts_epoch)
+        d["touched"] = self.wall_clock()
+        self.store[ev.interaction_id] = d
 
     def utterances(self, batch: Sequence[Prepared]) -> list[Utterance]:
         return [

@@ -30,7 +30,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 #: Every entity type this module can emit, in priority order (earlier wins an overlap).
@@ -619,6 +619,7 @@ class Redactor:
 
     def __init__(self, config: RedactionConfig | None = None) -> None:
         self.config = config or RedactionConfig()
+        self._answers: Redactor | None = None
         self._p = _patterns()
         self._on = self.config.entities
         self._names = self.config.redact_names and "PERSON" in self._on
@@ -632,6 +633,21 @@ class Redactor:
             self._pn = None
 
     # -- public -----------------------------------------------------------------------------------------
+
+    def mentions_bsn(self, text: str) -> bool:
+        """True when ``text`` names a BSN / burgerservicenummer / sofinummer (e.g. an agent asking for it)."""
+        return bool(self._p.bsn_ctx.search(text or ""))
+
+    def for_bsn_answers(self) -> Redactor:
+        """This redactor, but redacting every 11-test-valid 9-digit number as a BSN: for the replies
+        that follow a question about one ("Wat is uw BSN?" - "123456782"), where the number itself
+        carries no context word. Same instance every call."""
+        if self._answers is None:
+            if not self.config.bsn_requires_context:
+                self._answers = self
+            else:
+                self._answers = Redactor(replace(self.config, bsn_requires_context=False))
+        return self._answers
 
     def redact(self, text: str, language: str | None = None) -> Redaction:
         """Redact ``text``; never raises.

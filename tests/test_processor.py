@@ -178,3 +178,32 @@ def test_a_backlog_older_than_the_expiry_is_not_forgotten_while_it_is_read() -> 
     h.run(h.event("[neg] hi", iid="c10", at=0))
     assert h.proc.expire_idle(now + 5) == 0 and "c10" in h.store
     assert h.proc.expire_idle(now + 601) == 1 and "c10" not in h.store
+
+
+def test_a_bare_bsn_answering_a_bsn_question_is_redacted() -> None:
+    # 123456782 passes the BSN 11-test; alone, with no context word, it is kept by default (it may be an
+    # order number), but as the reply to "what is your BSN" it is the customer's BSN.
+    h = Harness()
+    outs = h.run(
+        h.event("Mag ik uw BSN?", speaker="agent", at=0),
+        h.event("123456782", at=20),  # same batch as the question
+    )
+    texts = [r["text"] for r in of(outs, "scored")]
+    assert texts[1] == "<BSN>", texts
+    later = h.run(h.event("en mijn ordernummer is 123456782", at=20 + 400))  # outside the window
+    assert "123456782" in of(later, "scored")[0]["text"]
+    other = h.run(h.event("123456782", iid="c2", at=30))  # another conversation: nobody asked
+    assert of(other, "scored")[0]["text"] == "123456782"
+
+
+def test_bsn_answer_redaction_survives_a_restart_and_replays_alike() -> None:
+    h = Harness()
+    h.run(h.event("What is your burgerservicenummer?", speaker="agent", at=0))
+    saved = dict(h.store)
+    first = of(h.run(h.event("123456782", eid="ans", at=15)), "scored")[0]["text"]
+    # a new worker with the restored state (changelog), replaying the answer
+    h2 = Harness()
+    h2.store.update(saved)
+    h2.proc.store = h2.store
+    again = of(h2.run(h2.event("123456782", eid="ans", at=15)), "scored")[0]["text"]
+    assert first == again == "<BSN>"
