@@ -1293,6 +1293,22 @@ def operations(cfg: Config) -> Dashboard:
                         "Histogram of utterances per model batch over time.",
                         w=12,
                     ),
+                    Panel(
+                        "Where an event's time goes (mean per stage)",
+                        "timeseries",
+                        (
+                            Target(
+                                f"sum by (stage) (rate(imon_pipeline_stage_seconds_sum{job}[{w}])) / "
+                                f"sum by (stage) (rate(imon_pipeline_stage_seconds_count{job}[{w}]))",
+                                "{{stage}}",
+                            ),
+                        ),
+                        "s",
+                        "queued: per event, from its Kafka record timestamp to its batch starting (grows with lag); "
+                        "prepare, score, finish, publish: per batch. Score dominating means the model is the limit; "
+                        "publish growing means Kafka is slow to acknowledge.",
+                        w=24,
+                    ),
                 ),
             ),
             Row(
