@@ -32,7 +32,8 @@ class EmbeddingCache:
 
     def __init__(self, encoder: Encoder, build_dir: Path | None = None) -> None:
         self.encoder = encoder
-        self.dir = (build_dir or default_build_dir()) / "emb" / encoder.fingerprint
+        # cache_key, not fingerprint: the int8 backend shares the source encoder's fingerprint, not its vectors
+        self.dir = (build_dir or default_build_dir()) / "emb" / getattr(encoder, "cache_key", encoder.fingerprint)
         self._index: dict[bytes, np.ndarray] | None = None
 
     def _load(self) -> dict[bytes, np.ndarray]:

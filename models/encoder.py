@@ -63,7 +63,14 @@ def encoder_fingerprint(path: Path, max_length: int = MAX_LENGTH) -> str:
 
 
 class Encoder:
-    """Tokeniser + transformer + mean pooling. ``encode`` returns float32 unit vectors, shape (n, dim)."""
+    """Tokeniser + transformer + mean pooling. ``encode`` returns float32 unit vectors, shape (n, dim).
+
+    ``backend`` names the runtime (``torch`` here; ``onnx-int8``: :class:`models.onnx_encoder.OnnxEncoder`);
+    ``fingerprint`` identifies the source encoder (the heads check it), ``cache_key`` the vectors it produces
+    (keys the embedding cache).
+    """
+
+    backend = "torch"
 
     def __init__(
         self,
@@ -88,6 +95,7 @@ class Encoder:
         self.dim = int(self.model.config.hidden_size)
         self.name = path.parent.name if path.name == "model" else path.name
         self.fingerprint = encoder_fingerprint(path, max_length)
+        self.cache_key = self.fingerprint
         self._torch = torch
 
     def tokenize(self, texts: Sequence[str], offsets: bool = False) -> Any:
@@ -143,7 +151,7 @@ class Encoder:
             enc = self.tokenize([texts[i] for i in idx], offsets=True)
             pooled, hidden, mask = self.forward(enc, states=True)
             out[idx] = pooled
-            offs = enc["offset_mapping"].numpy()
+            offs = np.asarray(enc["offset_mapping"])
             for j, i in enumerate(idx):
                 m = int(mask[j].sum())
                 toks[i] = TokenStates(hidden[j, :m], enc.word_ids(j)[:m], offs[j, :m])
@@ -162,7 +170,24 @@ class TokenStates:
         self.offsets = offsets
 
 
-def load_encoder(encoder_dir: Path | str | None, device: str = "cpu", threads: int = 0) -> Encoder:
+def load_encoder(
+    encoder_dir: Path | str | None,
+    device: str = "cpu",
+    threads: int = 0,
+    backend: str = "torch",
+    onnx_dir: Path | str | None = None,
+) -> Encoder:
+    """The encoder in ``encoder_dir`` (default: the packaged one) on the ``backend`` runtime: ``torch``, or
+    ``onnx-int8`` (the same encoder quantized, built by ``imon train --onnx`` into ``onnx_dir``; CPU only)."""
     path = resolve_encoder_dir(encoder_dir)
+    if backend == "onnx-int8":
+        from models.onnx_encoder import OnnxEncoder
+
+        if device != "cpu":
+            log.warning("encoder backend onnx-int8 runs on the CPU; device %s is ignored", device)
+        log.info("loading encoder %s as ONNX Runtime int8 (%s)", path, onnx_dir or "models/build/onnx")
+        return OnnxEncoder(path, onnx_dir=onnx_dir, threads=threads)
+    if backend != "torch":
+        raise ValueError(f"unknown encoder backend {backend!r} (torch or onnx-int8)")
     log.info("loading encoder from %s on %s", path, device)
     return Encoder(path, device=device, threads=threads)

@@ -13,7 +13,10 @@ Reports (JSON + a short table on stdout):
 - with ``--cascade``: transformer-only vs the cascade (``models/cascade.py``) in one run: per-task macro-F1
   on the synthetic test split and TweetEval sentiment val, the routed fraction, and utterances/s of both
   scorers on the same redacted simulated contact-centre stream (``--stream-n`` utterances, batches of
-  ``IMON_BATCH_MAX_SIZE``).
+  ``IMON_BATCH_MAX_SIZE``);
+- with ``--onnx``: the torch fp32 encoder vs its ONNX Runtime int8 export (``imon train --onnx``) under the
+  same heads, in one run: per-task macro-F1 on the same two held-out sets, decision agreement, fp32/int8
+  embedding cosine, and utterances/s of both on the same redacted simulated stream.
 """
 
 from __future__ import annotations
@@ -143,9 +146,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cascade", action="store_true",
                         help="compare transformer-only with the cascade (quality + throughput); needs "
                              "`imon train --fast-path`; skips the other reports")
+    parser.add_argument("--onnx", action="store_true",
+                        help="compare the torch fp32 encoder with the ONNX Runtime int8 one under the same heads "
+                             "(macro-F1, cosine, throughput); needs `imon train --onnx`; skips the other reports")
+    parser.add_argument("--onnx-dir", type=Path, default=None, help="int8 ONNX folder (default: settings / build)")
     parser.add_argument("--fast-path-dir", type=Path, default=None, help="fast-path folder (default: settings / build)")
-    parser.add_argument("--stream-n", type=int, default=2000, help="simulated utterances for --cascade throughput")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds for --cascade")
+    parser.add_argument("--stream-n", type=int, default=2000, help="simulated utterances for --cascade / --onnx throughput")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds for --cascade / --onnx")
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -154,6 +161,10 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     from models.heads import default_heads_path
     from models.scorer import TransformerScorer
 
+    if getattr(args, "onnx", False):  # fail before loading anything when the int8 encoder is not built
+        from models.onnx_encoder import check_onnx_dir
+
+        check_onnx_dir(args.onnx_dir or settings.onnx_dir)
     heads_path = args.heads or (Path(settings.heads_path) if settings.heads_path else default_heads_path())
     heads = Heads.load(heads_path)
     enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads or 2)
@@ -164,6 +175,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     data_dir = args.data_dir or D.default_data_dir()
     if getattr(args, "cascade", False):
         return _run_cascade(args, settings, enc, heads, cache, data_dir)
+    if getattr(args, "onnx", False):
+        return _run_onnx(args, settings, enc, heads, data_dir)
     report: dict[str, Any] = {
         "heads": str(heads_path),
         "version": heads.meta.get("version"),
@@ -211,6 +224,30 @@ def _run_cascade(args: argparse.Namespace, settings: Any, enc: Any, heads: Heads
                          "load_avg_at_end": list(os.getloadavg()), "device": settings.device}
     print(format_cascade(rep))
     out = args.report or Path("out") / "cascade_report.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rep, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def _run_onnx(args: argparse.Namespace, settings: Any, enc: Any, heads: Heads, data_dir: Path) -> int:
+    import os
+
+    from models.onnx_encoder import OnnxEncoder, evaluate_backends, format_backends
+    from models.scorer import _single_thread_blas
+
+    _single_thread_blas()
+    threads = settings.torch_threads or 2
+    onnx_enc = OnnxEncoder(enc.path, onnx_dir=args.onnx_dir or settings.onnx_dir, threads=threads)
+    rep = evaluate_backends(enc, onnx_enc, heads, data_dir, args.build_dir, args.limit, int(heads.meta.get("seed", 0)),
+                            stream_n=args.stream_n, batch_size=settings.batch_max_size, rounds=args.rounds)
+    import onnxruntime
+
+    rep["conditions"] = {"torch_threads": enc._torch.get_num_threads(), "onnx_intra_op_threads": threads,
+                         "onnxruntime": onnxruntime.__version__, "cpus": os.cpu_count(),
+                         "load_avg_at_end": list(os.getloadavg()), "device": "cpu"}
+    print(format_backends(rep))
+    out = args.report or Path("out") / "onnx_report.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rep, indent=2) + "\n")
     print(f"wrote {out}")

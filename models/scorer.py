@@ -135,6 +135,11 @@ class TransformerScorer(Scorer):
         self.name = str(heads.meta.get("name", "imon-minilm-heads"))
         self.version = str(heads.meta.get("version", "0"))
         self.encoder = str(heads.meta.get("encoder", {}).get("name", encoder.name))
+        # the int8 backend is the heads' own encoder quantized (same fingerprint): say which runtime runs it
+        # in the label (imon_model_info{encoder}, the audit trail's model record)
+        backend = getattr(encoder, "backend", "torch")
+        if backend != "torch":
+            self.encoder += f"+{backend}"
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -212,7 +217,9 @@ def load_scorer(settings: Settings) -> Scorer:
     """Load encoder (``settings.encoder_dir`` or the packaged all-MiniLM-L6-v2) and heads
     (``settings.heads_path`` or ``models/artifacts/heads.npz``) on ``settings.device``.
 
-    Raises :class:`HeadsEncoderMismatchError` when the heads were trained on another encoder.
+    Raises :class:`HeadsEncoderMismatchError` when the heads were trained on another encoder. With
+    ``settings.encoder_backend`` = ``onnx-int8`` the encoder runs in ONNX Runtime (int8) and
+    :class:`models.onnx_encoder.OnnxEncoderMissingError` says how to build it when it is missing.
     With ``settings.fast_path`` it returns :class:`models.cascade.CascadeScorer` over that scorer, and raises
     :class:`models.fastpath.FastPathMissingError` when the fast path is not built (``imon train --fast-path``).
     """
@@ -222,10 +229,17 @@ def load_scorer(settings: Settings) -> Scorer:
         from models.fastpath import check_fastpath_dir
 
         check_fastpath_dir(settings.fast_path_dir)
+    if settings.encoder_backend == "onnx-int8":  # likewise when the int8 encoder is not built
+        from models.onnx_encoder import check_onnx_dir
+
+        check_onnx_dir(settings.onnx_dir)
     _single_thread_blas()
     heads_path = Path(settings.heads_path) if settings.heads_path else default_heads_path()
     heads = Heads.load(heads_path)
-    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads)
+    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads,
+                       backend=settings.encoder_backend, onnx_dir=settings.onnx_dir)
+    # With onnx-int8 the fingerprint is the source encoder's (the int8 model is it, quantized), so heads
+    # trained on the float encoder pass; the accuracy cost is measured by `imon evaluate --onnx`.
     want = heads.meta.get("encoder", {}).get("fingerprint")
     if want and want != enc.fingerprint:
         raise HeadsEncoderMismatchError(
@@ -234,7 +248,8 @@ def load_scorer(settings: Settings) -> Scorer:
         )
     if enc.dim != heads.dim:
         raise HeadsEncoderMismatchError(f"encoder dim {enc.dim} != heads dim {heads.dim}")
-    log.info("scorer %s %s on %s (%s)", heads.meta.get("name"), heads.meta.get("version"), enc.path, settings.device)
+    log.info("scorer %s %s on %s (%s, %s)", heads.meta.get("name"), heads.meta.get("version"), enc.path,
+             enc.backend, settings.device if enc.backend == "torch" else "cpu")
     scorer = TransformerScorer(enc, heads)
     if settings.fast_path:
         from models.cascade import load_cascade

@@ -222,6 +222,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="epochs of sentence-level distillation of the static vectors (0 = PCA+SIF only; default 8)")
     fp.add_argument("--cascade-max-loss", type=float, default=0.01,
                     help="most macro-F1 the cascade may lose per task on validation when choosing bands (0.01)")
+    ox = parser.add_argument_group("ONNX Runtime int8 encoder (models/onnx_encoder.py)")
+    ox.add_argument("--onnx", action="store_true",
+                    help="export the encoder to ONNX and quantize it to int8 (IMON_ENCODER_BACKEND=onnx-int8) "
+                         "instead of training heads")
+    ox.add_argument("--onnx-dir", type=Path, default=None,
+                    help="folder to write (default: settings.onnx_dir / models/build/onnx)")
+    ox.add_argument("--onnx-drop-fp32", action="store_true", help="delete the exported float model afterwards")
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -236,6 +243,11 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         from models.fastpath import build
 
         return build(args, settings)
+    if getattr(args, "onnx", False):
+        from models.onnx_encoder import export_onnx
+
+        export_onnx(settings.encoder_dir, args.onnx_dir or settings.onnx_dir, keep_fp32=not args.onnx_drop_fp32)
+        return 0
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)

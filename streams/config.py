@@ -104,7 +104,16 @@ class Settings(BaseSettings):
     fast_path_dir: Path | None = Field(
         None, description="Fast-path folder (static embeddings + heads); default: models/build/fastpath."
     )
-    torch_threads: int = Field(0, ge=0, description="torch intra-op threads (0 = torch default).")
+    torch_threads: int = Field(
+        0, ge=0, description="Encoder intra-op threads, torch or ONNX Runtime (0 = the runtime's default)."
+    )
+    encoder_backend: Literal["torch", "onnx-int8"] = Field(
+        "torch", description="Encoder runtime: torch (float32), or onnx-int8 (ONNX Runtime, int8 weights, CPU; "
+        "build it with `imon train --onnx`). Same encoder, tokenizer, pooling and heads."
+    )
+    onnx_dir: Path | None = Field(
+        None, description="Folder of the int8 ONNX encoder; default: models/build/onnx."
+    )
 
     # --- Alerting ----------------------------------------------------------------------------
     alertmanager_url: str | None = Field(None, description="Alertmanager base URL; unset = do not push.")
