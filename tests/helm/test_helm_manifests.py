@@ -151,7 +151,7 @@ def test_settings_reach_the_worker_as_imon_variables() -> None:
     assert data["IMON_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert data["IMON_TOPIC_PARTITIONS"] == "12"
     assert data["IMON_HUMAN_SLA_S"] == "90"
-    assert data["IMON_BATCH_MAX_SIZE"] == "32"  # production-values overrides the default 16
+    assert data["IMON_BATCH_MAX_SIZE"] == "32"  # production-values overrides the default 64
     assert data["IMON_DEVICE"] == "cpu"
     assert data["IMON_ALERTMANAGER_URL"].startswith("http://alertmanager")
     # pydantic-settings decodes complex values (tuple[str, ...]) as JSON before validators run.
