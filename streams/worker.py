@@ -292,7 +292,10 @@ class Worker:
         app = self.app
         if app.flow_control.is_active():
             generation = app.consumer_generation_id
-            current = [e for e in events if e.message.generation_id == generation]
+            owned = app.consumer.assignment()
+            # Also never handle an event of a partition this worker does not own now: a fetch that
+            # completed across a rebalance can carry the new generation for a partition now elsewhere.
+            current = [e for e in events if e.message.generation_id == generation and e.message.tp in owned]
         else:
             current = []
         if len(current) < len(events):
