@@ -275,6 +275,11 @@ class Worker:
             if not batch:
                 continue
             await self.handle_batch(batch)
+            # The batch's state changes reach Kafka through the table's changelog, which Faust sends
+            # from a buffer of its own, not with our outputs: flush it too, so no offset is acked
+            # before the state that knows its event is durable (a restart or the next owner of the
+            # partition would count the event new again).
+            await self.app.producer.flush()
             while batch:  # in order, holding no reference to an acked event
                 await stream.ack(batch.pop(0))
             self.health.tick()
