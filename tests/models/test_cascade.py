@@ -21,21 +21,10 @@ from models.fastpath import FastPath, FastPathMissingError, check_fastpath_dir, 
 from models.heads import default_heads_path
 from models.scorer import TransformerScorer, load_scorer
 from streams.config import Settings
+from tests.models.sample_texts import TEXTS
 
 pytestmark = pytest.mark.slow
 
-TEXTS = [
-    "I want to speak to a real person right now",
-    "thanks, that fixed it!",
-    "How do I change my address?",
-    "You are a useless idiot.",
-    "If this isn't fixed today I'm cancelling my contract and reporting you to the ombudsman.",
-    "ok",
-    "Ik wil een medewerker spreken, geen chatbot.",
-    "my bill is wrong again, third time this month",
-    "",
-    "Could you check the status of order 123?",
-]
 
 
 @pytest.fixture(scope="module")

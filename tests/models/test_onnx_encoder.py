@@ -26,19 +26,13 @@ from models.onnx_encoder import (
 from models.scorer import load_scorer
 from streams.cli import build_parser
 from streams.config import Settings
+from tests.models.sample_texts import TEXTS as SAMPLE_TEXTS
 
 pytestmark = pytest.mark.slow
 
-TEXTS = [
-    "I want to speak to a real person right now",
-    "thanks, that fixed it!",
-    "How do I change my address?",
-    "You are a useless idiot.",
-    "If this isn't fixed today I'm cancelling my contract and reporting you to the ombudsman.",
-    "ok",
-    "Ik wil een medewerker spreken, geen chatbot.",
-    "",
-]
+# the shared samples without the last three (the cosine bounds below were measured on these)
+TEXTS = [*SAMPLE_TEXTS[:7], ""]
+
 
 
 @pytest.fixture(scope="module")
