@@ -45,6 +45,10 @@ def _at(outs: list[Output], partition: int) -> list[Output]:
     return outs
 
 
+def _delivered(fut: Any) -> bool:
+    return bool(fut.done() and not fut.cancelled() and fut.exception() is None)
+
+
 class TableStore(MutableMapping[str, Any]):
     """The processor's conversation store over a Faust table with bytes keys.
 
@@ -151,6 +155,8 @@ class Worker:
             schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
             use_partitioner=True,
         )
+        self._changelog_sends: list[Any] = []
+        self._track_changelog_sends()
         self.processor = Processor(s, scorer, redactor, metrics, TableStore(self.table), self.ethics)
         self.topics = {
             "scored": self.app.topic(s.topic_scored, key_serializer="raw", value_serializer="raw"),
@@ -249,6 +255,9 @@ class Worker:
             if now - self._last_expiry >= 5.0:
                 self._last_expiry = now
                 self.processor.expire_idle(now)
+            # Forget changelog sends Kafka already took (timers write state between batches too);
+            # a failed one stays for the next batch to raise.
+            self._changelog_sends[:] = [f for f in self._changelog_sends if not _delivered(f)]
             self.metrics.conversations_active.set(self.processor.active_conversations())
             await self._export_lag()
 
@@ -274,15 +283,48 @@ class Worker:
             batch = self._current(await pending.take())
             if not batch:
                 continue
+            if log.isEnabledFor(logging.DEBUG):  # which records a batch holds, for fault analysis
+                spans: dict[int, list[int]] = {}
+                for e in batch:
+                    spans.setdefault(e.message.partition, []).append(e.message.offset)
+                log.debug(
+                    "batch of generation %s: partition -> (first offset, last offset, events) %s",
+                    self.app.consumer_generation_id, {p: (min(o), max(o), len(o)) for p, o in spans.items()},
+                )
             await self.handle_batch(batch)
             # The batch's state changes reach Kafka through the table's changelog, which Faust sends
-            # from a buffer of its own, not with our outputs: flush it too, so no offset is acked
-            # before the state that knows its event is durable (a restart or the next owner of the
-            # partition would count the event new again).
-            await self.app.producer.flush()
+            # from a buffer of its own, not with our outputs: wait for them too, so no offset is
+            # acked before the state that knows its event is durable (a restart or the next owner
+            # of the partition would count the event new again).
+            await self._changelog_durable()
             while batch:  # in order, holding no reference to an acked event
                 await stream.ack(batch.pop(0))
             self.health.tick()
+
+    def _track_changelog_sends(self) -> None:
+        """Keep the future of every changelog record the table sends (see :meth:`_changelog_durable`).
+
+        Faust's own ``producer.flush()`` is no proof: its buffer gives up after 0.1 s without a send
+        and returns with records still queued (faust-streaming 0.15.3, ``ProducerBuffer.flush_atmost``),
+        which is how a busy worker acked events whose state the next owner never saw (bug 9).
+        """
+        send = self.table.send_changelog
+        sends = self._changelog_sends
+
+        def send_changelog(*args: Any, **kwargs: Any) -> Any:
+            fut = send(*args, **kwargs)
+            sends.append(fut)
+            return fut
+
+        self.table.send_changelog = send_changelog  # type: ignore[method-assign]
+
+    async def _changelog_durable(self) -> None:
+        """Wait until Kafka acknowledged every changelog record sent so far (raises if one failed)."""
+        sends = self._changelog_sends
+        while sends:
+            futs = sends[:]
+            del sends[: len(futs)]
+            await asyncio.gather(*futs)
 
     def _current(self, events: list[Any]) -> list[Any]:
         """Drop, without acking, events fetched before a rebalance began (or while one is running).

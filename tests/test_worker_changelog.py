@@ -1,0 +1,62 @@
+"""The worker acks a batch only after Kafka took every changelog record of its state (bug 9).
+
+Faust's ``producer.flush()`` can return with table changelog records still queued in its buffer, so
+the worker keeps the future of each record the table sends and waits for all of them. These tests
+drive ``Worker._changelog_durable`` with futures the test resolves; the fault tests
+(tests/faults/test_rebalance.py, test_kill9.py) show the effect on the real broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.doubles import ScriptedScorer
+from tests.faults.test_fuzz import OfflineWorker
+
+
+@pytest.fixture()
+def offline(tmp_path: Path) -> Iterator[OfflineWorker]:
+    w = OfflineWorker(ScriptedScorer(), tmp_path)
+    yield w
+    w.close()
+
+
+def test_table_changelog_sends_are_tracked(offline: OfflineWorker) -> None:
+    async def write() -> object:
+        return offline.worker.table.send_changelog(0, b"conversation-1", {"seen": ["e1"]})
+
+    fut = offline.loop.run_until_complete(write())
+    assert offline.worker._changelog_sends == [fut]
+
+
+def test_durable_waits_for_every_send(offline: OfflineWorker) -> None:
+    loop, w = offline.loop, offline.worker
+    first, second = loop.create_future(), loop.create_future()
+    w._changelog_sends.extend([first, second])
+    waiting = loop.create_task(w._changelog_durable())
+    loop.run_until_complete(asyncio.sleep(0.01))
+    assert not waiting.done()
+    first.set_result(None)
+    loop.run_until_complete(asyncio.sleep(0.01))
+    assert not waiting.done(), "acked while a changelog record was still unsent"
+    later = loop.create_future()  # a record written while waiting (a timer) is waited for too
+    w._changelog_sends.append(later)
+    second.set_result(None)
+    loop.run_until_complete(asyncio.sleep(0.01))
+    assert not waiting.done()
+    later.set_result(None)
+    loop.run_until_complete(asyncio.wait_for(waiting, 1))
+    assert w._changelog_sends == []
+
+
+def test_a_failed_changelog_send_stops_the_ack(offline: OfflineWorker) -> None:
+    loop, w = offline.loop, offline.worker
+    failed = loop.create_future()
+    failed.set_exception(ConnectionError("broker gone"))
+    w._changelog_sends.append(failed)
+    with pytest.raises(ConnectionError):
+        loop.run_until_complete(w._changelog_durable())
