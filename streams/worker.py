@@ -49,6 +49,27 @@ def _delivered(fut: Any) -> bool:
     return bool(fut.done() and not fut.cancelled() and fut.exception() is None)
 
 
+def _clear_queues_only_on_a_real_resume(flow_control: Any) -> None:
+    """Keep the events already queued for the agent when Faust "resumes" a flow that is running.
+
+    ``FlowControlEvent.resume()`` (mode-streaming) empties every queue it manages, the agent's input
+    buffer included, even when the flow was not suspended. Faust's recovery resumes the flow while
+    it reads the changelog, then resumes the input partitions, seeks them to the committed offsets
+    (a broker round trip, during which records are fetched and queued) and calls ``resume()`` again:
+    the records queued meanwhile were thrown away, unacked, with Faust's read offset already past
+    them. A restarted worker with a backlog lost 216 records that way (none processed, the commit
+    stuck below them; docs/RELIABILITY.md, bug 10). Clearing on a real suspended -> running change
+    is kept: that is what drops events fetched before a rebalance.
+    """
+    resume = flow_control.resume
+
+    def resume_if_suspended() -> None:
+        if not flow_control.is_active():
+            resume()
+
+    flow_control.resume = resume_if_suspended
+
+
 class TableStore(MutableMapping[str, Any]):
     """The processor's conversation store over a Faust table with bytes keys.
 
@@ -157,6 +178,7 @@ class Worker:
         )
         self._changelog_sends: list[Any] = []
         self._track_changelog_sends()
+        _clear_queues_only_on_a_real_resume(self.app.flow_control)
         self.processor = Processor(s, scorer, redactor, metrics, TableStore(self.table), self.ethics)
         self.topics = {
             "scored": self.app.topic(s.topic_scored, key_serializer="raw", value_serializer="raw"),

@@ -60,3 +60,24 @@ def test_a_failed_changelog_send_stops_the_ack(offline: OfflineWorker) -> None:
     w._changelog_sends.append(failed)
     with pytest.raises(ConnectionError):
         loop.run_until_complete(w._changelog_durable())
+
+
+def test_a_resume_of_a_running_flow_keeps_the_queued_events(offline: OfflineWorker) -> None:
+    """Bug 10: Faust's recovery calls ``flow_control.resume()`` on a running flow after the input
+    partitions were resumed; mode's resume empties the agent's queue, losing fetched records."""
+    from mode.utils.queues import FlowControlQueue
+
+    async def scenario() -> tuple[int, int]:
+        fc = offline.worker.app.flow_control
+        q: FlowControlQueue[str] = FlowControlQueue(flow_control=fc, clear_on_resume=True)
+        fc.resume()  # start running
+        await q.put("fetched before the seek")
+        fc.resume()  # the redundant resume at the end of recovery
+        kept = q.qsize()
+        fc.suspend()  # a rebalance: suspended, and the events queued before it must go
+        fc.resume()
+        return kept, q.qsize()
+
+    kept, after_rebalance = offline.loop.run_until_complete(scenario())
+    assert kept == 1, "a resume of a running flow dropped a queued event"
+    assert after_rebalance == 0, "a resume after a real suspend must still clear the queue"
