@@ -57,7 +57,7 @@ def _clear_queues_only_on_a_real_resume(flow_control: Any) -> None:
     it reads the changelog, then resumes the input partitions, seeks them to the committed offsets
     (a broker round trip, during which records are fetched and queued) and calls ``resume()`` again:
     the records queued meanwhile were thrown away, unacked, with Faust's read offset already past
-    them. A restarted worker with a backlog lost 216 records that way (none processed, the commit
+    them. A restarted worker with a backlog skipped 216 records that way (105 processed by no one, the commit
     stuck below them; docs/RELIABILITY.md, bug 10). Clearing on a real suspended -> running change
     is kept: that is what drops events fetched before a rebalance.
     """
