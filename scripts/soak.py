@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from streams.kafka_io import create_topics, delete_topics
 
-    capacity = args.capacity or capacity_from_bench()
+    capacity = args.capacity or (None if args.rate else capacity_from_bench())
     rate = args.rate or args.load * capacity
     duration = args.minutes * 60
     warmup = args.warmup if args.warmup is not None else min(120.0, 0.2 * duration)
@@ -219,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
            **{f"IMON_TOPIC_{k.upper()}": getattr(s, f"topic_{k}") for k in
               ("input", "scored", "alerts", "audit", "dlq", "feedback")}}  # fmt: skip
     env.pop("IMON_ALERTMANAGER_URL", None)  # the soak measures the worker, not alert delivery
-    print(f"soak: {args.minutes:g} min at {rate:.1f} events/s ({args.load:.0%} of {capacity:.1f}); "
+    why = "set by --rate" if args.rate else f"{args.load:.0%} of {capacity:.1f}"
+    print(f"soak: {args.minutes:g} min at {rate:.1f} events/s ({why}); "
           f"topics soak-{tag}-*; worker log {log_path}", file=sys.stderr)  # fmt: skip
     with open(log_path, "wb") as log:
         worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log,
@@ -306,8 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         "command": "scripts/soak.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "config": {
             "minutes": args.minutes,
-            "capacity_events_per_s": round(capacity, 2),
-            "load": args.load,
+            "capacity_events_per_s": round(capacity, 2) if capacity else None,
+            "load": None if args.rate else args.load,
             "rate_events_per_s": round(rate, 2),
             "interval_s": args.interval,
             "warmup_s": warmup,
