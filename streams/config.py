@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     state_idle_expiry_s: float = Field(
         6 * 3600.0, gt=0, description="Forget a conversation with no event for this long (no end event seen)."
     )
+    state_ended_expiry_s: float = Field(
+        900.0, gt=0,
+        description="Forget an ended conversation's dedup tombstone after this long: replays (crash, rebalance, "
+        "producer retries) come within seconds to minutes, and tombstones kept for the idle expiry grew memory.",
+    )
 
     # --- Fairness, drift, feedback (streams/fairness.py, drift.py, feedback.py; docs/ETHICS.md) -----
     fairness_attributes: str | None = Field(

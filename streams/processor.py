@@ -391,16 +391,19 @@ class Processor:
         return outs
 
     def expire_idle(self, now_epoch: float) -> int:
-        """Forget conversations with no event for ``IMON_STATE_IDLE_EXPIRY_S`` (ended or abandoned):
-        both their last event time and the wall-clock time of their last change are that old."""
-        horizon = now_epoch - self.settings.state_idle_expiry_s
+        """Forget conversations with no event for ``IMON_STATE_IDLE_EXPIRY_S`` (abandoned), and the
+        dedup tombstones of ended ones after ``IMON_STATE_ENDED_EXPIRY_S`` (shorter: a replay comes
+        soon or not at all): both their last event time and the wall-clock time of their last change
+        are that old."""
+        idle = now_epoch - self.settings.state_idle_expiry_s
+        ended = now_epoch - min(self.settings.state_ended_expiry_s, self.settings.state_idle_expiry_s)
         gone = 0
         for iid in list(self.store.keys()):
             raw = self.store.get(iid)
             if raw is None:
                 continue
             last = max(float(raw.get("last_ts") or 0.0), float(raw.get("touched") or 0.0))
-            if last < horizon:
+            if last < (ended if raw.get("ended") else idle):
                 self.store.pop(iid, None)
                 gone += 1
         return gone

@@ -152,6 +152,20 @@ def test_end_event_keeps_only_a_dedup_tombstone_until_idle_expiry() -> None:
     assert "c9" not in h.store
 
 
+def test_an_ended_conversation_is_forgotten_sooner_than_an_open_one() -> None:
+    # Tombstones only catch replays, which come within minutes: kept for the 6-h idle expiry, they held
+    # ~400 MB/h of growth in a 30-min soak (docs/RELIABILITY.md, "Long soak").
+    h = Harness(state_idle_expiry_s=3600, state_ended_expiry_s=120)
+    h.proc.wall_clock = lambda: T0.timestamp()
+    h.run(h.event("[neg] hi", iid="open", at=0), h.event("[neg] hi", iid="done", at=0))
+    h.run(h.event(iid="done", etype="end", outcome="resolved", at=5))
+    assert h.proc.expire_idle((T0 + timedelta(seconds=60)).timestamp()) == 0
+    assert h.proc.expire_idle((T0 + timedelta(seconds=130)).timestamp()) == 1
+    assert "done" not in h.store and "open" in h.store
+    # a replay after the tombstone is gone is new again: that is the bound the setting chooses
+    assert h.proc.expire_idle((T0 + timedelta(seconds=3610)).timestamp()) == 1 and not h.store
+
+
 def test_unfair_treatment_from_either_side_alerts() -> None:
     h = Harness()
     outs = h.run(h.event("[unfair] people like you never pay", speaker="agent"))

@@ -165,6 +165,7 @@ IMON_DEDUP_WINDOW: {{ $w.dedupWindow | int | quote }}
 IMON_HUMAN_SLA_S: {{ $w.humanSlaSeconds | toString | quote }}
 IMON_ALERT_COOLDOWN_S: {{ $w.alertCooldownSeconds | toString | quote }}
 IMON_STATE_IDLE_EXPIRY_S: {{ $w.stateIdleExpirySeconds | toString | quote }}
+IMON_STATE_ENDED_EXPIRY_S: {{ $w.stateEndedExpirySeconds | toString | quote }}
 IMON_LOG_LEVEL: {{ $w.logLevel | quote }}
 IMON_DEVICE: {{ $m.device | quote }}
 IMON_TORCH_THREADS: {{ $m.torchThreads | int | quote }}
