@@ -150,6 +150,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="compare the torch fp32 encoder with the ONNX Runtime int8 one under the same heads "
                              "(macro-F1, cosine, throughput); needs `imon train --onnx`; skips the other reports")
     parser.add_argument("--onnx-dir", type=Path, default=None, help="int8 ONNX folder (default: settings / build)")
+    parser.add_argument("--onnx-heads", type=Path, default=None,
+                        help="heads for the int8 side of --onnx (default: <onnx dir>/heads.npz when "
+                             "`IMON_ENCODER_BACKEND=onnx-int8 imon train` built it, else the same heads)")
     parser.add_argument("--fast-path-dir", type=Path, default=None, help="fast-path folder (default: settings / build)")
     parser.add_argument("--stream-n", type=int, default=2000, help="simulated utterances for --cascade / --onnx throughput")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds for --cascade / --onnx")
@@ -238,9 +241,20 @@ def _run_onnx(args: argparse.Namespace, settings: Any, enc: Any, heads: Heads, d
 
     _single_thread_blas()
     threads = settings.torch_threads or 2
-    onnx_enc = OnnxEncoder(enc.path, onnx_dir=args.onnx_dir or settings.onnx_dir, threads=threads)
+    onnx_dir = args.onnx_dir or settings.onnx_dir
+    onnx_enc = OnnxEncoder(enc.path, onnx_dir=onnx_dir, threads=threads)
+    from models.onnx_encoder import onnx_heads_path
+
+    given = getattr(args, "onnx_heads", None)
+    if given is not None and not Path(given).is_file():
+        log.error("--onnx-heads %s: no such heads file", given)
+        return 2
+    refit = Path(given) if given is not None else onnx_heads_path(onnx_dir)
+    onnx_heads = Heads.load(refit) if refit.is_file() else None
+    print(f"int8 side uses {'heads ' + str(refit) if onnx_heads else 'the same heads as fp32'}")
     rep = evaluate_backends(enc, onnx_enc, heads, data_dir, args.build_dir, args.limit, int(heads.meta.get("seed", 0)),
-                            stream_n=args.stream_n, batch_size=settings.batch_max_size, rounds=args.rounds)
+                            stream_n=args.stream_n, batch_size=settings.batch_max_size, rounds=args.rounds,
+                            onnx_heads=onnx_heads)
     import onnxruntime
 
     rep["conditions"] = {"torch_threads": enc._torch.get_num_threads(), "onnx_intra_op_threads": threads,

@@ -59,6 +59,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+HEADS_FILE = "heads.npz"
+
+
+def onnx_heads_path(onnx_dir: Path | str | None) -> Path:
+    """Heads refitted on the int8 encoder's embeddings (``IMON_ENCODER_BACKEND=onnx-int8 imon train``)."""
+    return Path(onnx_dir) / HEADS_FILE if onnx_dir else default_onnx_dir() / HEADS_FILE
+
+
 def check_onnx_dir(onnx_dir: Path | str | None) -> tuple[Path, dict[str, Any]]:
     """The folder and its manifest; :class:`OnnxEncoderMissingError` (saying how to build it) when absent."""
     d = Path(onnx_dir) if onnx_dir else default_onnx_dir()
@@ -225,11 +233,13 @@ def evaluate_backends(
     batch_size: int = 16,
     rounds: int = 3,
     progress: bool = True,
+    onnx_heads: Any = None,
 ) -> dict[str, Any]:
     """torch fp32 vs ONNX Runtime int8 with the SAME heads, in one process: per-task held-out metrics
     (synthetic test split, TweetEval sentiment val; as ``imon evaluate`` scores them), decision agreement,
     fp32-int8 embedding cosine, and ``score`` throughput on the same redacted simulated stream (batches of
-    ``batch_size``, interleaved rounds)."""
+    ``batch_size``, interleaved rounds). ``onnx_heads``: heads refitted on int8 embeddings for the int8 side
+    (default: the same heads as fp32)."""
     from models import datasets as D
     from models.base import BINARY_TASKS
     from models.cascade import stream_utterances, throughput
@@ -239,6 +249,7 @@ def evaluate_backends(
     from models.scorer import TransformerScorer
 
     caches = {"torch_fp32": EmbeddingCache(torch_enc, build_dir), "onnx_int8": EmbeddingCache(onnx_enc, build_dir)}
+    by_side = {"torch_fp32": heads, "onnx_int8": onnx_heads if onnx_heads is not None else heads}
     sets = {"synth_test": D.synthetic("test", limit, seed), "tweeteval_sentiment_val": D.tweeteval_sentiment(data_dir)}
     if limit is not None:
         sets["tweeteval_sentiment_val"] = sets["tweeteval_sentiment_val"][: max(limit, 60)]
@@ -247,9 +258,9 @@ def evaluate_backends(
     for name, exs in sets.items():
         texts = [e.text for e in exs]
         X = {k: c.encode(texts, progress=progress) for k, c in caches.items()}
-        rep = {k: _eval_set(heads, x, exs) for k, x in X.items()}
+        rep = {k: _eval_set(by_side[k], x, exs) for k, x in X.items()}
         speakers = [e.speaker for e in exs]
-        labs = {k: decide(heads.predict(x), heads.thresholds, speakers) for k, x in X.items()}
+        labs = {k: decide(by_side[k].predict(x), by_side[k].thresholds, speakers) for k, x in X.items()}
         tasks: dict[str, Any] = {}
         for t in rep["torch_fp32"]:
             a, b = rep["torch_fp32"][t], rep["onnx_int8"][t]
@@ -263,7 +274,7 @@ def evaluate_backends(
     texts = [u.text for u in utts]
     cosine["stream"] = _cos_stats(torch_enc.encode(texts, batch_size=batch_size),
                                   onnx_enc.encode(texts, batch_size=batch_size))
-    scorers = {"torch_fp32": TransformerScorer(torch_enc, heads), "onnx_int8": TransformerScorer(onnx_enc, heads)}
+    scorers = {k: TransformerScorer(e, by_side[k]) for k, e in (("torch_fp32", torch_enc), ("onnx_int8", onnx_enc))}
     for sc in scorers.values():
         sc.warmup()
     speed = throughput(scorers, utts, batch_size, rounds, progress)  # type: ignore[arg-type]
@@ -273,6 +284,8 @@ def evaluate_backends(
              for f in (FP32_FILE, INT8_FILE) if (onnx_enc.onnx_dir / f).is_file()}
     return {
         "heads_version": heads.meta.get("version"),
+        "onnx_heads_version": by_side["onnx_int8"].meta.get("version"),
+        "onnx_heads_refitted": onnx_heads is not None,
         "encoder": {"name": torch_enc.name, "fingerprint": torch_enc.fingerprint, "onnx_dir": str(onnx_enc.onnx_dir),
                     "onnx_manifest": onnx_enc.manifest, "file_mb": files},
         "quality": quality,

@@ -252,7 +252,11 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     threads = min(settings.torch_threads or 2, 2)  # shared 2-core box: never more than 2
-    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=threads)
+    backend = settings.encoder_backend
+    # With IMON_ENCODER_BACKEND=onnx-int8 the heads are fitted, calibrated and thresholded on the int8
+    # encoder's own embeddings (its vectors differ from fp32 by cosine ~0.99, enough to move thresholds).
+    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=threads, backend=backend,
+                       onnx_dir=settings.onnx_dir)
     cache = EmbeddingCache(enc, args.build_dir)
     data_dir = args.data_dir or D.default_data_dir()
 
@@ -274,7 +278,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             "name": MODEL_NAME,
             "version": f"{MODEL_VERSION}+{digest}",
             "encoder": {"name": enc.name, "fingerprint": enc.fingerprint, "max_length": enc.max_length,
-                        "pooling": "mean", "normalize": "l2", "dim": enc.dim},
+                        "pooling": "mean", "normalize": "l2", "dim": enc.dim, "backend": backend},
             "classes": {"sentiment": list(SENTIMENT_CLASSES), "binary": list(BINARY_TASKS)},
             "head": (
                 {"type": "mlp", "hidden": args.hidden, "activation": "gelu_tanh", "epochs": 20, "weight_decay": 1e-2,
@@ -291,7 +295,14 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         results = evaluate_heads(heads, cache, data_dir, args.limit, args.seed)
         heads.meta["heldout_metrics"] = results
         print(format_report(results))
-    out = args.out or (Path(settings.heads_path) if settings.heads_path else default_heads_path())
+    if args.out or settings.heads_path:
+        out = args.out or Path(settings.heads_path)
+    elif backend == "onnx-int8":  # never overwrite the shipped (fp32) heads with int8 ones
+        from models.onnx_encoder import onnx_heads_path
+
+        out = onnx_heads_path(settings.onnx_dir)
+    else:
+        out = default_heads_path()
     npz, meta = heads.save(out)
     counts = write_reference(heads, X_va, va, Path(npz).parent / REFERENCE_FILE)
     log.info("drift reference %s (%s scores per task)", Path(npz).parent / REFERENCE_FILE, counts)

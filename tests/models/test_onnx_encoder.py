@@ -99,6 +99,30 @@ def test_scorer_on_int8_backend(onnx_dir: Path) -> None:
     assert r[1].labels["sentiment"] == "positive"
 
 
+def test_heads_refitted_on_int8_embeddings_are_used_by_the_int8_scorer(onnx_dir: Path, tmp_path: Path) -> None:
+    """`IMON_ENCODER_BACKEND=onnx-int8 imon train` fits the heads on the int8 encoder's own embeddings and
+    writes them into the ONNX folder (never over the shipped fp32 heads); the int8 scorer then uses them."""
+    import argparse
+
+    from models import train
+    from models.heads import default_heads_path
+    from models.onnx_encoder import onnx_heads_path
+
+    own = tmp_path / "onnx"
+    shutil.copytree(onnx_dir, own, ignore=shutil.ignore_patterns("*.fp32.onnx", "heads.*", "reference_scores.json"))
+    shipped = default_heads_path().read_bytes()
+    p = argparse.ArgumentParser()
+    train.add_arguments(p)
+    args = p.parse_args(["--limit", "6", "--seed", "7", "--build-dir", str(tmp_path / "build"), "--no-eval"])
+    settings = Settings(torch_threads=2, encoder_backend="onnx-int8", onnx_dir=own)
+    assert train.run(args, settings) == 0
+    assert default_heads_path().read_bytes() == shipped
+    meta = json.loads(onnx_heads_path(own).with_suffix(".json").read_text())
+    assert meta["encoder"]["backend"] == "onnx-int8" and meta["limit"] == 6
+    assert list((tmp_path / "build" / "emb").iterdir())[0].name.endswith("-onnx-int8")  # int8 vectors, own cache
+    assert load_scorer(settings).version == meta["version"]
+
+
 def test_missing_files_say_how_to_build(tmp_path: Path) -> None:
     with pytest.raises(OnnxEncoderMissingError, match="imon train --onnx"):
         load_encoder(None, backend="onnx-int8", onnx_dir=tmp_path)
