@@ -240,18 +240,15 @@ def load_scorer(settings: Settings) -> Scorer:
 
         if onnx_heads_path(settings.onnx_dir).is_file():  # refitted on int8 embeddings: use them
             heads_path = onnx_heads_path(settings.onnx_dir)
-        else:
-            log.warning("onnx-int8 with heads fitted on the float encoder (costs accuracy, see the model card); "
-                        "`IMON_ENCODER_BACKEND=onnx-int8 imon train` refits them")
     heads = Heads.load(heads_path)
     enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads,
                        backend=settings.encoder_backend, onnx_dir=settings.onnx_dir)
     # With onnx-int8 the fingerprint is the source encoder's (the int8 model is it, quantized), so heads
     # trained on the float encoder pass; the accuracy cost is measured by `imon evaluate --onnx`.
     trained_on = heads.meta.get("encoder", {}).get("backend", "torch")
-    if trained_on != enc.backend:
-        log.warning("heads %s were fitted on %s embeddings but the encoder runs %s", heads_path, trained_on,
-                    enc.backend)
+    if trained_on != enc.backend:  # works, at an accuracy cost (models/MODEL_CARD.md, "ONNX int8")
+        log.warning("heads %s were fitted on %s embeddings but the encoder runs %s; `IMON_ENCODER_BACKEND=%s "
+                    "imon train` fits heads for it", heads_path, trained_on, enc.backend, enc.backend)
     want = heads.meta.get("encoder", {}).get("fingerprint")
     if want and want != enc.fingerprint:
         raise HeadsEncoderMismatchError(

@@ -34,7 +34,6 @@ pytestmark = pytest.mark.slow
 TEXTS = [*SAMPLE_TEXTS[:7], ""]
 
 
-
 @pytest.fixture(scope="module")
 def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     msgs: list[str] = []
