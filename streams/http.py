@@ -14,18 +14,54 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 
 class HealthState:
-    """Liveness = the event loop ticked recently; readiness = model loaded and consumer running."""
+    """Liveness = the event loop ticked recently and nothing declared the worker stuck;
+    readiness = model loaded and consumer running."""
 
     def __init__(self, stall_after_s: float = 30.0) -> None:
         self.ready = False
         self.last_tick = time.monotonic()
         self.stall_after_s = stall_after_s
+        self.failed: str | None = None  # why the worker is stuck (a restart is the cure), or None
 
     def tick(self) -> None:
         self.last_tick = time.monotonic()
 
+    def fail(self, reason: str) -> None:
+        """Report unhealthy from now on, whatever the event loop does (e.g. a stalled recovery)."""
+        self.failed = reason
+
     def alive(self) -> bool:
-        return time.monotonic() - self.last_tick < self.stall_after_s
+        return self.failed is None and time.monotonic() - self.last_tick < self.stall_after_s
+
+
+class RecoveryWatch:
+    """Tells a table recovery that stopped making progress from a slow one.
+
+    Faust's changelog recovery can wait forever for records that never arrive (seen once in a
+    stress run of the rebalance test: "No event received for active tp ... since recovery start"
+    for 80 s, the partitions' events unprocessed; docs/RELIABILITY.md, bug 11). The event loop keeps
+    ticking meanwhile, so liveness alone never notices. ``observe`` is fed, about once a second,
+    whether recovery runs and a progress key (generation, changelog records left); it returns True
+    once recovery has run for ``stall_s`` with the key unchanged. A recovery that reads records,
+    however slowly, changes the key and never trips it.
+    """
+
+    def __init__(self, stall_s: float) -> None:
+        self.stall_s = stall_s
+        self._key: object = None
+        self._since: float | None = None
+
+    def observe(self, in_recovery: bool, progress: object, now: float) -> bool:
+        if not in_recovery:
+            self._since = None
+            return False
+        if self._since is None or progress != self._key:
+            self._key, self._since = progress, now
+            return False
+        return now - self._since >= self.stall_s
+
+    def stalled_for(self, now: float) -> float:
+        return 0.0 if self._since is None else now - self._since
 
 
 def serve(host: str, port: int, registry: CollectorRegistry, health: HealthState) -> ThreadingHTTPServer:

@@ -29,7 +29,7 @@ from streams.audit_cli import read_tails, topic_partitions
 from streams.batching import Batcher
 from streams.config import Settings
 from streams.feedback import FeedbackDataWriter, InvalidFeedback, decode_feedback
-from streams.http import HealthState, serve
+from streams.http import HealthState, RecoveryWatch, serve
 from streams.kafka_io import create_topics
 from streams.metrics import Metrics
 from streams.processor import Ethics, Output, Prepared, Processor
@@ -145,6 +145,7 @@ class Worker:
         self.scorer = scorer
         self.metrics = metrics
         self.health = HealthState()
+        self._recovery_watch = RecoveryWatch(settings.recovery_stall_s)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imon-infer")
         self.pusher = AlertPusher(settings.alertmanager_url, metrics) if settings.alertmanager_url else None
         s = settings
@@ -267,6 +268,7 @@ class Worker:
         @app.timer(interval=1.0)
         async def housekeeping() -> None:
             self.health.tick()
+            self._watch_recovery(time.monotonic())
             outs = self.processor.check_sla_all(time.time())
             if outs:
                 await self.publish(outs)
@@ -293,6 +295,28 @@ class Worker:
             await self._resume_audit_chains(assigned)
             self.health.ready = True
             self.metrics.consumer_lag.clear()
+
+    def _watch_recovery(self, now: float) -> None:
+        """Report unhealthy when Faust's table recovery stopped reading the changelog (bug 11).
+
+        A stuck recovery never finishes by itself and its partitions' events wait unprocessed while
+        the event loop (and so liveness) looks fine; a restart recovers afresh, so /healthz turns 503
+        and the orchestrator's liveness probe restarts the worker (no events are lost: none of them
+        was acked).
+        """
+        if self.health.failed is not None:
+            return
+        rec: Any = self.app.tables.recovery  # type: ignore[attr-defined]  # TableManager, not in its T-type
+        in_recovery = bool(rec.in_recovery)
+        left = rec.active_remaining_total() if in_recovery else 0
+        if self._recovery_watch.observe(in_recovery, (self.app.consumer_generation_id, left), now):
+            waited = self._recovery_watch.stalled_for(now)
+            log.error(
+                "table recovery read nothing for %.0f s (generation %s, %d changelog records left): "
+                "/healthz reports unhealthy from now on so the worker gets restarted",
+                waited, self.app.consumer_generation_id, left,
+            )
+            self.health.fail(f"table recovery stalled for {waited:.0f} s")
 
     async def _batches(self, pending: Batcher[Any], stream: Any) -> None:
         """Take up to IMON_BATCH_MAX_SIZE events, waiting at most IMON_BATCH_MAX_WAIT_S after the
