@@ -49,6 +49,26 @@ def _delivered(fut: Any) -> bool:
     return bool(fut.done() and not fut.cancelled() and fut.exception() is None)
 
 
+def _await_chain(task: asyncio.Task[Any], limit: int = 16) -> str:
+    """``outer -> ... -> innermost`` await chain of a task (code locations only, never data)."""
+    hops: list[str] = []
+    aw: Any = task.get_coro()
+    while aw is not None and len(hops) < limit:
+        frame = getattr(aw, "cr_frame", None) or getattr(aw, "gi_frame", None) or getattr(aw, "ag_frame", None)
+        if frame is None:
+            hops.append(type(aw).__name__)  # a Future, an Event's waiter...
+            break
+        hops.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
+        aw = getattr(aw, "cr_await", None) or getattr(aw, "gi_yieldfrom", None) or getattr(aw, "ag_await", None)
+    return " -> ".join(hops)
+
+
+def _log_task_stacks() -> None:
+    """Log where every asyncio task of the running loop waits."""
+    for task in asyncio.all_tasks():
+        log.warning("task %s waits at: %s", task.get_name(), _await_chain(task) or "(done)")
+
+
 def _clear_queues_only_on_a_real_resume(flow_control: Any) -> None:
     """Keep the events already queued for the agent when Faust "resumes" a flow that is running.
 
@@ -317,6 +337,7 @@ class Worker:
                 waited, self.app.consumer_generation_id, left,
             )
             self.health.fail(f"table recovery stalled for {waited:.0f} s")
+            _log_task_stacks()  # where everything waits: the evidence for the root cause
 
     async def _batches(self, pending: Batcher[Any], stream: Any) -> None:
         """Take up to IMON_BATCH_MAX_SIZE events, waiting at most IMON_BATCH_MAX_WAIT_S after the

@@ -64,24 +64,33 @@ def test_worker_reports_unhealthy_when_its_recovery_reads_nothing(
 ) -> None:
     w = offline.worker
     w._recovery_watch = RecoveryWatch(stall_s=30)
+
+    def watch(now: float) -> None:  # from inside the worker's loop, as the housekeeping timer does
+        async def tick() -> None:
+            w._watch_recovery(now)
+
+        offline.loop.run_until_complete(tick())
+
     rec = w.app.tables.recovery
-    w._watch_recovery(0.0)  # not in recovery: nothing to watch
+    watch(0.0)  # not in recovery: nothing to watch
     assert w.health.failed is None
 
     tp = TP(w.table.changelog_topic.get_topic_name(), 2)
     rec.active_highwaters[tp] = 61  # the stuck run: 61 records to read, offset still -1
     rec.active_offsets[tp] = -1
     rec.in_recovery = True
-    with caplog.at_level(logging.ERROR):
-        w._watch_recovery(1000.0)
-        w._watch_recovery(1029.0)
+    with caplog.at_level(logging.WARNING):
+        watch(1000.0)
+        watch(1029.0)
         assert w.health.failed is None
         rec.active_offsets[tp] = 10  # a record arrived: progress
-        w._watch_recovery(1030.0)
-        w._watch_recovery(1059.0)
+        watch(1030.0)
+        watch(1059.0)
         assert w.health.failed is None
-        w._watch_recovery(1060.0)
+        watch(1060.0)
     assert w.health.failed is not None and not w.health.alive()
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("table recovery read nothing for 30 s" in m and "51 changelog records left" in m for m in errors)
+    stacks = [r.getMessage() for r in caplog.records if r.getMessage().startswith("task ")]
+    assert stacks, "no task stacks logged for the stall"
     rec.in_recovery = False
