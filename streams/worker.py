@@ -338,6 +338,26 @@ class Worker:
             )
             self.health.fail(f"table recovery stalled for {waited:.0f} s")
             _log_task_stacks()  # where everything waits: the evidence for the root cause
+            self._log_consumer_state()
+
+    def _log_consumer_state(self) -> None:
+        """Faust's fetch bookkeeping at a stall: which partitions it would fetch, pause or skip."""
+        c: Any = self.app.consumer
+
+        def tps(s: Any) -> list[str]:
+            return sorted(f"{tp.topic}:{tp.partition}" for tp in (s or ()))
+
+        try:
+            assigned: object = tps(c.assignment())
+        except Exception as err:  # e.g. the consumer thread is gone; diagnostics never raise
+            assigned = repr(err)
+        log.warning(
+            "consumer at the stall: flow_active=%s flow_control_active=%s in_recovery=%s assigned=%s "
+            "active=%s paused=%s buffered=%s",
+            getattr(c, "flow_active", None), self.app.flow_control.is_active(), self.app.in_recovery, assigned,
+            tps(getattr(c, "_active_partitions", None)), tps(getattr(c, "_paused_partitions", None)),
+            tps(getattr(c, "_buffered_partitions", None)),
+        )
 
     async def _batches(self, pending: Batcher[Any], stream: Any) -> None:
         """Take up to IMON_BATCH_MAX_SIZE events, waiting at most IMON_BATCH_MAX_WAIT_S after the

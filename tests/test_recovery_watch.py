@@ -93,4 +93,5 @@ def test_worker_reports_unhealthy_when_its_recovery_reads_nothing(
     assert any("table recovery read nothing for 30 s" in m and "51 changelog records left" in m for m in errors)
     stacks = [r.getMessage() for r in caplog.records if r.getMessage().startswith("task ")]
     assert stacks, "no task stacks logged for the stall"
+    assert any(r.getMessage().startswith("consumer at the stall: flow_active=") for r in caplog.records)
     rec.in_recovery = False
