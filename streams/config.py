@@ -71,15 +71,15 @@ class Settings(BaseSettings):
     state_idle_expiry_s: float = Field(
         6 * 3600.0, gt=0, description="Forget a conversation with no event for this long (no end event seen)."
     )
-    recovery_stall_s: float = Field(
-        120.0, ge=5,
-        description="Report /healthz unhealthy (so the orchestrator restarts the worker) when a table recovery "
-        "has read no changelog record for this long.",
-    )
     state_ended_expiry_s: float = Field(
         900.0, gt=0,
         description="Forget an ended conversation's dedup tombstone after this long: replays (crash, rebalance, "
         "producer retries) come within seconds to minutes, and tombstones kept for the idle expiry grew memory.",
+    )
+    recovery_stall_s: float = Field(
+        120.0, ge=5,
+        description="Report /healthz unhealthy (so the orchestrator restarts the worker) when a table recovery "
+        "has read no changelog record for this long.",
     )
 
     # --- Fairness, drift, feedback (streams/fairness.py, drift.py, feedback.py; docs/ETHICS.md) -----

@@ -35,15 +35,11 @@ class HealthState:
 
 
 class RecoveryWatch:
-    """Tells a table recovery that stopped making progress from a slow one.
+    """Tells a table recovery that stopped making progress from a slow one (docs/RELIABILITY.md, bug 11).
 
-    Faust's changelog recovery can wait forever for records that never arrive (seen once in a
-    stress run of the rebalance test: "No event received for active tp ... since recovery start"
-    for 80 s, the partitions' events unprocessed; docs/RELIABILITY.md, bug 11). The event loop keeps
-    ticking meanwhile, so liveness alone never notices. ``observe`` is fed, about once a second,
-    whether recovery runs and a progress key (generation, changelog records left); it returns True
-    once recovery has run for ``stall_s`` with the key unchanged. A recovery that reads records,
-    however slowly, changes the key and never trips it.
+    ``observe`` is fed, about once a second, whether recovery runs and a progress key (generation,
+    changelog records left); it returns True once recovery has run for ``stall_s`` with the key
+    unchanged. A recovery that reads records, however slowly, changes the key and never trips it.
     """
 
     def __init__(self, stall_s: float) -> None:
