@@ -63,6 +63,38 @@ def _await_chain(task: asyncio.Task[Any], limit: int = 16) -> str:
     return " -> ".join(hops)
 
 
+def _fetch_state(consumer: Any, recovery: Any) -> str:
+    """aiokafka's fetch state per assigned partition, beside Faust's read offset and its
+    recovery's progress: the layer under Faust's bookkeeping, for bug 11 (read from another
+    thread without locks, so a snapshot that may be a moment inconsistent; numbers only)."""
+    ak = consumer._thread._consumer
+    fetcher = ak._fetcher
+    sub = fetcher._subscriptions
+    assignment = sub.subscription.assignment if sub.subscription is not None else None
+    parts = [
+        f"reassigning={sub.reassignment_in_progress} assignment_active="
+        f"{assignment.active if assignment is not None else None} in_flight_nodes={sorted(fetcher._in_flight)} "
+        f"pending_tasks={len(fetcher._pending_tasks)} fetch_task_done={fetcher._fetch_task.done()} "
+        f"waiters={len(fetcher._fetch_waiters)}"
+    ]
+    if assignment is None:
+        return " ".join(parts)
+    active_offsets = getattr(recovery, "active_offsets", {})
+    active_high = getattr(recovery, "active_highwaters", {})
+    for tp in sorted(assignment.tps, key=lambda t: (t.topic, t.partition)):
+        st = assignment.state_value(tp)
+        held = fetcher._records.get(tp)
+        parts.append(
+            f"{tp.topic}:{tp.partition}[pos={st._position} status={getattr(st._status, 'name', st._status)} "
+            f"reset={st._reset_strategy} paused={st.paused} hw={st.highwater} "
+            f"held={type(held).__name__ if held is not None else None}"
+            f"{'/more' if held is not None and getattr(held, 'has_more', lambda: False)() else ''} "
+            f"faust_read={consumer._read_offset.get(tp)} "
+            f"recovered={active_offsets.get(tp)}/{active_high.get(tp)}]"
+        )
+    return " ".join(parts)
+
+
 def _log_task_stacks() -> None:
     """Log where every asyncio task of the running loop waits."""
     for task in asyncio.all_tasks():
@@ -358,6 +390,10 @@ class Worker:
             tps(getattr(c, "_active_partitions", None)), tps(getattr(c, "_paused_partitions", None)),
             tps(getattr(c, "_buffered_partitions", None)),
         )
+        try:
+            log.warning("aiokafka at the stall: %s", _fetch_state(c, self.app.tables.recovery))  # type: ignore[attr-defined]
+        except Exception as err:  # diagnostics never raise
+            log.warning("aiokafka at the stall: unreadable (%r)", err)
 
     async def _batches(self, pending: Batcher[Any], stream: Any) -> None:
         """Take up to IMON_BATCH_MAX_SIZE events, waiting at most IMON_BATCH_MAX_WAIT_S after the
