@@ -299,7 +299,7 @@ def heads_score_fn(heads: Any, encode: Callable[[list[str]], np.ndarray]) -> Cal
     """Scores per audit task name from the heads on embeddings (``encode``: texts -> embeddings)."""
 
     def fn(texts: list[str]) -> dict[str, np.ndarray]:
-        p = heads.predict(encode(texts))
+        p = heads.predict(encode(texts), texts)
         return {"sentiment_negative": p["sentiment"][:, 0], "sentiment_positive": p["sentiment"][:, 2],
                 **{t: p[t] for t in BINARY_TASKS}}
 

@@ -341,7 +341,7 @@ def evaluate_cascade(
     quality = {}
     for name, exs in sets.items():
         texts = [e.text for e in exs]
-        tf_probs = transformer.heads.predict(cache.encode(texts, progress=progress))
+        tf_probs = transformer.heads.predict(cache.encode(texts, progress=progress), texts)
         quality[name] = compare(fast.predict(texts), fast.heads.thresholds, tf_probs, transformer.thresholds,
                                 exs, bands)
     utts = stream_utterances(stream_n, seed)

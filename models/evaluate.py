@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 
 def _eval_set(heads: Heads, X: np.ndarray, exs: Sequence[D.Example]) -> dict[str, Any]:
-    probs = heads.predict(X) if len(exs) else {}
+    probs = heads.predict(X, [e.text for e in exs]) if len(exs) else {}
     out: dict[str, Any] = {}
     ys = [e.label("sentiment") for e in exs]
     m = np.array([y is not None for y in ys], dtype=bool)

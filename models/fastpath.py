@@ -260,7 +260,7 @@ class FastPath:
         return cls(static, heads, d)
 
     def predict(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        return self.heads.predict(self.static.encode(texts))
+        return self.heads.predict(self.static.encode(texts), texts)
 
 
 # --- build (``imon train --fast-path``) -----------------------------------------------------------
@@ -270,7 +270,9 @@ def _digest(heads: Heads, vectors: np.ndarray) -> str:
     buf = io.BytesIO()
     arrays = [vectors, heads.sentiment.W, heads.sentiment.b]
     for h in heads.binary.values():
-        arrays += [h.w, np.array([h.b])]
+        arrays += [h.w, np.array([h.b]), np.array([h.platt_b])]
+    if heads.lexical is not None and heads.sentiment.fuse_W is not None:
+        arrays += [*heads.lexical.arrays().values(), heads.sentiment.fuse_W]
     np.savez(buf, *arrays)
     return hashlib.sha256(buf.getvalue() + repr(sorted(heads.thresholds.items())).encode()).hexdigest()[:8]
 
@@ -285,7 +287,7 @@ def build(args: argparse.Namespace, settings: Any) -> int:
     from models.embcache import EmbeddingCache
     from models.encoder import load_encoder
     from models.heads import default_heads_path
-    from models.train import MODEL_VERSION, _summary, train_heads
+    from models.train import MODEL_VERSION, _summary, lexical_options, train_heads
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -321,10 +323,12 @@ def build(args: argparse.Namespace, settings: Any) -> int:
     static = StaticEncoder(static_model)
     X_tr, X_va = static.encode([e.text for e in tr]), static.encode([e.text for e in va])
 
-    heads = train_heads(X_tr, tr, X_va, va, seed=args.seed, C=args.C, hidden=args.hidden, progress=progress)
+    heads = train_heads(X_tr, tr, X_va, va, seed=args.seed, C=args.C, hidden=args.hidden, progress=progress,
+                        **lexical_options(args))
     # validation probabilities of both paths, for the cascade bands (transformer: cached embeddings)
-    tf_va = tf_heads.predict(cache.encode([e.text for e in va], progress=progress))
-    bands, band_report = choose_bands(heads.predict(X_va), heads.thresholds, tf_va, tf_heads.thresholds, va,
+    va_texts = [e.text for e in va]
+    tf_va = tf_heads.predict(cache.encode(va_texts, progress=progress), va_texts)
+    bands, band_report = choose_bands(heads.predict(X_va, va_texts), heads.thresholds, tf_va, tf_heads.thresholds, va,
                                       max_loss=args.cascade_max_loss)
     heads.meta.update(
         {

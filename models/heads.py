@@ -1,5 +1,10 @@
 """Small heads (logistic regression, or one hidden layer) on the frozen sentence embedding: calibrated probabilities, thresholds, label map.
 
+With a lexical channel (``models.lexical``, on by default since heads 0.2) each task's calibrated
+probability fuses the head's decision value with the channel's: ``sigmoid(a * head + b * lexical + c)``
+for binary tasks, a 6 -> 3 multinomial stack for sentiment. Such heads need the texts as well as the
+embeddings (``predict(x, texts)``).
+
 Pure numpy, no network: this is the ``postprocess`` half of the scorer, unit-testable on its own.
 Files: ``<stem>.npz`` (weights, float32) + ``<stem>.json`` (metadata: encoder, classes, calibration,
 thresholds and how they were chosen, training data summary, seed, validation metrics).
@@ -8,6 +13,7 @@ thresholds and how they were chosen, training data summary, seed, validation met
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from models.base import BINARY_TASKS, SENTIMENT_CLASSES
+from models.lexical import Lexical, lexical_index
 
 MODEL_NAME = "imon-minilm-heads"
 
@@ -48,17 +55,23 @@ class BinaryHead:
 
     w: np.ndarray  # (dim,) or (hidden,)
     b: float
-    platt_a: float = 1.0  # calibrated p = sigmoid(platt_a * logit + platt_c)
+    platt_a: float = 1.0  # calibrated p = sigmoid(platt_a * logit + platt_b * lexical + platt_c)
     platt_c: float = 0.0
     W1: np.ndarray | None = None  # (hidden, dim)
     b1: np.ndarray | None = None  # (hidden,)
+    platt_b: float = 0.0  # weight of the lexical channel's decision value (0 without one)
 
     def logit(self, x: np.ndarray) -> np.ndarray:
-        """Uncalibrated decision value; monotone in the probability (used for occlusion evidence)."""
+        """The head's own uncalibrated decision value (before any fusion)."""
         return _hidden(x, self.W1, self.b1) @ self.w + self.b
 
-    def proba(self, x: np.ndarray) -> np.ndarray:
-        return sigmoid(self.platt_a * self.logit(x) + self.platt_c)
+    def fused(self, x: np.ndarray, zl: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated log-odds; monotone in the probability (used for occlusion evidence)."""
+        z = self.platt_a * self.logit(x) + self.platt_c
+        return z if zl is None else z + self.platt_b * zl
+
+    def proba(self, x: np.ndarray, zl: np.ndarray | None = None) -> np.ndarray:
+        return sigmoid(self.fused(x, zl))
 
 
 @dataclass
@@ -68,12 +81,22 @@ class SentimentHead:
     temperature: float = 1.0
     W1: np.ndarray | None = None  # (hidden, dim)
     b1: np.ndarray | None = None
+    fuse_W: np.ndarray | None = None  # (3, 6): [head logits, lexical logits] -> calibrated logits
+    fuse_b: np.ndarray | None = None  # (3,)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
+        """The head's own logits (before calibration and fusion)."""
         return _hidden(x, self.W1, self.b1) @ self.W.T + self.b
 
-    def proba(self, x: np.ndarray) -> np.ndarray:
-        return softmax(self.logits(x) / self.temperature)
+    def calibrated(self, x: np.ndarray, zl: np.ndarray | None = None) -> np.ndarray:
+        lg = self.logits(x)
+        if self.fuse_W is None or zl is None:
+            return lg / self.temperature
+        assert self.fuse_b is not None
+        return np.concatenate([lg, zl], axis=1) @ self.fuse_W.T + self.fuse_b
+
+    def proba(self, x: np.ndarray, zl: np.ndarray | None = None) -> np.ndarray:
+        return softmax(self.calibrated(x, zl))
 
 
 @dataclass
@@ -82,28 +105,40 @@ class Heads:
     binary: dict[str, BinaryHead]
     thresholds: dict[str, float]
     meta: dict[str, Any] = field(default_factory=dict)
+    lexical: Lexical | None = None
 
     @property
     def dim(self) -> int:
         W = self.sentiment.W if self.sentiment.W1 is None else self.sentiment.W1
         return int(W.shape[1])
 
-    def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Calibrated probabilities: ``sentiment`` (n, 3) and one (n,) array per binary task."""
+    def lexical_logits(self, texts: Sequence[str] | None, n: int) -> np.ndarray | None:
+        """The lexical channel's (n, 6) decision values, or None for heads without one."""
+        if self.lexical is None:
+            return None
+        if texts is None or len(texts) != n:
+            raise ValueError("these heads fuse a lexical channel: pass the texts beside their embeddings")
+        return self.lexical.logits(texts)
+
+    def predict(self, x: np.ndarray, texts: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Calibrated probabilities: ``sentiment`` (n, 3) and one (n,) array per binary task.
+        ``texts`` (the strings ``x`` was encoded from) are required when the heads have a lexical channel."""
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ValueError(f"embeddings must be (n, {self.dim}), got {x.shape}")
-        out: dict[str, np.ndarray] = {"sentiment": self.sentiment.proba(x)}
+        zl = self.lexical_logits(texts, x.shape[0])
+        out: dict[str, np.ndarray] = {"sentiment": self.sentiment.proba(x, None if zl is None else zl[:, :3])}
         for t in BINARY_TASKS:
-            out[t] = self.binary[t].proba(x)
+            out[t] = self.binary[t].proba(x, None if zl is None else zl[:, lexical_index(t)])
         return out
 
-    def decision_value(self, task: str, x: np.ndarray) -> np.ndarray:
-        """Monotone score per task used to rank occlusions: binary logit, or the negative-class margin."""
+    def decision_value(self, task: str, x: np.ndarray, zl: np.ndarray | None = None) -> np.ndarray:
+        """Monotone score per task used to rank occlusions: calibrated (fused) log-odds, or the
+        negative-class margin. ``zl``: the lexical logits of the same rows (heads with that channel)."""
         if task == "sentiment":
-            lg = self.sentiment.logits(x)
+            lg = self.sentiment.calibrated(x, None if zl is None else zl[:, :3])
             return lg[:, 0] - np.logaddexp(lg[:, 1], lg[:, 2])
-        return self.binary[task].logit(x)
+        return self.binary[task].fused(x, None if zl is None else zl[:, lexical_index(task)])
 
     # --- persistence ------------------------------------------------------------------------
 
@@ -123,6 +158,11 @@ class Heads:
             if h.W1 is not None and h.b1 is not None:
                 arrays[f"{t}_W1"] = h.W1.astype(np.float32)
                 arrays[f"{t}_b1"] = h.b1.astype(np.float32)
+        if self.lexical is not None:
+            arrays.update(self.lexical.arrays())
+        if self.sentiment.fuse_W is not None and self.sentiment.fuse_b is not None:
+            arrays["sentiment_fuse_W"] = self.sentiment.fuse_W.astype(np.float32)
+            arrays["sentiment_fuse_b"] = self.sentiment.fuse_b.astype(np.float32)
         with path.open("wb") as f:  # np.savez on a file object: no surprise ".npz" suffix handling
             np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy stub mis-types **kwds
         meta = dict(self.meta)
@@ -130,6 +170,12 @@ class Heads:
             "sentiment": {"method": "temperature", "temperature": self.sentiment.temperature},
             **{t: {"method": "platt", "a": h.platt_a, "c": h.platt_c} for t, h in self.binary.items()},
         }
+        if self.lexical is not None:
+            meta["calibration"]["sentiment"]["method"] = "multinomial stack of head and lexical logits"
+            for t, h in self.binary.items():
+                meta["calibration"][t].update({"method": "platt on head and lexical logits", "b": h.platt_b})
+            meta["lexical"] = {"bits": self.lexical.bits, "analyzer": "char_wb", "ngram_range": [2, 5],
+                               "tf": "sublinear", "norm": "l2"}
         meta["thresholds"] = dict(self.thresholds)
         meta_path = path.with_suffix(".json")
         meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
@@ -151,6 +197,8 @@ class Heads:
                 temperature=float(cal["sentiment"]["temperature"]),
                 W1=opt("sentiment_W1"),
                 b1=opt("sentiment_b1"),
+                fuse_W=opt("sentiment_fuse_W"),
+                fuse_b=opt("sentiment_fuse_b"),
             )
             binary = {
                 t: BinaryHead(
@@ -160,12 +208,15 @@ class Heads:
                     platt_c=float(cal[t]["c"]),
                     W1=opt(f"{t}_W1"),
                     b1=opt(f"{t}_b1"),
+                    platt_b=float(cal[t].get("b", 0.0)),
                 )
                 for t in BINARY_TASKS
             }
+            lexical = Lexical.from_arrays(z, int(meta["lexical"]["bits"])) if "lexical" in meta else None
         if tuple(meta.get("classes", {}).get("sentiment", SENTIMENT_CLASSES)) != SENTIMENT_CLASSES:
             raise ValueError("heads file has a different sentiment class order")
-        return cls(sentiment=sent, binary=binary, thresholds={t: float(meta["thresholds"][t]) for t in BINARY_TASKS}, meta=meta)
+        return cls(sentiment=sent, binary=binary, thresholds={t: float(meta["thresholds"][t]) for t in BINARY_TASKS},
+                   meta=meta, lexical=lexical)
 
 
 def decide(

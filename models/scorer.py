@@ -82,9 +82,13 @@ def explain(
     Removing a window = dropping its tokens' contextual vectors from the mean pool and re-normalising,
     then re-applying the head. It re-uses the forward pass already done (no extra network call), so an
     explanation costs microseconds; the words' influence on their neighbours' contextual vectors stays
-    (a faithful explanation of the head, an approximation of re-encoding the shortened text).
+    (a faithful explanation of the head, an approximation of re-encoding the shortened text). With a
+    lexical channel the same window is also cut out of the text and the channel re-applied to it (its
+    n-grams are local, so that part is exact), and the fused decision value is what is ranked.
     """
     out: list[dict[str, list[str]]] = [{} for _ in texts]
+    # per text to explain: index, pooled vectors (full, then each window out), windows, and each word's chars
+    todo: list[tuple[int, np.ndarray, list[tuple[int, int]], list[tuple[int, int]]]] = []
     for i, tasks in enumerate(tasks_per_text):
         ts = tokens[i]
         if not tasks or ts is None:
@@ -107,13 +111,18 @@ def explain(
             ks = [k for w in words[a:b] for k in word_tokens[w]]
             V[j] = (total - H[ks].sum(0)) / max(n - len(ks), 1)
         V /= np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-9)
-        for task in tasks:
-            dv = heads.decision_value(task, V)
+        chars = [(int(ts.offsets[word_tokens[w][0]][0]), int(ts.offsets[word_tokens[w][-1]][1])) for w in words]
+        todo.append((i, V, wins, chars))
+    lexical: list[np.ndarray | None] = [None] * len(todo)
+    if heads.lexical is not None and todo:  # one hashing pass for every shortened text of the batch
+        lexical = list(heads.lexical.logits_without(
+            [(texts[i], [(chars[a][0], chars[b - 1][1]) for a, b in wins]) for i, _, wins, chars in todo]))
+    for (i, V, wins, chars), zl in zip(todo, lexical, strict=True):
+        for task in tasks_per_text[i]:
+            dv = heads.decision_value(task, V, zl)
             phrases = []
             for a, b in _pick(dv[0] - dv[1:], wins):
-                start = int(ts.offsets[word_tokens[words[a]][0]][0])
-                end = int(ts.offsets[word_tokens[words[b - 1]][-1]][1])
-                if p := texts[i][start:end].strip(_STRIP):
+                if p := texts[i][chars[a][0]:chars[b - 1][1]].strip(_STRIP):
                     phrases.append(p)
             out[i][task] = phrases
     return out
@@ -158,7 +167,7 @@ class TransformerScorer(Scorer):
     def postprocess(
         self, emb: np.ndarray, batch: Sequence[Utterance]
     ) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
-        probs = self.heads.predict(emb)
+        probs = self.heads.predict(emb, self.preprocess(batch))
         labels = decide(probs, self.heads.thresholds, [u.speaker for u in batch])
         return probs, labels
 

@@ -55,6 +55,13 @@ def _fit_lr(X: np.ndarray, y: np.ndarray, w: np.ndarray, C: float, seed: int) ->
     return clf
 
 
+def _fit_stack(Z: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Calibration that fuses channels: (nearly unregularised) logistic regression of the labels on the
+    channels' decision values, fitted on validation rows (Platt scaling with more than one input)."""
+    clf = _fit_lr(Z.astype(np.float64), y, np.ones(len(y)), 10.0, seed)
+    return clf.coef_.astype(np.float32), clf.intercept_.astype(np.float32)
+
+
 def _fit_mlp(
     X: np.ndarray, y: np.ndarray, w: np.ndarray, n_out: int, hidden: int, seed: int,
     epochs: int = 20, weight_decay: float = 1e-2, dropout: float = 0.1, progress: bool = True, desc: str = "",
@@ -133,9 +140,15 @@ def train_heads(
     hidden: int = 64,
     progress: bool = True,
     clp: float = 0.0,
+    lexical: bool = False,
+    lexical_bits: int = 17,
+    lexical_C: float = 1.0,
 ) -> Any:
     """Fit, calibrate and threshold all heads. Returns :class:`models.heads.Heads` (meta partly filled).
-    ``hidden`` = 0: logistic regression (L2 strength ``C``); > 0: one GELU hidden layer of that size."""
+    ``hidden`` = 0: logistic regression (L2 strength ``C``); > 0: one GELU hidden layer of that size.
+    ``lexical``: also fit the character n-gram channel (``models.lexical``) on the training texts and fuse
+    it with each head in the calibration step, on the validation split (which then chooses how far to
+    trust each channel); thresholds are chosen on the fused probabilities."""
     from models.calibration import fit_platt, fit_temperature, threshold_for_precision
     from models.heads import BinaryHead, Heads, SentimentHead
 
@@ -150,8 +163,22 @@ def train_heads(
     else:
         clf = _fit_lr(X_tr[idx], y, _balanced_weights(y, w), C, seed)
         sent = SentimentHead(W=clf.coef_.astype(np.float32), b=clf.intercept_.astype(np.float32))
+    lex = zl_va = None
+    if lexical:
+        from models.lexical import fit_lexical
+
+        labels = {}
+        for t in ("sentiment", *BINARY_TASKS):
+            li, ly, lw = _labelled(tr, t)
+            labels[t] = (li, ly, _balanced_weights(ly, lw))
+        log.info("lexical channel: fitting on %d training texts (2^%d hashed n-grams)", len(tr), lexical_bits)
+        lex = fit_lexical([e.text for e in tr], labels, seed=seed, bits=lexical_bits, C=lexical_C)
+        zl_va = lex.logits([e.text for e in va])
     vi, vy, _ = _labelled(va, "sentiment")
-    sent.temperature = fit_temperature(sent.logits(X_va[vi]), vy)
+    if zl_va is None:
+        sent.temperature = fit_temperature(sent.logits(X_va[vi]), vy)
+    else:
+        sent.fuse_W, sent.fuse_b = _fit_stack(np.hstack([sent.logits(X_va[vi]), zl_va[vi, :3]]), vy, seed)
 
     binary: dict[str, BinaryHead] = {}
     thresholds: dict[str, float] = {}
@@ -168,10 +195,18 @@ def train_heads(
             clf = _fit_lr(X_tr[idx], y, _balanced_weights(y, w), C, seed)
             head = BinaryHead(w=clf.coef_[0].astype(np.float32), b=float(clf.intercept_[0]))
         vi, vy, _ = _labelled(va, t)
-        head.platt_a, head.platt_c = fit_platt(head.logit(X_va[vi]).astype(np.float64), vy)
-        thresholds[t], rules[t] = threshold_for_precision(head.proba(X_va[vi]), vy, target_precision[t])
+        zl = None
+        if zl_va is None:
+            head.platt_a, head.platt_c = fit_platt(head.logit(X_va[vi]).astype(np.float64), vy)
+        else:
+            from models.lexical import lexical_index
+
+            zl = zl_va[vi, lexical_index(t)]
+            W, c = _fit_stack(np.column_stack([head.logit(X_va[vi]), zl]), vy, seed)
+            head.platt_a, head.platt_b, head.platt_c = float(W[0, 0]), float(W[0, 1]), float(c[0])
+        thresholds[t], rules[t] = threshold_for_precision(head.proba(X_va[vi], zl), vy, target_precision[t])
         binary[t] = head
-    heads = Heads(sentiment=sent, binary=binary, thresholds=thresholds)
+    heads = Heads(sentiment=sent, binary=binary, thresholds=thresholds, lexical=lex)
     heads.meta["threshold_rule"] = {t: {"target_precision": target_precision[t], "rule": rules[t]} for t in BINARY_TASKS}
     return heads
 
@@ -184,7 +219,7 @@ def write_reference(heads: Any, X_va: np.ndarray, va: list[D.Example], path: Pat
     from streams.drift import reference_from_scores, save_reference, scores_by_task
 
     keep = np.array([e.speaker == "customer" for e in va], dtype=bool)
-    p = heads.predict(X_va[keep])
+    p = heads.predict(X_va[keep], [e.text for e, k in zip(va, keep, strict=True) if k])
     records = [
         {"scores": {"sentiment": {c: float(p["sentiment"][i, j]) for j, c in enumerate(SENTIMENT_CLASSES)},
                     **{t: float(p[t][i]) for t in BINARY_TASKS}}}
@@ -205,6 +240,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--C", type=float, default=2.0, help="inverse L2 strength when --hidden 0 (default 2.0)")
     parser.add_argument("--clp", type=float, default=0.0,
                         help="counterfactual logit pairing weight on the CDA groups (default 0 = off)")
+    parser.add_argument("--no-lexical", action="store_true",
+                        help="heads on the embedding only, without the character n-gram channel (models/lexical.py)")
+    parser.add_argument("--lexical-bits", type=int, default=17, help="hashed n-gram buckets = 2^bits (default 17)")
+    parser.add_argument("--lexical-C", type=float, default=1.0,
+                        help="inverse L2 strength of the n-gram models (default 1.0)")
     parser.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
     fp = parser.add_argument_group("fast path / cascade (models/fastpath.py, models/cascade.py)")
     fp.add_argument("--fast-path", action="store_true",
@@ -229,6 +269,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ox.add_argument("--onnx-dir", type=Path, default=None,
                     help="folder to write (default: settings.onnx_dir / models/build/onnx)")
     ox.add_argument("--onnx-drop-fp32", action="store_true", help="delete the exported float model afterwards")
+
+
+def lexical_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``train_heads`` keyword arguments for the n-gram channel from the command line (on by default)."""
+    return {"lexical": not getattr(args, "no_lexical", False), "lexical_bits": getattr(args, "lexical_bits", 17),
+            "lexical_C": getattr(args, "lexical_C", 1.0)}
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -266,11 +312,14 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     X_tr = cache.encode([e.text for e in tr])
     X_va = cache.encode([e.text for e in va])
 
-    heads = train_heads(X_tr, tr, X_va, va, seed=args.seed, C=args.C, hidden=args.hidden, clp=args.clp)
+    heads = train_heads(X_tr, tr, X_va, va, seed=args.seed, C=args.C, hidden=args.hidden, clp=args.clp,
+                        **lexical_options(args))
     buf = io.BytesIO()
-    arrays = [heads.sentiment.W, heads.sentiment.b, heads.sentiment.W1]
+    arrays = [heads.sentiment.W, heads.sentiment.b, heads.sentiment.W1, heads.sentiment.fuse_W]
     for h in heads.binary.values():
-        arrays += [h.w, np.array([h.b]), h.W1]
+        arrays += [h.w, np.array([h.b]), h.W1, np.array([h.platt_b])]
+    if heads.lexical is not None:
+        arrays += list(heads.lexical.arrays().values())
     np.savez(buf, *(a for a in arrays if a is not None))
     digest = hashlib.sha256(buf.getvalue() + repr(sorted(heads.thresholds.items())).encode()).hexdigest()[:8]
     heads.meta.update(
@@ -285,6 +334,11 @@ def run(args: argparse.Namespace, settings: Any) -> int:
                  "dropout": 0.1, "class_weight": "balanced x source weight"}
                 if args.hidden
                 else {"type": "logistic_regression", "C": args.C, "class_weight": "balanced x source weight"}
+            ),
+            "lexical_channel": (
+                {"type": "char_wb n-grams 2-5, hashed, sublinear tf-idf, L2 logistic regression per task",
+                 "bits": args.lexical_bits, "C": args.lexical_C, "fusion": "fitted on validation"}
+                if heads.lexical is not None else None
             ),
             "seed": args.seed,
             "limit": args.limit,
