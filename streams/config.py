@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         description="Report /healthz unhealthy (so the orchestrator restarts the worker) when a table recovery "
         "has read no changelog record for this long.",
     )
+    recovery_reseek_s: float = Field(
+        10.0, ge=1,
+        description="When a table recovery has read no changelog record for this long although the consumer has "
+        "already fetched past the recovery's offset, seek those changelog partitions back so the records are read "
+        "again (once per stall; docs/RELIABILITY.md bug 11). Keep it below IMON_RECOVERY_STALL_S.",
+    )
 
     # --- Fairness, drift, feedback (streams/fairness.py, drift.py, feedback.py; docs/ETHICS.md) -----
     fairness_attributes: str | None = Field(

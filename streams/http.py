@@ -46,15 +46,24 @@ class RecoveryWatch:
         self.stall_s = stall_s
         self._key: object = None
         self._since: float | None = None
+        self._nudged = False
 
     def observe(self, in_recovery: bool, progress: object, now: float) -> bool:
         if not in_recovery:
             self._since = None
             return False
         if self._since is None or progress != self._key:
-            self._key, self._since = progress, now
+            self._key, self._since, self._nudged = progress, now, False
             return False
         return now - self._since >= self.stall_s
+
+    def nudge_due(self, now: float, after_s: float) -> bool:
+        """True once per stall (per unchanged progress key), when it has lasted ``after_s``: the moment
+        for a cheaper cure than a restart. Call after ``observe``."""
+        if self._since is None or self._nudged or now - self._since < after_s:
+            return False
+        self._nudged = True
+        return True
 
     def stalled_for(self, now: float) -> float:
         return 0.0 if self._since is None else now - self._since

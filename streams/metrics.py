@@ -47,6 +47,7 @@ class Metrics:
     human_waiting: Gauge
     consumer_lag: Gauge
     rebalances: Counter
+    recovery_reseeks: Counter
     alerts_pushed: Counter
     alertmanager_errors: Counter
     redactions: Counter
@@ -133,6 +134,12 @@ class Metrics:
                 registry=reg,
             ),
             rebalances=Counter("imon_rebalances_total", "Partition assignments received.", registry=reg),
+            recovery_reseeks=Counter(
+                "imon_recovery_reseeks_total",
+                "Changelog partitions sought back because a table recovery stalled after the consumer had "
+                "already read past it (docs/RELIABILITY.md bug 11).",
+                registry=reg,
+            ),
             alerts_pushed=Counter(
                 "imon_alertmanager_pushed_total", "Alerts accepted by Alertmanager.", registry=reg
             ),

@@ -95,6 +95,33 @@ def _fetch_state(consumer: Any, recovery: Any) -> str:
     return " ".join(parts)
 
 
+def _stuck_changelog_partitions(consumer: Any, recovery: Any) -> dict[Any, int]:
+    """Active changelog partitions a table recovery still waits for although aiokafka has already
+    read past the recovery's offset and holds no record of them: the records were handed to Faust and
+    never reached the recovery (bug 11). Maps each to the offset to read again from (the recovery's
+    offset + 1; 0 when it has read nothing). Empty when the state cannot be read."""
+    try:
+        fetcher = consumer._thread._consumer._fetcher
+        sub = fetcher._subscriptions
+        assignment = sub.subscription.assignment if sub.subscription is not None else None
+        if assignment is None or not assignment.active or sub.reassignment_in_progress:
+            return {}
+        assigned = set(assignment.tps)
+        out: dict[Any, int] = {}
+        for tp, highwater in dict(recovery.active_highwaters).items():
+            offset = recovery.active_offsets.get(tp)
+            offset = -1 if offset is None else int(offset)
+            if highwater is None or offset >= highwater or tp not in assigned:
+                continue
+            position = assignment.state_value(tp)._position
+            if position is not None and position > offset + 1 and tp not in fetcher._records:
+                out[tp] = offset + 1
+        return out
+    except Exception as err:  # private aiokafka state: a version change must not break the worker
+        log.warning("recovery re-seek: consumer state unreadable (%r)", err)
+        return {}
+
+
 def _log_task_stacks() -> None:
     """Log where every asyncio task of the running loop waits."""
     for task in asyncio.all_tasks():
@@ -198,6 +225,7 @@ class Worker:
         self.metrics = metrics
         self.health = HealthState()
         self._recovery_watch = RecoveryWatch(settings.recovery_stall_s)
+        self._reseek_task: asyncio.Task[None] | None = None
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imon-infer")
         self.pusher = AlertPusher(settings.alertmanager_url, metrics) if settings.alertmanager_url else None
         s = settings
@@ -361,7 +389,10 @@ class Worker:
         rec: Any = self.app.tables.recovery  # type: ignore[attr-defined]  # TableManager, not in its T-type
         in_recovery = bool(rec.in_recovery)
         left = rec.active_remaining_total() if in_recovery else 0
-        if self._recovery_watch.observe(in_recovery, (self.app.consumer_generation_id, left), now):
+        tripped = self._recovery_watch.observe(in_recovery, (self.app.consumer_generation_id, left), now)
+        if not tripped and self._recovery_watch.nudge_due(now, self.settings.recovery_reseek_s):
+            self._reseek_stuck_changelogs(rec, now)
+        if tripped:
             waited = self._recovery_watch.stalled_for(now)
             log.error(
                 "table recovery read nothing for %.0f s (generation %s, %d changelog records left): "
@@ -371,6 +402,29 @@ class Worker:
             self.health.fail(f"table recovery stalled for {waited:.0f} s")
             _log_task_stacks()  # where everything waits: the evidence for the root cause
             self._log_consumer_state()
+
+    def _reseek_stuck_changelogs(self, rec: Any, now: float) -> None:
+        """The cheap cure for bug 11: seek the changelog partitions whose records were read but never
+        applied back to the recovery's offset, so they are fetched and applied again (applying is
+        idempotent: the recovery skips offsets it has seen). Runs in the consumer's own thread
+        (Faust's ``seek_wait``); if the recovery still does not move, the watch trips as before."""
+        stuck = _stuck_changelog_partitions(self.app.consumer, rec)
+        if not stuck or (self._reseek_task is not None and not self._reseek_task.done()):
+            return
+        log.warning(
+            "table recovery read nothing for %.0f s although the consumer is past it: seeking %s back to %s",
+            self._recovery_watch.stalled_for(now), ", ".join(f"{tp.topic}:{tp.partition}" for tp in stuck),
+            ", ".join(str(o) for o in stuck.values()),
+        )
+        self.metrics.recovery_reseeks.inc(len(stuck))
+
+        async def reseek() -> None:
+            try:
+                await self.app.consumer.seek_wait(stuck)
+            except Exception as err:  # the watch's restart path stays as the fallback
+                log.error("recovery re-seek failed: %r", err)
+
+        self._reseek_task = asyncio.ensure_future(reseek())
 
     def _log_consumer_state(self) -> None:
         """Faust's fetch bookkeeping at a stall: which partitions it would fetch, pause or skip."""

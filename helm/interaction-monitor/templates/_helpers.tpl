@@ -167,6 +167,7 @@ IMON_ALERT_COOLDOWN_S: {{ $w.alertCooldownSeconds | toString | quote }}
 IMON_STATE_IDLE_EXPIRY_S: {{ $w.stateIdleExpirySeconds | toString | quote }}
 IMON_STATE_ENDED_EXPIRY_S: {{ $w.stateEndedExpirySeconds | toString | quote }}
 IMON_RECOVERY_STALL_S: {{ $w.recoveryStallSeconds | toString | quote }}
+IMON_RECOVERY_RESEEK_S: {{ $w.recoveryReseekSeconds | toString | quote }}
 IMON_LOG_LEVEL: {{ $w.logLevel | quote }}
 IMON_DEVICE: {{ $m.device | quote }}
 IMON_TORCH_THREADS: {{ $m.torchThreads | int | quote }}
