@@ -356,7 +356,7 @@ class Accounting:
             f"missing scored {len(self.missing_scored)} {few(self.missing_scored)}; "
             f"unexpected scored {len(self.unexpected_scored)}; no-consent scored {len(self.no_consent_scored)}; "
             f"missing no-consent audit {len(self.missing_no_consent)} {few(self.missing_no_consent)}; "
-            f"missing control audit {len(self.missing_control)}; "
+            f"missing control audit {len(self.missing_control)} {few(self.missing_control)}; "
             f"missing DLQ payloads {sum(self.missing_bad.values())} {few(self.missing_bad)}"
         )
 
