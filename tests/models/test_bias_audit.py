@@ -23,14 +23,14 @@ from models.heads import Heads, default_heads_path
 N_UNITS = 12  # carriers per axis: ~1,100 texts, fixed and seeded
 SWAP_AXES_PREFIXES = ("names_", "holistic_", "identity_nl_", "jigsaw_")
 
-# Regression limits: measured on this sample for heads 0.1.0+b3ce98b6 (with the n-gram channel;
-# sentiment_negative 0.044, sentiment_positive 0.013, escalation 0.025, human_requested 0.005,
-# unfair_treatment 0.038; worst axis 0.161) plus ~0.015 margin (0.01 for human_requested) for numeric noise
-# across machines (see MODEL_CARD.md). The previous heads (0.1.0+6c97c09a: 0.071 / 0.037 / 0.048 / 0.016 /
-# 0.057, worst 0.188) would now fail it.
-MAX_MEAN_ABS_DELTA = {"sentiment_negative": 0.06, "sentiment_positive": 0.03, "escalation": 0.04,
-                      "human_requested": 0.015, "unfair_treatment": 0.055}
-MAX_WORST_AXIS = 0.18
+# Regression limits: measured on this sample for heads 0.1.0+425f9008 (n-gram channel, 30,000 SemEval rows;
+# sentiment_negative 0.042, sentiment_positive 0.012, escalation 0.028, human_requested 0.005,
+# unfair_treatment 0.044; worst axis 0.178) plus ~0.015 margin (0.01 for human_requested) for numeric noise
+# across machines (see MODEL_CARD.md). The heads before the n-gram channel (0.1.0+6c97c09a: 0.071 / 0.037 /
+# 0.048 / 0.016 / 0.057) would fail it.
+MAX_MEAN_ABS_DELTA = {"sentiment_negative": 0.06, "sentiment_positive": 0.03, "escalation": 0.045,
+                      "human_requested": 0.015, "unfair_treatment": 0.06}
+MAX_WORST_AXIS = 0.195
 
 
 @pytest.fixture(scope="module")
