@@ -63,9 +63,6 @@ class Lexical:
     def __post_init__(self) -> None:
         self._Wt = np.ascontiguousarray(self.W.T, dtype=np.float32)
 
-    def features(self, texts: Sequence[str]) -> Any:
-        return _tfidf(_counts(texts, self.bits), self.idf)
-
     def _apply(self, counts: Any) -> np.ndarray:
         return np.asarray(_tfidf(counts, self.idf) @ self._Wt, dtype=np.float32) + self.b
 

@@ -165,9 +165,10 @@ class TransformerScorer(Scorer):
         return self.enc.encode_with_tokens(texts, batch_size=self.batch_size)
 
     def postprocess(
-        self, emb: np.ndarray, batch: Sequence[Utterance]
+        self, emb: np.ndarray, batch: Sequence[Utterance], texts: Sequence[str] | None = None
     ) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
-        probs = self.heads.predict(emb, self.preprocess(batch))
+        """``texts``: ``preprocess(batch)`` when the caller has it already (the lexical channel reads them)."""
+        probs = self.heads.predict(emb, self.preprocess(batch) if texts is None else texts)
         labels = decide(probs, self.heads.thresholds, [u.speaker for u in batch])
         return probs, labels
 
@@ -176,7 +177,7 @@ class TransformerScorer(Scorer):
             return []
         texts = self.preprocess(batch)
         emb, tokens = self.forward(texts)
-        probs, labels = self.postprocess(emb, batch)
+        probs, labels = self.postprocess(emb, batch, texts)
         evidence: list[dict[str, list[str]]] = [{} for _ in batch]
         if self.with_evidence:
             wanted = [

@@ -63,14 +63,19 @@ def _await_chain(task: asyncio.Task[Any], limit: int = 16) -> str:
     return " -> ".join(hops)
 
 
+def _aiokafka_fetch(consumer: Any) -> tuple[Any, Any, Any]:
+    """(fetcher, subscription state, assignment or None) of the aiokafka consumer under Faust's
+    (private state of aiokafka 0.14; read from another thread without locks)."""
+    fetcher = consumer._thread._consumer._fetcher
+    sub = fetcher._subscriptions
+    return fetcher, sub, sub.subscription.assignment if sub.subscription is not None else None
+
+
 def _fetch_state(consumer: Any, recovery: Any) -> str:
     """aiokafka's fetch state per assigned partition, beside Faust's read offset and its
-    recovery's progress: the layer under Faust's bookkeeping, for bug 11 (read from another
-    thread without locks, so a snapshot that may be a moment inconsistent; numbers only)."""
-    ak = consumer._thread._consumer
-    fetcher = ak._fetcher
-    sub = fetcher._subscriptions
-    assignment = sub.subscription.assignment if sub.subscription is not None else None
+    recovery's progress: the layer under Faust's bookkeeping, for bug 11 (a snapshot that may be a
+    moment inconsistent; numbers only)."""
+    fetcher, sub, assignment = _aiokafka_fetch(consumer)
     parts = [
         f"reassigning={sub.reassignment_in_progress} assignment_active="
         f"{assignment.active if assignment is not None else None} in_flight_nodes={sorted(fetcher._in_flight)} "
@@ -101,9 +106,7 @@ def _stuck_changelog_partitions(consumer: Any, recovery: Any) -> dict[Any, int]:
     never reached the recovery (bug 11). Maps each to the offset to read again from (the recovery's
     offset + 1; 0 when it has read nothing). Empty when the state cannot be read."""
     try:
-        fetcher = consumer._thread._consumer._fetcher
-        sub = fetcher._subscriptions
-        assignment = sub.subscription.assignment if sub.subscription is not None else None
+        fetcher, sub, assignment = _aiokafka_fetch(consumer)
         if assignment is None or not assignment.active or sub.reassignment_in_progress:
             return {}
         assigned = set(assignment.tps)
