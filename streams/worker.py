@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import ssl
+import tempfile
 import time
 from collections.abc import Iterator, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -243,6 +244,9 @@ class Worker:
             topic_allow_declare=True,
             web_enabled=False,
             store="memory://",
+            # Faust makes "<app id>-data/" in the working directory by default; the state lives in
+            # memory and the changelog, so keep its empty folders out of the user's checkout.
+            datadir=str(Path(tempfile.gettempdir()) / "imon-faust" / f"{s.app_id}-data"),
             processing_guarantee="at_least_once",
             consumer_auto_offset_reset="earliest",
             producer_acks=-1,

@@ -9,6 +9,7 @@ drive ``Worker._changelog_durable`` with futures the test resolves; the fault te
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,3 +82,11 @@ def test_a_resume_of_a_running_flow_keeps_the_queued_events(offline: OfflineWork
     kept, after_rebalance = offline.loop.run_until_complete(scenario())
     assert kept == 1, "a resume of a running flow dropped a queued event"
     assert after_rebalance == 0, "a resume after a real suspend must still clear the queue"
+
+
+def test_faust_data_folder_is_kept_out_of_the_working_directory(offline: OfflineWorker) -> None:
+    # Faust's default is "<app id>-data/" in the working directory: stress runs left dozens of
+    # empty folders in the checkout. The state is in memory and the changelog, so a temp folder does.
+    datadir = Path(offline.worker.app.conf.datadir).resolve()
+    assert datadir.is_relative_to(Path(tempfile.gettempdir()).resolve())
+    assert not datadir.is_relative_to(Path.cwd().resolve())
