@@ -40,6 +40,10 @@ from streams.schema import InvalidEvent, decode_event
 log = logging.getLogger("imon.worker")
 
 
+#: How long a revoke waits for the batch in flight before committing (then it commits what it has).
+REVOKE_BATCH_WAIT_S = 30.0
+
+
 def _at(outs: list[Output], partition: int) -> list[Output]:
     for o in outs:
         o.partition = partition
@@ -265,6 +269,8 @@ class Worker:
             use_partitioner=True,
         )
         self._changelog_sends: list[Any] = []
+        self._idle = asyncio.Event()  # set while no batch is being handled (see _commit_before_revoke)
+        self._idle.set()
         self._track_changelog_sends()
         _clear_queues_only_on_a_real_resume(self.app.flow_control)
         self.processor = Processor(s, scorer, redactor, metrics, TableStore(self.table), self.ethics)
@@ -379,6 +385,7 @@ class Worker:
         @app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(app_: Any, assigned: Any, **kwargs: Any) -> None:
             self.metrics.rebalances.inc()
+            self._commit_acks_before_revoke(app_.consumer)
             await self._resume_audit_chains(assigned)
             self.health.ready = True
             self.metrics.consumer_lag.clear()
@@ -475,15 +482,50 @@ class Worker:
                     "batch of generation %s: partition -> (first offset, last offset, events) %s",
                     self.app.consumer_generation_id, {p: (min(o), max(o), len(o)) for p, o in spans.items()},
                 )
-            await self.handle_batch(batch)
-            # The batch's state changes reach Kafka through the table's changelog, which Faust sends
-            # from a buffer of its own, not with our outputs: wait for them too, so no offset is
-            # acked before the state that knows its event is durable (a restart or the next owner
-            # of the partition would count the event new again).
-            await self._changelog_durable()
-            while batch:  # in order, holding no reference to an acked event
-                await stream.ack(batch.pop(0))
+            self._idle.clear()
+            try:
+                await self.handle_batch(batch)
+                # The batch's state changes reach Kafka through the table's changelog, which Faust
+                # sends from a buffer of its own, not with our outputs: wait for them too, so no
+                # offset is acked before the state that knows its event is durable (a restart or
+                # the next owner of the partition would count the event new again).
+                await self._changelog_durable()
+                while batch:  # in order, holding no reference to an acked event
+                    await stream.ack(batch.pop(0))
+            finally:
+                self._idle.set()
             self.health.tick()
+
+    def _commit_acks_before_revoke(self, consumer: Any) -> None:
+        """Commit what was acked before Faust forgets it on a revoke (bug 12).
+
+        faust-streaming 0.15.3's ``Consumer.on_partitions_revoked`` drops its acked-offset bookkeeping
+        for every revoked partition (all of them: the protocol is eager) *before* the app waits for
+        in-flight events and commits. Events acked since the last periodic commit
+        (``broker_commit_interval``, 1 s) were therefore never committed and the partition's next
+        owner read them again: valid events come back as recognised duplicates, but a bad record
+        has no conversation state to recognise it by, so it was dead-lettered and counted twice.
+        This wraps the consumer's revoke handler (installed once; Faust looks it up per call) so it
+        first lets the batch in flight finish and commits every acked offset while the generation
+        is still valid, then runs Faust's own handler.
+        """
+        if getattr(consumer, "_imon_commits_before_revoke", False):
+            return
+        original = consumer.on_partitions_revoked
+        idle = self._idle
+
+        async def on_partitions_revoked(revoked: Any) -> Any:
+            try:
+                # Faust's handler waits for that batch without a limit; this wait is bounded.
+                await asyncio.wait_for(idle.wait(), REVOKE_BATCH_WAIT_S)
+                await consumer.commit()
+                await consumer.commit()  # once more if a periodic commit was already under way
+            except Exception:  # never block the rebalance; Faust's own commit follows anyway
+                log.warning("commit before a revoke failed; some acked events may be read again", exc_info=True)
+            return await original(revoked)
+
+        consumer.on_partitions_revoked = on_partitions_revoked
+        consumer._imon_commits_before_revoke = True
 
     def _track_changelog_sends(self) -> None:
         """Keep the future of every changelog record the table sends (see :meth:`_changelog_durable`).
@@ -521,7 +563,13 @@ class Worker:
         events would hang on it, since Faust's own fetch loop still references the last message.
         """
         app = self.app
-        if app.flow_control.is_active():
+        # ``rebalancing``: from the revoke until Faust's recovery has sought the input partitions to
+        # their committed offsets. Records fetched in that window (the new generation, the flow
+        # running for the changelog) sit past that offset; handled then, they were acked while
+        # Faust's committed offset was unknown, so a periodic commit could skip the records the
+        # revoke had cleared from the queues (bug 12: one control event lost). Dropped here, they
+        # are read again, in order, after the seek.
+        if app.flow_control.is_active() and not app.rebalancing:
             generation = app.consumer_generation_id
             owned = app.consumer.assignment()
             # Also never handle an event of a partition this worker does not own now: a fetch that

@@ -90,3 +90,65 @@ def test_faust_data_folder_is_kept_out_of_the_working_directory(offline: Offline
     datadir = Path(offline.worker.app.conf.datadir).resolve()
     assert datadir.is_relative_to(Path(tempfile.gettempdir()).resolve())
     assert not datadir.is_relative_to(Path.cwd().resolve())
+
+
+def test_acked_offsets_are_committed_before_faust_forgets_them_on_a_revoke(offline: OfflineWorker) -> None:
+    """Bug 12: faust-streaming's ``Consumer.on_partitions_revoked`` drops the acked-offset bookkeeping
+    of every revoked partition before it commits, so events acked since the last periodic commit
+    were read again by the next owner (a bad record was dead-lettered and counted twice). The
+    worker's hook commits them first, with the real Faust consumer's commit path."""
+    from faust.types import TP
+
+    w = offline.worker
+    consumer = w.app.consumer
+    tp = TP(w.settings.topic_input, 0)
+    committed: list[dict[TP, int]] = []
+    seen_by_faust: list[list[int]] = []
+
+    async def broker_commit(offsets: dict[TP, int]) -> bool:  # what goes to Kafka
+        committed.append(dict(offsets))
+        return True
+
+    async def faust_revoke(revoked: set[TP]) -> None:  # the app's handler, after Faust's bookkeeping
+        seen_by_faust.append(list(consumer._acked.get(tp, [])))
+
+    consumer._commit = broker_commit
+    consumer.assignment = lambda: {tp}
+    consumer._on_partitions_revoked = faust_revoke
+    consumer._committed_offset[tp] = 5
+    for offset in (5, 6, 7):
+        consumer._acked[tp].append(offset)
+        consumer._acked_index[tp].add(offset)
+
+    w._commit_acks_before_revoke(consumer)
+    w._commit_acks_before_revoke(consumer)  # installed once, however many assignments follow
+    offline.loop.run_until_complete(consumer.on_partitions_revoked({tp}))
+    assert committed == [{tp: 8}], "the acked offsets 5-7 must be committed before the revoke"
+    assert seen_by_faust == [[]]  # Faust's own handler ran afterwards and found them gone
+
+
+def test_events_are_not_handled_while_a_rebalance_is_under_way(offline: OfflineWorker) -> None:
+    """Between the revoke and Faust's seek to the committed offsets, fetched records are dropped
+    unacked (read again after the seek), even when they carry the new generation."""
+    from types import SimpleNamespace
+
+    from faust.types import TP, Message
+
+    w = offline.worker
+    app = w.app
+    tp = TP(w.settings.topic_input, 0)
+    app.consumer.assignment = lambda: {tp}
+    app.flow_control.resume()
+    gen = app.consumer_generation_id
+
+    def fetched(offset: int) -> SimpleNamespace:
+        msg = Message(tp.topic, 0, offset, 0.0, 0, None, None, b"{}", None, tp=tp, generation_id=gen)
+        app.consumer.unacked.add(msg)
+        return SimpleNamespace(message=msg)
+
+    events = [fetched(8), fetched(9)]
+    app.rebalancing = True
+    assert w._current(list(events)) == []
+    assert not any(e.message in app.consumer.unacked for e in events)  # dropped unacked, so no revoke waits on them
+    app.rebalancing = False
+    assert w._current(list(events)) == events
