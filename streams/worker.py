@@ -250,7 +250,8 @@ class Worker:
             store="memory://",
             # Faust makes "<app id>-data/" in the working directory by default; the state lives in
             # memory and the changelog, so keep its empty folders out of the user's checkout.
-            datadir=str(Path(tempfile.gettempdir()) / "imon-faust" / f"{s.app_id}-data"),
+            # (Faust makes only the last level of the path.)
+            datadir=str(Path(tempfile.gettempdir()) / f"{s.app_id}-data"),
             processing_guarantee="at_least_once",
             consumer_auto_offset_reset="earliest",
             producer_acks=-1,

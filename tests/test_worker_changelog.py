@@ -90,6 +90,8 @@ def test_faust_data_folder_is_kept_out_of_the_working_directory(offline: Offline
     datadir = Path(offline.worker.app.conf.datadir).resolve()
     assert datadir.is_relative_to(Path(tempfile.gettempdir()).resolve())
     assert not datadir.is_relative_to(Path.cwd().resolve())
+    offline.worker.app._create_directories()  # what Faust runs first on start (it makes only the last level)
+    assert datadir.is_dir()
 
 
 def test_acked_offsets_are_committed_before_faust_forgets_them_on_a_revoke(offline: OfflineWorker) -> None:
