@@ -42,6 +42,8 @@ log = logging.getLogger("imon.worker")
 
 #: How long a revoke waits for the batch in flight before committing (then it commits what it has).
 REVOKE_BATCH_WAIT_S = 30.0
+#: How often the batch loop looks whether a rebalance has ended, while it holds fetched events.
+REBALANCE_POLL_S = 0.01
 
 
 def _at(outs: list[Output], partition: int) -> list[Output]:
@@ -486,7 +488,18 @@ class Worker:
                     if completing.done():
                         completing.result()
                         completing = None
-                batch = self._current(await take)
+                events = await take
+                # From a revoke until Faust's recovery has sought the input partitions to their
+                # committed offsets, records fetched for the new generation are held, not handled:
+                # handled then, they were acked while Faust's committed offset was unknown (a
+                # periodic commit could skip records the revoke had cleared from the queues), and
+                # their state changes could be overwritten by the changelog restore. Not dropped:
+                # Faust does not always read a dropped record again (it was seen losing one so).
+                # A new revoke stops the flow, and then _current drops them as before.
+                while self.app.rebalancing and self.app.flow_control.is_active():
+                    await asyncio.sleep(REBALANCE_POLL_S)
+                batch = self._current(events)
+                del events
                 if not batch:
                     continue
                 if log.isEnabledFor(logging.DEBUG):  # which records a batch holds, for fault analysis
@@ -606,13 +619,7 @@ class Worker:
         events would hang on it, since Faust's own fetch loop still references the last message.
         """
         app = self.app
-        # ``rebalancing``: from the revoke until Faust's recovery has sought the input partitions to
-        # their committed offsets. Records fetched in that window (the new generation, the flow
-        # running for the changelog) sit past that offset; handled then, they were acked while
-        # Faust's committed offset was unknown, so a periodic commit could skip the records the
-        # revoke had cleared from the queues (bug 12: one control event lost). Dropped here, they
-        # are read again, in order, after the seek.
-        if app.flow_control.is_active() and not app.rebalancing:
+        if app.flow_control.is_active():
             generation = app.consumer_generation_id
             owned = app.consumer.assignment()
             # Also never handle an event of a partition this worker does not own now: a fetch that

@@ -127,30 +127,3 @@ def test_acked_offsets_are_committed_before_faust_forgets_them_on_a_revoke(offli
     offline.loop.run_until_complete(consumer.on_partitions_revoked({tp}))
     assert committed == [{tp: 8}], "the acked offsets 5-7 must be committed before the revoke"
     assert seen_by_faust == [[]]  # Faust's own handler ran afterwards and found them gone
-
-
-def test_events_are_not_handled_while_a_rebalance_is_under_way(offline: OfflineWorker) -> None:
-    """Between the revoke and Faust's seek to the committed offsets, fetched records are dropped
-    unacked (read again after the seek), even when they carry the new generation."""
-    from types import SimpleNamespace
-
-    from faust.types import TP, Message
-
-    w = offline.worker
-    app = w.app
-    tp = TP(w.settings.topic_input, 0)
-    app.consumer.assignment = lambda: {tp}
-    app.flow_control.resume()
-    gen = app.consumer_generation_id
-
-    def fetched(offset: int) -> SimpleNamespace:
-        msg = Message(tp.topic, 0, offset, 0.0, 0, None, None, b"{}", None, tp=tp, generation_id=gen)
-        app.consumer.unacked.add(msg)
-        return SimpleNamespace(message=msg)
-
-    events = [fetched(8), fetched(9)]
-    app.rebalancing = True
-    assert w._current(list(events)) == []
-    assert not any(e.message in app.consumer.unacked for e in events)  # dropped unacked, so no revoke waits on them
-    app.rebalancing = False
-    assert w._current(list(events)) == events
