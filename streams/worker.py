@@ -272,8 +272,7 @@ class Worker:
             use_partitioner=True,
         )
         self._changelog_sends: list[Any] = []
-        self._in_flight = 0  # batches taken and not yet acked (at most two, see _batches)
-        self._idle = asyncio.Event()  # set while none is (see _commit_acks_before_revoke)
+        self._idle = asyncio.Event()  # set while no batch is being handled (see _commit_acks_before_revoke)
         self._idle.set()
         self._track_changelog_sends()
         _clear_queues_only_on_a_real_resume(self.app.flow_control)
@@ -471,86 +470,46 @@ class Worker:
         """Take up to IMON_BATCH_MAX_SIZE events, waiting at most IMON_BATCH_MAX_WAIT_S after the
         first; process them (never raises for bad input) and ack them once published.
 
-        Two batches overlap: while Kafka acknowledges batch N's outputs (and its state's changelog
-        records), batch N+1 is decoded and scored. Everything that must stay in order does: state
-        updates and sends happen batch after batch, and N is acked before N+1. A revoke waits for
-        both (``_commit_acks_before_revoke``), which is what this overlap lacked when it was first
-        tried (docs/RELIABILITY.md, bug 12 and "Tried and not kept").
+        One batch at a time. Overlapping batch N's publish with batch N+1's scoring was measured
+        twice and not kept (docs/RELIABILITY.md, "Tried and not kept"): on two shared cores the
+        publish work competes with the model for CPU, and throughput did not improve.
         """
-        completing: asyncio.Future[Any] | None = None  # the previous batch, until it is acked
-        take: asyncio.Future[Any] | None = None
-        try:
-            while True:
-                take = asyncio.ensure_future(pending.take())
-                if completing is not None:
-                    # Surface a failed completion now, not when the next event happens to arrive.
-                    await asyncio.wait({take, completing}, return_when=asyncio.FIRST_COMPLETED)
-                    if completing.done():
-                        completing.result()
-                        completing = None
-                events = await take
-                # From a revoke until Faust's recovery has sought the input partitions to their
-                # committed offsets, records fetched for the new generation are held, not handled:
-                # handled then, they were acked while Faust's committed offset was unknown (a
-                # periodic commit could skip records the revoke had cleared from the queues), and
-                # their state changes could be overwritten by the changelog restore. Not dropped:
-                # Faust does not always read a dropped record again (it was seen losing one so).
-                # A new revoke stops the flow, and then _current drops them as before.
-                while self.app.rebalancing and self.app.flow_control.is_active():
-                    await asyncio.sleep(REBALANCE_POLL_S)
-                batch = self._current(events)
-                del events
-                if not batch:
-                    continue
-                if log.isEnabledFor(logging.DEBUG):  # which records a batch holds, for fault analysis
-                    spans: dict[int, list[int]] = {}
-                    for e in batch:
-                        spans.setdefault(e.message.partition, []).append(e.message.offset)
-                    log.debug(
-                        "batch of generation %s: partition -> (first offset, last offset, events) %s",
-                        self.app.consumer_generation_id, {p: (min(o), max(o), len(o)) for p, o in spans.items()},
-                    )
-                self._batch_started()
-                try:
-                    outs = await self.process_batch(batch)
-                    t0 = time.perf_counter()
-                    sent = await self._send(outs)
-                    if completing is not None:
-                        await completing  # N is acked before N+1
-                except BaseException:
-                    self._batch_finished()
-                    raise
-                completing = asyncio.ensure_future(self._complete(batch, sent, stream, t0))
-        finally:
-            if take is not None and not take.done():
-                take.cancel()  # safe: Batcher.take holds no item while it waits
-            if completing is not None and not completing.done():
-                completing.cancel()  # stopping: its events stay unacked and are read again
-
-    async def _complete(self, batch: list[Any], sent: list[Any], stream: Any, t0: float) -> None:
-        """Wait for Kafka to take a batch's outputs and state, then ack its events in order."""
-        try:
-            await self._await_sent(sent)
-            self.metrics.stages.labels("publish").observe(time.perf_counter() - t0)
-            # The batch's state changes reach Kafka through the table's changelog, which Faust sends
-            # from a buffer of its own, not with our outputs: wait for them too, so no offset is
-            # acked before the state that knows its event is durable (a restart or the next owner
-            # of the partition would count the event new again).
-            await self._changelog_durable()
-            while batch:  # in order, holding no reference to an acked event
-                await stream.ack(batch.pop(0))
-        finally:
-            self._batch_finished()
-        self.health.tick()
-
-    def _batch_started(self) -> None:
-        self._in_flight += 1
-        self._idle.clear()
-
-    def _batch_finished(self) -> None:
-        self._in_flight -= 1
-        if self._in_flight == 0:
-            self._idle.set()
+        while True:
+            events = await pending.take()
+            # From a revoke until Faust's recovery has sought the input partitions to their
+            # committed offsets, records fetched for the new generation are held, not handled:
+            # handled then, they were acked while Faust's committed offset was unknown (a periodic
+            # commit could skip records the revoke had cleared from the queues), and their state
+            # changes could be overwritten by the changelog restore. Not dropped: Faust does not
+            # always read a dropped record again (it was seen losing one so). A new revoke stops
+            # the flow, and then _current drops them as before (bug 8).
+            while self.app.rebalancing and self.app.flow_control.is_active():
+                await asyncio.sleep(REBALANCE_POLL_S)
+            batch = self._current(events)
+            del events
+            if not batch:
+                continue
+            if log.isEnabledFor(logging.DEBUG):  # which records a batch holds, for fault analysis
+                spans: dict[int, list[int]] = {}
+                for e in batch:
+                    spans.setdefault(e.message.partition, []).append(e.message.offset)
+                log.debug(
+                    "batch of generation %s: partition -> (first offset, last offset, events) %s",
+                    self.app.consumer_generation_id, {p: (min(o), max(o), len(o)) for p, o in spans.items()},
+                )
+            self._idle.clear()
+            try:
+                await self.handle_batch(batch)
+                # The batch's state changes reach Kafka through the table's changelog, which Faust
+                # sends from a buffer of its own, not with our outputs: wait for them too, so no
+                # offset is acked before the state that knows its event is durable (a restart or
+                # the next owner of the partition would count the event new again).
+                await self._changelog_durable()
+                while batch:  # in order, holding no reference to an acked event
+                    await stream.ack(batch.pop(0))
+            finally:
+                self._idle.set()
+            self.health.tick()
 
     def _commit_acks_before_revoke(self, consumer: Any) -> None:
         """Commit what was acked before Faust forgets it on a revoke (bug 12).
@@ -562,7 +521,7 @@ class Worker:
         owner read them again: valid events come back as recognised duplicates, but a bad record
         has no conversation state to recognise it by, so it was dead-lettered and counted twice.
         This wraps the consumer's revoke handler (installed once; Faust looks it up per call) so it
-        first lets the batches in flight finish and commits every acked offset while the generation
+        first lets the batch in flight finish and commits every acked offset while the generation
         is still valid, then runs Faust's own handler.
         """
         if getattr(consumer, "_imon_commits_before_revoke", False):
@@ -750,10 +709,6 @@ class Worker:
 
     async def publish(self, outs: Sequence[Output]) -> None:
         """Send every output and wait until Kafka acknowledged all of them."""
-        await self._await_sent(await self._send(outs))
-
-    async def _send(self, outs: Sequence[Output]) -> list[Any]:
-        """Hand every output to the producer, in order; returns their delivery futures."""
         futs = []
         # Audit records are sealed into their partition's hash chain in send order: hold the lock
         # from seal to enqueue so a timer's records cannot interleave with a batch's.
@@ -769,9 +724,6 @@ class Worker:
                     except ChainNotResumed:
                         log.error("no audit partition owned yet; audit record sent unchained")
                 futs.append(await self.topics[o.topic].send(key=key, value=orjson.dumps(o.value)))
-        return futs
-
-    async def _await_sent(self, futs: list[Any]) -> None:
         if futs:
             try:
                 await asyncio.gather(*futs)

@@ -1,7 +1,7 @@
-"""The worker's batch loop overlaps batch N's publish with batch N+1's scoring, in order.
+"""The worker's batch loop: one batch at a time, acks in order, and no event handled mid-rebalance.
 
-Drives the real ``Worker._batches`` with the real ``Batcher``; the broker side (the producer's delivery
-futures, the consumer's acks) is played by the test so it decides when Kafka "acknowledges". The fault
+Drives the real ``Worker._batches`` with the real ``Batcher``; the broker side (Kafka taking a batch's
+outputs, the consumer's acks) is played by the test so it decides when Kafka "acknowledges". The fault
 tests (tests/faults/test_rebalance.py, test_kill9.py) show the same loop on the real broker.
 """
 
@@ -30,24 +30,16 @@ class Harness:
         self.deliveries: list[asyncio.Future[None]] = []  # one per batch: "Kafka took its outputs"
         self.worker._current = lambda events: events  # type: ignore[method-assign]  # no consumer here
 
-        async def process_batch(events: Any) -> list[int]:
+        async def handle_batch(events: Any) -> None:
             self.processed.append([e.offset for e in events])
-            return [e.offset for e in events]
-
-        async def send(outs: Any) -> list[asyncio.Future[None]]:
             fut: asyncio.Future[None] = self.loop.create_future()
             self.deliveries.append(fut)
-            return [fut]
-
-        async def await_sent(futs: Any) -> None:
-            await asyncio.gather(*futs)
+            await fut
 
         async def changelog_durable() -> None:
             return None
 
-        self.worker.process_batch = process_batch  # type: ignore[method-assign]
-        self.worker._send = send  # type: ignore[method-assign]
-        self.worker._await_sent = await_sent  # type: ignore[method-assign]
+        self.worker.handle_batch = handle_batch  # type: ignore[method-assign]
         self.worker._changelog_durable = changelog_durable  # type: ignore[method-assign]
         self.pending: Batcher[Any] = Batcher(max_size=2, max_wait=0.0)
         harness = self
@@ -80,53 +72,17 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
     w.close()
 
 
-def test_next_batch_is_scored_while_the_previous_one_is_being_acknowledged(harness: Harness) -> None:
+def test_one_batch_at_a_time_acked_in_order_after_kafka_took_it(harness: Harness) -> None:
     h = harness
-    h.put(0, 1)
+    h.put(0, 1, 2, 3)
     h.settle()
-    assert h.processed == [[0, 1]] and h.acked == []
-    h.put(2, 3)
-    h.settle()
-    assert h.processed == [[0, 1], [2, 3]], "batch 2 must be scored while batch 1 waits for Kafka"
-    assert h.acked == [] and not h.worker._idle.is_set()
-    # Kafka answers batch 2 first: still, batch 1 is acked before batch 2.
-    h.deliveries[1].set_result(None)
-    h.settle()
-    assert h.acked == []
+    assert h.processed == [[0, 1]] and h.acked == [] and not h.worker._idle.is_set()
     h.deliveries[0].set_result(None)
     h.settle()
-    assert h.acked == [0, 1, 2, 3]
-    assert h.worker._idle.is_set() and h.worker._in_flight == 0
-
-
-def test_at_most_two_batches_are_in_flight(harness: Harness) -> None:
-    h = harness
-    h.put(0, 1)
-    h.settle()
-    h.put(2, 3, 4, 5)
-    h.settle()
-    # batch 3 waits for batch 1's acknowledgement before it is handed over
-    assert h.processed == [[0, 1], [2, 3]]
-    assert len(h.deliveries) == 2, "batch 3 must not be sent before batch 1 is acked"
-    h.deliveries[0].set_result(None)
-    h.settle()
-    assert h.acked == [0, 1] and len(h.deliveries) == 3
+    assert h.acked == [0, 1] and h.processed == [[0, 1], [2, 3]]
     h.deliveries[1].set_result(None)
-    h.deliveries[2].set_result(None)
     h.settle()
-    assert h.acked == [0, 1, 2, 3, 4, 5]
-
-
-def test_a_failed_delivery_stops_the_loop_without_waiting_for_more_events(harness: Harness) -> None:
-    h = harness
-    h.put(0, 1)
-    h.settle()
-    h.deliveries[0].set_exception(ConnectionError("broker gone"))
-    h.settle()
-    assert h.task.done(), "the loop must stop on a failed send even when no further event arrives"
-    with pytest.raises(ConnectionError):
-        h.task.result()
-    assert h.acked == [] and h.worker._idle.is_set()
+    assert h.acked == [0, 1, 2, 3] and h.worker._idle.is_set()
 
 
 def test_events_fetched_during_a_rebalance_wait_for_its_end(harness: Harness) -> None:
@@ -162,3 +118,15 @@ def test_a_new_revoke_releases_the_held_events(harness: Harness) -> None:
     app.flow_control.suspend()
     h.settle()
     assert seen == [[0, 1]] and h.processed == []
+
+
+def test_a_failed_batch_stops_the_loop_unacked(harness: Harness) -> None:
+    h = harness
+    h.put(0, 1)
+    h.settle()
+    h.deliveries[0].set_exception(ConnectionError("broker gone"))
+    h.settle()
+    assert h.task.done()
+    with pytest.raises(ConnectionError):
+        h.task.result()
+    assert h.acked == [] and h.worker._idle.is_set()
