@@ -170,7 +170,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     result: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "settings": {"batch_max_size": s.batch_max_size, "batch_max_wait_s": s.batch_max_wait_s,
+        "settings": {"batch_max_size": s.batch_max_size, "batch_small_size": s.batch_small_size, "batch_max_wait_s": s.batch_max_wait_s,
                      "partitions": args.partitions, "device": s.device},
     }
     print("phase 1/3: raw scorer ...", file=sys.stderr)

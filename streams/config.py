@@ -52,7 +52,13 @@ class Settings(BaseSettings):
     # and p99 1.2 s at half capacity; 16 / 5 ms gave 85.8-88.4 utt/s and p99 351-381 ms, but its one CI
     # run lost a start/end record across a rebalance (docs/RELIABILITY.md), so 64 / 50 ms stays default.
     batch_max_size: int = Field(64, ge=1, le=4096, description="Most events per model batch.")
-    batch_max_wait_s: float = Field(0.05, gt=0, le=5, description="Longest wait to fill a batch, seconds.")
+    batch_small_size: int = Field(
+        16,
+        ge=0,
+        le=4096,
+        description="Most events per batch while fewer than IMON_BATCH_MAX_SIZE are waiting (0: always the max).",
+    )
+    batch_max_wait_s: float = Field(0.005, gt=0, le=5, description="Longest wait to fill a batch, seconds.")
     max_text_bytes: int = Field(8192, ge=16, description="Longer utterances are rejected to the DLQ.")
     max_event_bytes: int = Field(65536, ge=256, description="Larger raw events are rejected to the DLQ.")
     # NoDecode: IMON_QUEUES is a plain comma-separated list ("billing,sales"), not JSON.

@@ -304,7 +304,9 @@ class Worker:
             # parallel value/event buffers were seen to skip one record and repeat another after
             # a restart with a backlog.
             manual = stream.noack()
-            pending: Batcher[Any] = Batcher(s.batch_max_size, s.batch_max_wait_s)
+            pending: Batcher[Any] = Batcher(
+                s.batch_max_size, s.batch_max_wait_s, small_size=min(s.batch_small_size, s.batch_max_size) or None
+            )
             batcher = asyncio.ensure_future(self._batches(pending, manual))
             try:
                 async for event in manual.events():

@@ -44,6 +44,33 @@ def test_a_partial_batch_is_returned_after_the_time_bound() -> None:
     assert 0.15 <= waited < 2.0
 
 
+def test_batch_size_follows_the_backlog() -> None:
+    """With ``small_size``: a full batch at once while a backlog of ``max_size`` or more waits
+    (throughput), small ones without waiting once it has drained (latency), and a partial one after
+    the time bound."""
+
+    async def main() -> tuple[list[list[int]], list[float]]:
+        b: Batcher[int] = Batcher(max_size=8, max_wait=0.2, small_size=2)
+        for i in range(11):
+            await b.put(i)
+        loop = asyncio.get_running_loop()
+        batches, waits = [], []
+        for _ in range(3):
+            t0 = loop.time()
+            batches.append(await b.take())
+            waits.append(loop.time() - t0)
+        return batches, waits
+
+    batches, waits = run(main())
+    assert batches == [[0, 1, 2, 3, 4, 5, 6, 7], [8, 9], [10]]
+    assert waits[0] < 0.1 and waits[1] < 0.1 and 0.15 <= waits[2] < 2.0
+
+
+def test_small_size_must_fit_in_max_size() -> None:
+    with pytest.raises(ValueError):
+        Batcher(max_size=4, max_wait=0.1, small_size=5)
+
+
 def test_take_waits_for_the_first_item() -> None:
     async def main() -> list[int]:
         b: Batcher[int] = Batcher(max_size=4, max_wait=0.05)

@@ -156,6 +156,7 @@ IMON_TOPIC_FEEDBACK: {{ $k.topics.feedback | quote }}
 IMON_TOPIC_PARTITIONS: {{ $k.partitions | int | quote }}
 IMON_METRICS_PORT: {{ $w.metricsPort | int | quote }}
 IMON_BATCH_MAX_SIZE: {{ $w.batchMaxSize | int | quote }}
+IMON_BATCH_SMALL_SIZE: {{ $w.batchSmallSize | int | quote }}
 IMON_BATCH_MAX_WAIT_S: {{ $w.batchMaxWaitSeconds | toString | quote }}
 IMON_MAX_TEXT_BYTES: {{ $w.maxTextBytes | int | quote }}
 IMON_MAX_EVENT_BYTES: {{ $w.maxEventBytes | int | quote }}
