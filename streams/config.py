@@ -48,9 +48,10 @@ class Settings(BaseSettings):
     # --- Worker ------------------------------------------------------------------------------
     metrics_host: str = Field("0.0.0.0", description="Address the /metrics endpoint listens on.")
     metrics_port: int = Field(8000, ge=0, le=65535, description="Port of /metrics (0 = pick a free one).")
-    # Measured with `imon bench` on 2 cores (README "Measured performance"): 64 / 50 ms gave 94.2 utt/s
-    # and p99 1.2 s at half capacity; 16 / 5 ms gave 85.8-88.4 utt/s and p99 351-381 ms, but its one CI
-    # run lost a start/end record across a rebalance (docs/RELIABILITY.md), so 64 / 50 ms stays default.
+    # Measured with `imon bench` on 2 cores (README "Measured performance", 2026-12-03): batches that
+    # follow the backlog (64 max, 16 below a backlog of 64, 5 ms wait) kept the capacity of fixed
+    # 64-event batches (206.7-208.6 vs 212.7 utt/s) with p99 177-179 ms at half capacity, where fixed
+    # 64 / 50 ms gave 412-545 ms and fixed 16 / 5 ms lost ~20 % of the capacity.
     batch_max_size: int = Field(64, ge=1, le=4096, description="Most events per model batch.")
     batch_small_size: int = Field(
         16,
