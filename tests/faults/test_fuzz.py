@@ -56,7 +56,7 @@ class OfflineWorker:
         from streams.worker import Worker
 
         cwd = os.getcwd()
-        os.chdir(datadir)  # faust keeps an "<app id>-data" folder in the working directory
+        os.chdir(datadir)  # the worker writes nothing here now (Faust data dir: the temp dir); kept as a guard
         try:
             self.worker = Worker(
                 SETTINGS, scorer, Redactor(), Metrics.create(CollectorRegistry(), process=False)
