@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Probe: does fine-tuning the encoder help TweetEval sentiment, against the frozen encoder?
+
+Both sides get the same SemEval training rows (seeded sample) and the same head: a class-balanced
+logistic regression on the mean-pooled, L2-normalised embedding, scored on TweetEval sentiment val
+(never trained on). The fine-tuned side first trains the whole encoder with a linear softmax head on
+those rows (AdamW 3e-5, 10 % warm-up then linear decay, batch 32, class-balanced cross-entropy).
+Nothing is saved but a JSON summary: this measures whether fine-tuning is worth building
+(models/MODEL_CARD.md, "Fine-tuning the encoder").
+
+    .venv/bin/python scripts/finetune_probe.py --rows 8000 --epochs 1 --out out/finetune_probe.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models import datasets as D  # noqa: E402
+from models.encoder import default_encoder_dir  # noqa: E402
+
+BATCH = 32
+LR = 3e-5
+SEED = 13
+
+
+def embed(model: Any, tok: Any, texts: list[str], bs: int = 64) -> np.ndarray:
+    """Mean-pooled, L2-normalised embeddings (length-sorted batches, input order)."""
+    model.eval()
+    out = np.zeros((len(texts), model.config.hidden_size), np.float32)
+    order = np.argsort([len(t) for t in texts])
+    with torch.inference_mode():
+        for s in range(0, len(texts), bs):
+            idx = order[s : s + bs]
+            out[idx] = pooled(model, tok, [texts[i] for i in idx]).numpy()
+    return out
+
+
+def pooled(model: Any, tok: Any, texts: list[str]) -> torch.Tensor:
+    enc = tok(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+    h = model(**enc).last_hidden_state
+    m = enc["attention_mask"].unsqueeze(-1).float()
+    return torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=1)
+
+
+def lr_score(model: Any, tok: Any, xtr: list[str], ytr: np.ndarray, xva: list[str], yva: np.ndarray) -> dict[str, float]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score, recall_score
+
+    t0 = time.time()
+    etr, eva = embed(model, tok, xtr), embed(model, tok, xva)
+    clf = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(etr, ytr)
+    pred = clf.predict(eva)
+    return {
+        "macro_recall": round(float(recall_score(yva, pred, average="macro")), 4),
+        "macro_f1": round(float(f1_score(yva, pred, average="macro")), 4),
+        "embed_s": round(time.time() - t0, 1),
+    }
+
+
+def fine_tune(model: Any, tok: Any, xtr: list[str], ytr: np.ndarray, epochs: float) -> float:
+    """Train the encoder and a linear head on (xtr, ytr); returns the seconds it took."""
+    head = torch.nn.Linear(model.config.hidden_size, 3)
+    weights = torch.tensor(len(ytr) / (3 * np.bincount(ytr, minlength=3)), dtype=torch.float32)
+    opt = torch.optim.AdamW(list(model.parameters()) + list(head.parameters()), lr=LR, weight_decay=0.01)
+    steps = max(1, int(epochs * len(xtr) / BATCH))
+    warm = max(1, int(0.1 * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / steps))
+    rng = np.random.default_rng(SEED)
+    model.train()
+    t0, step = time.time(), 0
+    while step < steps:
+        perm = rng.permutation(len(xtr))
+        for s in range(0, len(perm) - BATCH + 1, BATCH):
+            if step >= steps:
+                break
+            idx = perm[s : s + BATCH]
+            logits = head(pooled(model, tok, [xtr[i] for i in idx])) * 20.0  # unit vectors: scale the logits
+            loss = torch.nn.functional.cross_entropy(logits, torch.tensor(ytr[idx]), weight=weights)
+            loss.backward()
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            step += 1
+            if step % 50 == 0:
+                rate = BATCH * step / (time.time() - t0)
+                print(f"step {step}/{steps} loss {loss.item():.3f} {rate:.1f} utt/s", file=sys.stderr, flush=True)
+    return time.time() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description="Fine-tuned vs frozen encoder on TweetEval sentiment val.")
+    ap.add_argument("--rows", type=int, default=8000, help="SemEval training rows (seeded sample; default 8000)")
+    ap.add_argument("--epochs", type=float, default=1.0, help="fine-tuning epochs (default 1)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    ap.add_argument("--out", default="out/finetune_probe.json", help="JSON summary (default out/finetune_probe.json)")
+    args = ap.parse_args()
+
+    from transformers import AutoModel, AutoTokenizer
+
+    torch.manual_seed(SEED)
+    random.seed(SEED)
+    np.random.seed(SEED)
+    torch.set_num_threads(args.threads)
+    data = D.default_data_dir()
+    train, val = D.semeval(data, "train", args.rows, SEED), D.tweeteval_sentiment(data)
+    xtr, ytr = [e.text for e in train], np.array([e.label("sentiment") for e in train])
+    xva, yva = [e.text for e in val], np.array([e.label("sentiment") for e in val])
+    path = default_encoder_dir()
+    tok = AutoTokenizer.from_pretrained(str(path))
+    res: dict[str, Any] = {"rows": len(xtr), "epochs": args.epochs, "seed": SEED, "encoder": str(path)}
+    res["frozen_lr"] = lr_score(AutoModel.from_pretrained(str(path)), tok, xtr, ytr, xva, yva)
+    print("frozen + LR", res["frozen_lr"], file=sys.stderr, flush=True)
+    model = AutoModel.from_pretrained(str(path))
+    res["train_s"] = round(fine_tune(model, tok, xtr, ytr, args.epochs), 1)
+    res["finetuned_lr"] = lr_score(model, tok, xtr, ytr, xva, yva)
+    print("fine-tuned + LR", res["finetuned_lr"], file=sys.stderr, flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1) + "\n")
+    print(json.dumps(res))
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
