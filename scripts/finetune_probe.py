@@ -30,38 +30,28 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models import datasets as D  # noqa: E402
-from models.encoder import default_encoder_dir  # noqa: E402
+from models.encoder import Encoder, default_encoder_dir  # noqa: E402
 
 BATCH = 32
 LR = 3e-5
 SEED = 13
 
 
-def embed(model: Any, tok: Any, texts: list[str], bs: int = 64) -> np.ndarray:
-    """Mean-pooled, L2-normalised embeddings (length-sorted batches, input order)."""
-    model.eval()
-    out = np.zeros((len(texts), model.config.hidden_size), np.float32)
-    order = np.argsort([len(t) for t in texts])
-    with torch.inference_mode():
-        for s in range(0, len(texts), bs):
-            idx = order[s : s + bs]
-            out[idx] = pooled(model, tok, [texts[i] for i in idx]).numpy()
-    return out
-
-
 def pooled(model: Any, tok: Any, texts: list[str]) -> torch.Tensor:
+    """The scorer's embedding (models.encoder: mean pool, L2 norm), with gradients, for training."""
     enc = tok(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
     h = model(**enc).last_hidden_state
     m = enc["attention_mask"].unsqueeze(-1).float()
     return torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=1)
 
 
-def lr_score(model: Any, tok: Any, xtr: list[str], ytr: np.ndarray, xva: list[str], yva: np.ndarray) -> dict[str, float]:
+def lr_score(encoder: Encoder, xtr: list[str], ytr: np.ndarray, xva: list[str], yva: np.ndarray) -> dict[str, float]:
+    """Fit the LR head on the encoder's embeddings of the training rows; score TweetEval val."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score, recall_score
 
     t0 = time.time()
-    etr, eva = embed(model, tok, xtr), embed(model, tok, xva)
+    etr, eva = encoder.encode(xtr, batch_size=64), encoder.encode(xva, batch_size=64)
     clf = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(etr, ytr)
     pred = clf.predict(eva)
     return {
@@ -109,8 +99,6 @@ def main() -> int:
     ap.add_argument("--out", default="out/finetune_probe.json", help="JSON summary (default out/finetune_probe.json)")
     args = ap.parse_args()
 
-    from transformers import AutoModel, AutoTokenizer
-
     torch.manual_seed(SEED)
     random.seed(SEED)
     np.random.seed(SEED)
@@ -120,13 +108,14 @@ def main() -> int:
     xtr, ytr = [e.text for e in train], np.array([e.label("sentiment") for e in train])
     xva, yva = [e.text for e in val], np.array([e.label("sentiment") for e in val])
     path = default_encoder_dir()
-    tok = AutoTokenizer.from_pretrained(str(path))
     res: dict[str, Any] = {"rows": len(xtr), "epochs": args.epochs, "seed": SEED, "encoder": str(path)}
-    res["frozen_lr"] = lr_score(AutoModel.from_pretrained(str(path)), tok, xtr, ytr, xva, yva)
+    frozen = Encoder(path)  # the scorer's own encoder class: same tokeniser, pooling and batching
+    res["frozen_lr"] = lr_score(frozen, xtr, ytr, xva, yva)
     print("frozen + LR", res["frozen_lr"], file=sys.stderr, flush=True)
-    model = AutoModel.from_pretrained(str(path))
-    res["train_s"] = round(fine_tune(model, tok, xtr, ytr, args.epochs), 1)
-    res["finetuned_lr"] = lr_score(model, tok, xtr, ytr, xva, yva)
+    tuned = Encoder(path)
+    res["train_s"] = round(fine_tune(tuned.model, tuned.tokenizer, xtr, ytr, args.epochs), 1)
+    tuned.model.eval()
+    res["finetuned_lr"] = lr_score(tuned, xtr, ytr, xva, yva)
     print("fine-tuned + LR", res["finetuned_lr"], file=sys.stderr, flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
