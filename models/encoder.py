@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from models.adapter import adapted_fingerprint
+
 log = logging.getLogger(__name__)
 
 #: Longest input in word pieces; contact-centre utterances are short, and attention cost is quadratic.
@@ -78,6 +80,7 @@ class Encoder:
         device: str = "cpu",
         max_length: int = MAX_LENGTH,
         threads: int = 0,
+        adapter: Any = None,
     ) -> None:
         # Offline by construction: the folder is local, and these stop any hub lookup on the way.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -94,7 +97,13 @@ class Encoder:
         self.model = AutoModel.from_pretrained(str(path), local_files_only=True).to(self.device).eval()
         self.dim = int(self.model.config.hidden_size)
         self.name = path.parent.name if path.name == "model" else path.name
-        self.fingerprint = encoder_fingerprint(path, max_length)
+        self.base_fingerprint = encoder_fingerprint(path, max_length)
+        self.adapter = adapter  # models.adapter.Adapter (LoRA, merged into the weights) or None
+        if adapter is not None:
+            from models.adapter import merge_adapter
+
+            merge_adapter(self.model, adapter, self.base_fingerprint)
+        self.fingerprint = adapted_fingerprint(self.base_fingerprint, adapter)
         self.cache_key = self.fingerprint
         self._torch = torch
 
@@ -170,24 +179,58 @@ class TokenStates:
         self.offsets = offsets
 
 
+def resolve_adapter(setting: str | Path | None, path: Path, max_length: int = MAX_LENGTH) -> Any:
+    """The LoRA adapter to merge into the encoder in ``path``: ``auto`` (or None) = the shipped one
+    (``models/artifacts/adapter.npz``) if there is one and it was trained on this encoder, else none;
+    ``none`` = none; anything else = that adapter file, which must fit this encoder."""
+    from models.adapter import AdapterError, default_adapter_path, load_adapter
+
+    value = str(setting).strip() if setting is not None else "auto"
+    if value.lower() == "none":
+        return None
+    if value.lower() == "auto":
+        shipped = default_adapter_path()
+        if not shipped.is_file():
+            return None
+        adapter = load_adapter(shipped)
+        base = encoder_fingerprint(path, max_length)
+        if adapter.meta.get("base_fingerprint") != base:
+            log.warning("shipped adapter %s was trained on encoder %s, not %s (%s): running without it",
+                        shipped.name, adapter.meta.get("base_fingerprint"), base, path)
+            return None
+        return adapter
+    adapter = load_adapter(Path(value).expanduser())
+    base = encoder_fingerprint(path, max_length)
+    if adapter.meta.get("base_fingerprint") != base:
+        raise AdapterError(f"adapter {value} was trained on encoder {adapter.meta.get('base_fingerprint')}, "
+                           f"but {path} is {base}")
+    return adapter
+
+
 def load_encoder(
     encoder_dir: Path | str | None,
     device: str = "cpu",
     threads: int = 0,
     backend: str = "torch",
     onnx_dir: Path | str | None = None,
+    adapter: str | Path | None = "auto",
 ) -> Encoder:
     """The encoder in ``encoder_dir`` (default: the packaged one) on the ``backend`` runtime: ``torch``, or
-    ``onnx-int8`` (the same encoder quantized, built by ``imon train --onnx`` into ``onnx_dir``; CPU only)."""
+    ``onnx-int8`` (the same encoder quantized, built by ``imon train --onnx`` into ``onnx_dir``; CPU only),
+    with the LoRA ``adapter`` merged in (:func:`resolve_adapter`; ``settings.encoder_adapter``)."""
     path = resolve_encoder_dir(encoder_dir)
+    lora = resolve_adapter(adapter, path)
+    if lora is not None:
+        log.info("merging LoRA adapter (r=%d, %d parameters, sha256 %s) into the encoder",
+                 lora.r, lora.n_params, lora.sha256[:12])
     if backend == "onnx-int8":
         from models.onnx_encoder import OnnxEncoder
 
         if device != "cpu":
             log.warning("encoder backend onnx-int8 runs on the CPU; device %s is ignored", device)
         log.info("loading encoder %s as ONNX Runtime int8 (%s)", path, onnx_dir or "models/build/onnx")
-        return OnnxEncoder(path, onnx_dir=onnx_dir, threads=threads)
+        return OnnxEncoder(path, onnx_dir=onnx_dir, threads=threads, adapter=lora)
     if backend != "torch":
         raise ValueError(f"unknown encoder backend {backend!r} (torch or onnx-int8)")
     log.info("loading encoder from %s on %s", path, device)
-    return Encoder(path, device=device, threads=threads)
+    return Encoder(path, device=device, threads=threads, adapter=lora)

@@ -170,7 +170,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         check_onnx_dir(args.onnx_dir or settings.onnx_dir)
     heads_path = args.heads or (Path(settings.heads_path) if settings.heads_path else default_heads_path())
     heads = Heads.load(heads_path)
-    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads or 2)
+    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads or 2,
+                       adapter=settings.encoder_adapter)
     if heads.meta.get("encoder", {}).get("fingerprint") not in (None, enc.fingerprint):
         log.error("heads %s were trained on a different encoder than %s", heads_path, enc.path)
         return 2
@@ -242,7 +243,7 @@ def _run_onnx(args: argparse.Namespace, settings: Any, enc: Any, heads: Heads, d
     _single_thread_blas()
     threads = settings.torch_threads or 2
     onnx_dir = args.onnx_dir or settings.onnx_dir
-    onnx_enc = OnnxEncoder(enc.path, onnx_dir=onnx_dir, threads=threads)
+    onnx_enc = OnnxEncoder(enc.path, onnx_dir=onnx_dir, threads=threads, adapter=enc.adapter)
     from models.onnx_encoder import onnx_heads_path
 
     given = getattr(args, "onnx_heads", None)

@@ -295,7 +295,7 @@ def build(args: argparse.Namespace, settings: Any) -> int:
     progress = not getattr(args, "no_progress", False)
     out_dir = Path(args.fast_path_dir or settings.fast_path_dir or default_fastpath_dir())
     threads = min(settings.torch_threads or 1, 2)  # shared box: 1 thread unless told
-    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=threads)
+    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=threads, adapter=settings.encoder_adapter)
     tf_path = Path(args.transformer_heads or settings.heads_path or default_heads_path())
     tf_heads = Heads.load(tf_path)
     if tf_heads.meta.get("encoder", {}).get("fingerprint") not in (None, enc.fingerprint):

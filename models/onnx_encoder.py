@@ -30,7 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from models.encoder import MAX_LENGTH, Encoder, EncoderNotFoundError, encoder_fingerprint, resolve_encoder_dir
+from models.adapter import adapted_fingerprint, merge_adapter
+from models.encoder import (
+    MAX_LENGTH,
+    Encoder,
+    EncoderNotFoundError,
+    encoder_fingerprint,
+    resolve_adapter,
+    resolve_encoder_dir,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +107,7 @@ def export_onnx(
     max_length: int = MAX_LENGTH,
     keep_fp32: bool = True,
     say: Any = print,
+    adapter: str | Path | None = "auto",
 ) -> Path:
     """Export + quantize the encoder into ``out_dir`` (default ``models/build/onnx``); returns the folder."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -109,11 +118,16 @@ def export_onnx(
     from transformers import AutoModel, AutoTokenizer
 
     src = resolve_encoder_dir(encoder_dir)
+    lora = resolve_adapter(adapter, src, max_length)
+    base_fp = encoder_fingerprint(src, max_length)
     out = Path(out_dir) if out_dir else default_onnx_dir()
     out.mkdir(parents=True, exist_ok=True)
     say(f"[onnx] 1/3 loading encoder {src}")
     tok = AutoTokenizer.from_pretrained(str(src), local_files_only=True)
     model = AutoModel.from_pretrained(str(src), local_files_only=True).eval()
+    if lora is not None:
+        say(f"[onnx]     merging LoRA adapter (r={lora.r}, sha256 {lora.sha256[:12]})")
+        merge_adapter(model, lora, base_fp)
     sample = tok(["a sample utterance for tracing", "and a second, longer one to get some padding in"],
                  padding=True, return_tensors="pt")
     if "token_type_ids" not in sample:
@@ -144,7 +158,8 @@ def export_onnx(
     manifest = {
         "backend": BACKEND,
         "source": {"path": str(src), "name": src.parent.name if src.name == "model" else src.name,
-                   "fingerprint": encoder_fingerprint(src, max_length), "max_length": max_length},
+                   "fingerprint": adapted_fingerprint(base_fp, lora), "base_fingerprint": base_fp,
+                   "adapter_sha256": lora.sha256 if lora is not None else None, "max_length": max_length},
         "output": "last_hidden_state",
         "inputs": list(INPUT_NAMES),
         "opset": OPSET,
@@ -168,11 +183,13 @@ class OnnxEncoder(Encoder):
     backend = BACKEND
 
     def __init__(self, path: Path, onnx_dir: Path | str | None = None, max_length: int = MAX_LENGTH,
-                 threads: int = 0) -> None:
+                 threads: int = 0, adapter: Any = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         d, manifest = check_onnx_dir(onnx_dir)
-        fp = encoder_fingerprint(path, max_length)
+        self.base_fingerprint = encoder_fingerprint(path, max_length)
+        self.adapter = adapter  # merged into the exported weights; the manifest's fingerprint says which
+        fp = adapted_fingerprint(self.base_fingerprint, adapter)
         if manifest.get("source", {}).get("fingerprint") != fp:
             raise OnnxEncoderMissingError(
                 f"ONNX encoder in {d} was built from encoder {manifest.get('source', {}).get('fingerprint')}, "

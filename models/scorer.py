@@ -252,7 +252,8 @@ def load_scorer(settings: Settings) -> Scorer:
             heads_path = onnx_heads_path(settings.onnx_dir)
     heads = Heads.load(heads_path)
     enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads,
-                       backend=settings.encoder_backend, onnx_dir=settings.onnx_dir)
+                       backend=settings.encoder_backend, onnx_dir=settings.onnx_dir,
+                       adapter=settings.encoder_adapter)
     # With onnx-int8 the fingerprint is the source encoder's (the int8 model is it, quantized), so heads
     # trained on the float encoder pass; the accuracy cost is measured by `imon evaluate --onnx`.
     trained_on = heads.meta.get("encoder", {}).get("backend", "torch")
@@ -262,8 +263,10 @@ def load_scorer(settings: Settings) -> Scorer:
     want = heads.meta.get("encoder", {}).get("fingerprint")
     if want and want != enc.fingerprint:
         raise HeadsEncoderMismatchError(
-            f"heads {heads_path} were trained on encoder {want}, but {enc.path} is {enc.fingerprint}; "
-            "run `imon train` for this encoder or point IMON_HEADS_PATH at matching heads"
+            f"heads {heads_path} were trained on encoder {want}, but {enc.path} "
+            f"(adapter {getattr(enc, 'adapter', None) and enc.adapter.sha256[:12]}, IMON_ENCODER_ADAPTER="
+            f"{settings.encoder_adapter}) is {enc.fingerprint}; run `imon train` for this encoder or point "
+            "IMON_HEADS_PATH at matching heads"
         )
     if enc.dim != heads.dim:
         raise HeadsEncoderMismatchError(f"encoder dim {enc.dim} != heads dim {heads.dim}")

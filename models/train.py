@@ -1,9 +1,12 @@
-"""``imon train``: fit the calibrated heads on the frozen encoder and write ``models/artifacts/heads.*``.
+"""``imon train``: fit the calibrated heads on the encoder and write ``models/artifacts/heads.*``.
 
 Steps (seeded, reproducible: same data + seed + encoder -> byte-identical heads):
 1. examples: public sets (``shared/data``) + our synthetic EN/NL set (``models/data``), each labelling
    only the tasks it speaks to (see ``models/datasets.py``);
-2. embeddings from the frozen encoder, cached under ``models/build/`` (only new texts are encoded);
+1b. with ``--finetune``: a multi-task LoRA adapter for the encoder (``models/finetune.py``), written to
+   ``models/artifacts/adapter.npz``; otherwise the configured adapter (default: the shipped one) is used;
+2. embeddings from the (adapted, then frozen) encoder, cached under ``models/build/`` (only new texts are
+   encoded);
 3. one small head per task on the embedding: one GELU hidden layer (64) or logistic regression
    (``--hidden 0``), class-balanced, per-source weights;
 4. calibration on the *validation* split: temperature (sentiment), Platt scaling (binary heads);
@@ -246,6 +249,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lexical-C", type=float, default=1.0,
                         help="inverse L2 strength of the n-gram models (default 1.0)")
     parser.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
+    ft = parser.add_argument_group("encoder fine-tuning: LoRA adapters (models/finetune.py, models/adapter.py)")
+    ft.add_argument("--finetune", action="store_true",
+                    help="first train a LoRA adapter for the encoder on all tasks (about 7 min per 24,000 rows on 2 "
+                         "CPU cores), write it to --adapter-out, then fit the heads on the adapted encoder")
+    ft.add_argument("--adapter-out", type=Path, default=None,
+                    help="adapter file to write (default: models/artifacts/adapter.npz; then give --out too)")
+    ft.add_argument("--finetune-rows", type=int, default=24000,
+                    help="training rows drawn (by source weight) for the fine-tune (default 24000)")
+    ft.add_argument("--finetune-epochs", type=float, default=1.0, help="passes over those rows (default 1)")
+    ft.add_argument("--lora-r", type=int, default=8, help="LoRA rank (default 8; alpha = 2 x rank)")
+    ft.add_argument("--lora-lr", type=float, default=5e-4, help="fine-tuning learning rate (default 5e-4)")
     fp = parser.add_argument_group("fast path / cascade (models/fastpath.py, models/cascade.py)")
     fp.add_argument("--fast-path", action="store_true",
                     help="build the cascade's fast path (static embeddings distilled from the encoder + heads) "
@@ -292,7 +306,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     if getattr(args, "onnx", False):
         from models.onnx_encoder import export_onnx
 
-        export_onnx(settings.encoder_dir, args.onnx_dir or settings.onnx_dir, keep_fp32=not args.onnx_drop_fp32)
+        export_onnx(settings.encoder_dir, args.onnx_dir or settings.onnx_dir, keep_fp32=not args.onnx_drop_fp32,
+                    adapter=settings.encoder_adapter)
         return 0
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -301,14 +316,16 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     backend = settings.encoder_backend
     # With IMON_ENCODER_BACKEND=onnx-int8 the heads are fitted, calibrated and thresholded on the int8
     # encoder's own embeddings (its vectors differ from fp32 by cosine ~0.99, enough to move thresholds).
-    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=threads, backend=backend,
-                       onnx_dir=settings.onnx_dir)
-    cache = EmbeddingCache(enc, args.build_dir)
     data_dir = args.data_dir or D.default_data_dir()
-
     tr = D.load_split(data_dir, "train", args.limit, args.seed)
     va = D.load_split(data_dir, "val", args.limit, args.seed)
     log.info("train %d examples, validation %d", len(tr), len(va))
+    adapter = settings.encoder_adapter
+    if getattr(args, "finetune", False):
+        adapter = str(_finetune(args, settings, tr, threads))
+    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=threads, backend=backend,
+                       onnx_dir=settings.onnx_dir, adapter=adapter)
+    cache = EmbeddingCache(enc, args.build_dir)
     X_tr = cache.encode([e.text for e in tr])
     X_va = cache.encode([e.text for e in va])
 
@@ -327,7 +344,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             "name": MODEL_NAME,
             "version": f"{MODEL_VERSION}+{digest}",
             "encoder": {"name": enc.name, "fingerprint": enc.fingerprint, "max_length": enc.max_length,
-                        "pooling": "mean", "normalize": "l2", "dim": enc.dim, "backend": backend},
+                        "pooling": "mean", "normalize": "l2", "dim": enc.dim, "backend": backend,
+                        "base_fingerprint": enc.base_fingerprint, "adapter": _adapter_summary(enc.adapter)},
             "classes": {"sentiment": list(SENTIMENT_CLASSES), "binary": list(BINARY_TASKS)},
             "head": (
                 {"type": "mlp", "hidden": args.hidden, "activation": "gelu_tanh", "epochs": 20, "weight_decay": 1e-2,
@@ -362,6 +380,32 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     log.info("drift reference %s (%s scores per task)", Path(npz).parent / REFERENCE_FILE, counts)
     print(f"wrote {npz} and {meta} (version {heads.meta['version']})")
     return 0
+
+
+def _finetune(args: argparse.Namespace, settings: Any, tr: list[D.Example], threads: int) -> Path:
+    """``--finetune``: train a LoRA adapter on the base encoder, save it; returns its path."""
+    from models.adapter import default_adapter_path, save_adapter
+    from models.encoder import load_encoder
+    from models.finetune import finetune_adapter
+
+    if settings.encoder_backend != "torch":
+        raise SystemExit("--finetune trains on the torch encoder: unset IMON_ENCODER_BACKEND")
+    if args.adapter_out and not (args.out or settings.heads_path):
+        raise SystemExit("--adapter-out writes an adapter the shipped heads were not fitted on: give --out too")
+    out = args.adapter_out or default_adapter_path()
+    base = load_encoder(settings.encoder_dir, device=settings.device, threads=threads, adapter="none")
+    adapter = finetune_adapter(base, tr, rows=args.finetune_rows, epochs=args.finetune_epochs, r=args.lora_r,
+                               alpha=2.0 * args.lora_r, lr=args.lora_lr, seed=args.seed)
+    npz, meta = save_adapter(adapter, out)
+    print(f"wrote {npz} and {meta} ({adapter.n_params:,} parameters, {npz.stat().st_size / 1e3:.0f} KB)")
+    return Path(npz)
+
+
+def _adapter_summary(adapter: Any) -> dict[str, Any] | None:
+    if adapter is None:
+        return None
+    return {"type": "lora", "r": adapter.r, "alpha": adapter.alpha, "params": adapter.n_params,
+            "sha256": adapter.sha256, "training": adapter.meta.get("training")}
 
 
 def main(argv: list[str] | None = None) -> int:

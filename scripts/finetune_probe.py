@@ -61,11 +61,17 @@ def lr_score(encoder: Encoder, xtr: list[str], ytr: np.ndarray, xva: list[str], 
     }
 
 
-def fine_tune(model: Any, tok: Any, xtr: list[str], ytr: np.ndarray, epochs: float) -> float:
-    """Train the encoder and a linear head on (xtr, ytr); returns the seconds it took."""
+def fine_tune(model: Any, tok: Any, xtr: list[str], ytr: np.ndarray, epochs: float, lora: int = 0,
+              lora_lr: float = 5e-4) -> float:
+    """Train the encoder (all weights, or rank-``lora`` LoRA adapters merged back at the end, as
+    models.adapter ships them) and a linear head on (xtr, ytr); returns the seconds it took."""
+    from models import adapter as A
+
     head = torch.nn.Linear(model.config.hidden_size, 3)
     weights = torch.tensor(len(ytr) / (3 * np.bincount(ytr, minlength=3)), dtype=torch.float32)
-    opt = torch.optim.AdamW(list(model.parameters()) + list(head.parameters()), lr=LR, weight_decay=0.01)
+    wrapped = A.attach_lora(model, lora, 2.0 * lora, SEED) if lora else {}
+    params = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
+    opt = torch.optim.AdamW(params, lr=lora_lr if lora else LR, weight_decay=0.01)
     steps = max(1, int(epochs * len(xtr) / BATCH))
     warm = max(1, int(0.1 * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / steps))
@@ -88,13 +94,21 @@ def fine_tune(model: Any, tok: Any, xtr: list[str], ytr: np.ndarray, epochs: flo
             if step % 50 == 0:
                 rate = BATCH * step / (time.time() - t0)
                 print(f"step {step}/{steps} loss {loss.item():.3f} {rate:.1f} utt/s", file=sys.stderr, flush=True)
-    return time.time() - t0
+    took = time.time() - t0
+    if wrapped:  # what ships: float16 factors merged into the base weights
+        adapter = A.from_wrapped(wrapped, lora, 2.0 * lora, {})
+        A.unwrap(model, wrapped)
+        A.merge_adapter(model, adapter, "")
+    return took
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description="Fine-tuned vs frozen encoder on TweetEval sentiment val.")
     ap.add_argument("--rows", type=int, default=8000, help="SemEval training rows (seeded sample; default 8000)")
     ap.add_argument("--epochs", type=float, default=1.0, help="fine-tuning epochs (default 1)")
+    ap.add_argument("--lora", type=int, default=0,
+                    help="train rank-R LoRA adapters (alpha 2R, all linear layers) instead of all weights (default 0)")
+    ap.add_argument("--lora-lr", type=float, default=5e-4, help="learning rate with --lora (default 5e-4)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     ap.add_argument("--out", default="out/finetune_probe.json", help="JSON summary (default out/finetune_probe.json)")
     args = ap.parse_args()
@@ -108,12 +122,13 @@ def main() -> int:
     xtr, ytr = [e.text for e in train], np.array([e.label("sentiment") for e in train])
     xva, yva = [e.text for e in val], np.array([e.label("sentiment") for e in val])
     path = default_encoder_dir()
-    res: dict[str, Any] = {"rows": len(xtr), "epochs": args.epochs, "seed": SEED, "encoder": str(path)}
+    res: dict[str, Any] = {"rows": len(xtr), "epochs": args.epochs, "seed": SEED, "encoder": str(path),
+                           "lora": args.lora, "lr": args.lora_lr if args.lora else LR}
     frozen = Encoder(path)  # the scorer's own encoder class: same tokeniser, pooling and batching
     res["frozen_lr"] = lr_score(frozen, xtr, ytr, xva, yva)
     print("frozen + LR", res["frozen_lr"], file=sys.stderr, flush=True)
     tuned = Encoder(path)
-    res["train_s"] = round(fine_tune(tuned.model, tuned.tokenizer, xtr, ytr, args.epochs), 1)
+    res["train_s"] = round(fine_tune(tuned.model, tuned.tokenizer, xtr, ytr, args.epochs, args.lora, args.lora_lr), 1)
     tuned.model.eval()
     res["finetuned_lr"] = lr_score(tuned, xtr, ytr, xva, yva)
     print("fine-tuned + LR", res["finetuned_lr"], file=sys.stderr, flush=True)

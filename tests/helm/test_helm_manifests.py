@@ -159,6 +159,12 @@ def test_settings_reach_the_worker_as_imon_variables() -> None:
     assert all(isinstance(v, str) for v in data.values())
 
 
+def test_encoder_adapter_is_passed_only_when_set() -> None:
+    assert "IMON_ENCODER_ADAPTER" not in _configmap_data(render())  # empty = the worker's own default (auto)
+    assert _configmap_data(render(sets=["model.encoderAdapter=none"]))["IMON_ENCODER_ADAPTER"] == "none"
+    assert "encoderAdapter" in render_error(sets=["model.encoderAdapter=relative/adapter.npz"])
+
+
 def test_settings_load_into_the_worker_settings_object(monkeypatch: pytest.MonkeyPatch) -> None:
     # The rendered strings are exactly what pydantic-settings parses in the pod.
     for key in [k for k in os.environ if k.startswith("IMON_")]:

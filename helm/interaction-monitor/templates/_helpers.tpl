@@ -178,6 +178,9 @@ IMON_ENCODER_DIR: {{ . | quote }}
 {{- with $m.headsPath }}
 IMON_HEADS_PATH: {{ . | quote }}
 {{- end }}
+{{- with $m.encoderAdapter }}
+IMON_ENCODER_ADAPTER: {{ . | quote }}
+{{- end }}
 {{- with .Values.alertmanager.url }}
 IMON_ALERTMANAGER_URL: {{ . | quote }}
 {{- end }}

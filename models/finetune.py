@@ -1,0 +1,162 @@
+"""Multi-task LoRA fine-tuning of the sentence encoder (``imon train --finetune``).
+
+The encoder stays frozen; rank-``r`` LoRA factors on every linear layer (``models.adapter``) are trained
+together with one throw-away linear head per task on the scorer's own embedding (mean pool + L2 norm),
+on the same training rows ``imon train`` fits its heads on. Each row labels only the tasks its source
+speaks to; a task's loss is taken over the rows that label it. Rows are drawn in proportion to their
+source weight (``models.datasets``: e.g. SemEval's 30,000 tweets count as 8,000), classes are balanced
+per task. Only the adapter is kept: the shipped heads, lexical channel, calibration and thresholds are
+then fitted on the adapted encoder's embeddings exactly as on a frozen one (``models.train``).
+
+Why (models/MODEL_CARD.md, "Fine-tuning the encoder"): on TweetEval sentiment the frozen encoder with a
+logistic head reached macro-recall 0.670, the fine-tuned one 0.727 with the same 24,000 rows and head.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from models import datasets as D
+from models.base import BINARY_TASKS
+
+log = logging.getLogger(__name__)
+
+#: Logit scale on unit-length embeddings (cosine logits are too flat to train on otherwise).
+LOGIT_SCALE = 20.0
+
+
+def _class_balance(y: np.ndarray, labelled: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per-row weight that gives every class of a task the same total weight (mean 1 over labelled rows)."""
+    w = np.zeros(len(y), dtype=np.float32)
+    if not labelled.any():
+        return w
+    counts = np.bincount(y[labelled], minlength=n_classes).astype(np.float64)
+    present = counts > 0
+    per_class = np.where(present, labelled.sum() / (present.sum() * np.maximum(counts, 1)), 0.0)
+    w[labelled] = per_class[y[labelled]]
+    return w
+
+
+def sample_rows(exs: list[D.Example], rows: int, seed: int) -> np.ndarray:
+    """``rows`` indices drawn without replacement in proportion to the examples' weights (seeded)."""
+    w = np.array([max(e.weight, 0.0) for e in exs], dtype=np.float64)
+    n = min(rows, int((w > 0).sum()))
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(len(exs), size=n, replace=False, p=w / w.sum()))
+
+
+def finetune_adapter(
+    enc: Any,
+    exs: list[D.Example],
+    *,
+    rows: int = 24000,
+    epochs: float = 1.0,
+    r: int = 8,
+    alpha: float = 16.0,
+    lr: float = 5e-4,
+    batch: int = 32,
+    seed: int = 13,
+    progress: bool = True,
+) -> Any:
+    """Train a LoRA adapter for ``enc`` (a :class:`models.encoder.Encoder` without one) on ``exs``.
+    Returns a :class:`models.adapter.Adapter`; ``enc.model`` is left as it was (unwrapped)."""
+    import torch
+    from tqdm import tqdm
+
+    from models import adapter as A
+
+    if getattr(enc, "adapter", None) is not None:
+        raise ValueError("fine-tune the base encoder, not one with an adapter merged in (IMON_ENCODER_ADAPTER=none)")
+    torch.manual_seed(seed)
+    pick = sample_rows(exs, rows, seed)
+    texts = [exs[i].text for i in pick]
+    tasks = ("sentiment", *BINARY_TASKS)
+    ys, ws = {}, {}
+    for t in tasks:
+        raw = [exs[i].label(t) for i in pick]
+        labelled = np.array([v is not None for v in raw])
+        y = np.array([int(v) if v is not None else 0 for v in raw], dtype=np.int64)
+        ys[t] = torch.from_numpy(y)
+        ws[t] = torch.from_numpy(_class_balance(y, labelled, 3 if t == "sentiment" else 2))
+    counts = {t: int((ws[t] > 0).sum()) for t in tasks}
+    log.info("fine-tuning LoRA r=%d on %d rows drawn by source weight (labelled per task: %s)", r, len(pick), counts)
+
+    model, tok = enc.model, enc.tokenizer
+    wrapped = A.attach_lora(model, r, alpha, seed)
+    dim = int(model.config.hidden_size)
+    heads = torch.nn.ModuleDict({t: torch.nn.Linear(dim, 3 if t == "sentiment" else 1) for t in tasks})
+    params = [p for w in wrapped.values() for p in (w.A, w.B)] + list(heads.parameters())
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    steps = max(1, int(epochs * len(pick) / batch))
+    warm = max(1, int(0.1 * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / steps))
+    gen = np.random.default_rng(seed)
+    model.train()
+    t0, step, losses = time.time(), 0, []
+    bar = tqdm(total=steps, desc="fine-tune (LoRA)", unit="step", disable=not progress)
+    try:
+        while step < steps:
+            perm = gen.permutation(len(pick))
+            for s in range(0, len(perm) - batch + 1, batch):
+                if step >= steps:
+                    break
+                idx = torch.from_numpy(perm[s : s + batch])
+                b = tok([texts[i] for i in idx.tolist()], padding=True, truncation=True, max_length=enc.max_length,
+                        return_tensors="pt")
+                h = model(**b).last_hidden_state
+                m = b["attention_mask"].unsqueeze(-1).to(h.dtype)
+                e = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1e-9), dim=1)
+                loss = torch.zeros(())
+                for t in tasks:
+                    w = ws[t][idx]
+                    if not bool((w > 0).any()):
+                        continue
+                    z = heads[t](e) * LOGIT_SCALE
+                    if t == "sentiment":
+                        lt = torch.nn.functional.cross_entropy(z, ys[t][idx], reduction="none")
+                    else:
+                        lt = torch.nn.functional.binary_cross_entropy_with_logits(
+                            z[:, 0], ys[t][idx].float(), reduction="none")
+                    loss = loss + (lt * w).sum() / batch
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                step += 1
+                losses.append(loss.item())
+                bar.update(1)
+                if step % 20 == 0:
+                    bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", utt_s=f"{batch * step / (time.time() - t0):.0f}")
+    finally:
+        bar.close()
+        model.eval()
+    took = time.time() - t0
+    meta = {
+        "base_fingerprint": enc.fingerprint,
+        "base_encoder": enc.name,
+        "training": {"rows": len(pick), "drawn": "without replacement, p proportional to source weight",
+                     "labelled_per_task": counts, "epochs": epochs, "steps": steps, "batch": batch, "lr": lr,
+                     "schedule": "10% linear warm-up, then linear decay", "weight_decay": 0.01,
+                     "loss": "sum over tasks of class-balanced cross-entropy on 20 x cosine logits",
+                     "seed": seed, "seconds": round(took, 1),
+                     "final_loss_mean_last_50": round(float(np.mean(losses[-50:])), 4) if losses else None,
+                     "sources": dict(sorted(_sources(exs, pick).items()))},
+    }
+    adapter = A.from_wrapped(wrapped, r, alpha, meta)
+    A.unwrap(model, wrapped)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    log.info("fine-tuned %d steps in %.0f s (%.1f utt/s)", steps, took, batch * steps / max(took, 1e-9))
+    return adapter
+
+
+def _sources(exs: list[D.Example], pick: np.ndarray) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i in pick:
+        s = exs[i].source.split(":")[0]
+        out[s] = out.get(s, 0) + 1
+    return out

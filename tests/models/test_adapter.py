@@ -1,0 +1,154 @@
+"""LoRA adapters for the encoder (models/adapter.py) and their training (models/finetune.py).
+
+On the real local encoder: a wrapped model starts out computing exactly what the base does; the saved
+(float16) factors merged into the weights reproduce the wrapped model's embeddings; files are checked
+against their hash and the base encoder; a tiny fine-tune is seeded (same rows + seed -> same adapter).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models import adapter as A
+from models import datasets as D
+from models.encoder import Encoder, default_encoder_dir, load_encoder, resolve_adapter
+from models.finetune import finetune_adapter, sample_rows
+
+pytestmark = pytest.mark.slow
+
+TEXTS = ["I want to speak to a manager right now", "thanks, that fixed it", "my order never arrived",
+         "ik wil een mens spreken", ""]
+
+
+@pytest.fixture(scope="module")
+def base() -> Encoder:
+    return Encoder(default_encoder_dir(), threads=2)
+
+
+def _random_adapter(enc: Encoder, seed: int = 3) -> tuple[A.Adapter, dict]:
+    """Wrap ``enc.model`` and give every B a random value (a trained adapter's stand-in)."""
+    wrapped = A.attach_lora(enc.model, 4, 8.0, seed)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for w in wrapped.values():
+            w.B.copy_(torch.randn(w.B.shape, generator=g) * 0.02)
+    return A.from_wrapped(wrapped, 4, 8.0, {"base_fingerprint": enc.fingerprint}), wrapped
+
+
+def test_fresh_lora_changes_nothing_and_merge_matches_the_wrapped_model(tmp_path: Path) -> None:
+    enc = Encoder(default_encoder_dir(), threads=2)
+    before = enc.encode(TEXTS)
+    wrapped = A.attach_lora(enc.model, 4, 8.0, seed=1)
+    assert np.allclose(enc.encode(TEXTS), before, atol=1e-6)  # B = 0: identical at the start
+    assert all(not p.requires_grad for n, p in enc.model.named_parameters() if not n.endswith((".A", ".B")))
+    adapter, wrapped = _random_adapter(Encoder(default_encoder_dir(), threads=2))
+    # the wrapped forward, with the factors rounded to float16 as they are saved
+    wrapped_enc = Encoder(default_encoder_dir(), threads=2)
+    w2 = A.attach_lora(wrapped_enc.model, 4, 8.0, seed=1)
+    with torch.no_grad():
+        for name, (a, b) in adapter.factors.items():
+            w2[name].A.copy_(torch.from_numpy(a.astype(np.float32)))
+            w2[name].B.copy_(torch.from_numpy(b.astype(np.float32)))
+    want = wrapped_enc.encode(TEXTS)
+    npz, meta = A.save_adapter(adapter, tmp_path / "adapter.npz")
+    merged = Encoder(default_encoder_dir(), threads=2, adapter=A.load_adapter(npz))
+    got = merged.encode(TEXTS)
+    assert np.abs(got - want).max() < 1e-4
+    assert np.abs(got - before).max() > 1e-3  # the adapter does change the embeddings
+    assert merged.fingerprint != merged.base_fingerprint == enc.base_fingerprint
+    assert adapter.n_params == 6 * 4 * (4 * (384 + 384) + 2 * (384 + 1536))  # MiniLM: 6 blocks, rank 4
+    m = json.loads(meta.read_text())
+    assert m["content_sha256"] == A.load_adapter(npz).sha256 and m["r"] == 4 and m["type"] == "lora"
+
+
+def test_adapter_files_are_checked(tmp_path: Path, base: Encoder) -> None:
+    adapter, _ = _random_adapter(Encoder(default_encoder_dir(), threads=2))
+    npz, meta = A.save_adapter(adapter, tmp_path / "a.npz")
+    with pytest.raises(A.AdapterError, match="no adapter"):
+        A.load_adapter(tmp_path / "missing.npz")
+    bad = json.loads(meta.read_text())
+    bad["content_sha256"] = "0" * 64
+    meta.write_text(json.dumps(bad))
+    with pytest.raises(A.AdapterError, match="sha256 differs"):
+        A.load_adapter(npz)
+    # trained on another encoder: refused when named explicitly, with the way out in the message
+    adapter.meta["base_fingerprint"] = "ffffffffffffffff"
+    npz, _ = A.save_adapter(adapter, tmp_path / "other.npz")
+    with pytest.raises(A.AdapterError, match="trained on encoder ffffffffffffffff"):
+        resolve_adapter(str(npz), default_encoder_dir())
+    with pytest.raises(A.AdapterError, match="IMON_ENCODER_ADAPTER=none"):
+        A.merge_adapter(Encoder(default_encoder_dir()).model, A.load_adapter(npz), base.fingerprint)
+    assert resolve_adapter("none", default_encoder_dir()) is None
+    assert resolve_adapter("NONE", default_encoder_dir()) is None
+
+
+def test_shipped_adapter_matches_the_shipped_heads() -> None:
+    """What `auto` loads is what the shipped heads were fitted on (else the scorer refuses to start)."""
+    heads_meta = json.loads((Path(A.default_adapter_path()).parent / "heads.json").read_text())
+    enc_meta = heads_meta["encoder"]
+    if A.default_adapter_path().is_file():
+        shipped = A.load_adapter(A.default_adapter_path())
+        assert enc_meta["adapter"]["sha256"] == shipped.sha256
+        assert enc_meta["fingerprint"] == A.adapted_fingerprint(enc_meta["base_fingerprint"], shipped)
+        assert A.default_adapter_path().stat().st_size < 2_000_000  # small enough for git
+    else:
+        assert not enc_meta.get("adapter")
+    assert load_encoder(None, threads=2).fingerprint == enc_meta["fingerprint"]
+
+
+def test_weighted_row_sample_is_seeded_and_follows_weights() -> None:
+    exs = [D.Example(text=f"t{i}", source="a", weight=1.0 if i < 50 else 0.01) for i in range(100)]
+    a, b = sample_rows(exs, 40, 7), sample_rows(exs, 40, 7)
+    assert (a == b).all() and len(set(a.tolist())) == 40
+    assert (a < 50).sum() > 35  # heavy rows dominate
+    assert len(sample_rows(exs, 500, 7)) == 100  # never more rows than there are
+
+
+def test_tiny_finetune_is_seeded_and_learns(tmp_path: Path) -> None:
+    exs = [
+        D.Example(text=t, source="synth:test", labels={"sentiment": s, "escalation": e, "human_requested": h,
+                                                       "unfair_treatment": u})
+        for t, s, e, h, u in [
+            ("get me a real person now", 0, 1, 1, 0), ("thank you so much", 2, 0, 0, 0),
+            ("you people treat me like dirt because of my accent", 0, 1, 0, 1), ("what time do you open", 1, 0, 0, 0),
+        ] * 16
+    ]
+    sigs = []
+    for _ in range(2):
+        enc = Encoder(default_encoder_dir(), threads=2)
+        ad = finetune_adapter(enc, exs, rows=64, epochs=2, r=2, alpha=4.0, lr=2e-3, batch=16, seed=5, progress=False)
+        npz, _ = A.save_adapter(ad, tmp_path / "ft.npz")
+        sigs.append(A.load_adapter(npz).sha256)
+        assert ad.meta["training"]["steps"] == 8 and ad.meta["base_fingerprint"] == enc.fingerprint
+        assert ad.meta["training"]["labelled_per_task"]["unfair_treatment"] == 64
+        # the encoder is handed back unwrapped and frozen
+        assert not any(p.requires_grad for p in enc.model.parameters())
+        assert not any(n.endswith(".A") for n, _ in enc.model.named_parameters())
+    assert sigs[0] == sigs[1]
+    with pytest.raises(ValueError, match="base encoder"):
+        finetune_adapter(Encoder(default_encoder_dir(), adapter=A.load_adapter(tmp_path / "ft.npz")), exs, rows=8)
+
+
+def test_onnx_export_carries_the_adapter(tmp_path: Path) -> None:
+    """`imon train --onnx` exports the adapted encoder; the int8 backend takes the adapted fingerprint."""
+    from models.onnx_encoder import OnnxEncoder, OnnxEncoderMissingError, check_onnx_dir, export_onnx
+
+    adapter, _ = _random_adapter(Encoder(default_encoder_dir(), threads=2))
+    npz, _ = A.save_adapter(adapter, tmp_path / "adapter.npz")
+    d = export_onnx(None, tmp_path / "onnx", adapter=str(npz), keep_fp32=False, say=lambda _m: None)
+    torch_enc = load_encoder(None, threads=2, adapter=str(npz))
+    _, manifest = check_onnx_dir(d)
+    assert manifest["source"]["fingerprint"] == torch_enc.fingerprint != torch_enc.base_fingerprint
+    assert manifest["source"]["adapter_sha256"] == adapter.sha256
+    int8 = load_encoder(None, threads=2, backend="onnx-int8", onnx_dir=d, adapter=str(npz))
+    assert int8.fingerprint == torch_enc.fingerprint
+    texts = TEXTS[:4]
+    cos = (int8.encode(texts) * torch_enc.encode(texts)).sum(1)
+    assert cos.min() > 0.95, cos  # int8 rounding only: the merged weights were exported
+    with pytest.raises(OnnxEncoderMissingError, match="built from encoder"):
+        OnnxEncoder(default_encoder_dir(), onnx_dir=d, adapter=None)  # base encoder: refused
