@@ -61,9 +61,16 @@ def finetune_adapter(
     batch: int = 32,
     seed: int = 13,
     progress: bool = True,
+    clp: float = 0.0,
+    clp_groups: int = 4,
 ) -> Any:
     """Train a LoRA adapter for ``enc`` (a :class:`models.encoder.Encoder` without one) on ``exs``.
-    Returns a :class:`models.adapter.Adapter`; ``enc.model`` is left as it was (unwrapped)."""
+    Returns a :class:`models.adapter.Adapter`; ``enc.model`` is left as it was (unwrapped).
+
+    ``clp`` > 0 adds counterfactual pairing at the encoder: every step also embeds ``clp_groups`` groups of
+    counterfactual copies (``models.cda``: one utterance with different names / identity terms) and adds
+    ``clp`` x their mean squared distance from the group's mean embedding to the loss. The penalty is on the
+    embedding, not on the throw-away heads, because the shipped heads are fitted afterwards on it."""
     import torch
     from tqdm import tqdm
 
@@ -85,7 +92,19 @@ def finetune_adapter(
     counts = {t: int((ws[t] > 0).sum()) for t in tasks}
     log.info("fine-tuning LoRA r=%d on %d rows drawn by source weight (labelled per task: %s)", r, len(pick), counts)
 
+    from models.cda import groups as cda_groups
+
+    cgroups = cda_groups(exs, np.arange(len(exs))) if clp > 0 else np.zeros((0, 0), dtype=np.int64)
+    if clp > 0 and not len(cgroups):
+        raise ValueError("--finetune-clp needs counterfactual copies (models.cda) in the training rows")
     model, tok = enc.model, enc.tokenizer
+
+    def embed(batch_texts: list[str]) -> Any:
+        b = tok(batch_texts, padding=True, truncation=True, max_length=enc.max_length, return_tensors="pt")
+        h = model(**b).last_hidden_state
+        m = b["attention_mask"].unsqueeze(-1).to(h.dtype)
+        return torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1e-9), dim=1)
+
     wrapped = A.attach_lora(model, r, alpha, seed)
     dim = int(model.config.hidden_size)
     heads = torch.nn.ModuleDict({t: torch.nn.Linear(dim, 3 if t == "sentiment" else 1) for t in tasks})
@@ -105,11 +124,7 @@ def finetune_adapter(
                 if step >= steps:
                     break
                 idx = torch.from_numpy(perm[s : s + batch])
-                b = tok([texts[i] for i in idx.tolist()], padding=True, truncation=True, max_length=enc.max_length,
-                        return_tensors="pt")
-                h = model(**b).last_hidden_state
-                m = b["attention_mask"].unsqueeze(-1).to(h.dtype)
-                e = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1e-9), dim=1)
+                e = embed([texts[i] for i in idx.tolist()])
                 loss = torch.zeros(())
                 for t in tasks:
                     w = ws[t][idx]
@@ -122,6 +137,10 @@ def finetune_adapter(
                         lt = torch.nn.functional.binary_cross_entropy_with_logits(
                             z[:, 0], ys[t][idx].float(), reduction="none")
                     loss = loss + (lt * w).sum() / batch
+                if clp > 0:
+                    g = cgroups[gen.integers(len(cgroups), size=clp_groups)]
+                    eg = embed([exs[int(i)].text for i in g.reshape(-1)]).reshape(g.shape[0], g.shape[1], -1)
+                    loss = loss + clp * ((eg - eg.mean(dim=1, keepdim=True)) ** 2).sum(-1).mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -143,6 +162,8 @@ def finetune_adapter(
                      "schedule": "10% linear warm-up, then linear decay", "weight_decay": 0.01,
                      "loss": "sum over tasks of class-balanced cross-entropy on 20 x cosine logits",
                      "seed": seed, "seconds": round(took, 1),
+                     "clp": ({"weight": clp, "groups_per_step": clp_groups, "groups": int(len(cgroups)),
+                              "on": "squared distance of the unit embeddings from their group mean"} if clp > 0 else None),
                      "final_loss_mean_last_50": round(float(np.mean(losses[-50:])), 4) if losses else None,
                      "sources": dict(sorted(_sources(exs, pick).items()))},
     }

@@ -260,6 +260,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ft.add_argument("--finetune-epochs", type=float, default=1.0, help="passes over those rows (default 1)")
     ft.add_argument("--lora-r", type=int, default=8, help="LoRA rank (default 8; alpha = 2 x rank)")
     ft.add_argument("--lora-lr", type=float, default=5e-4, help="fine-tuning learning rate (default 5e-4)")
+    ft.add_argument("--finetune-clp", type=float, default=0.0,
+                    help="counterfactual pairing weight during the fine-tune: penalise different embeddings for "
+                         "copies of one utterance with different names / identity terms (default 0 = off)")
     fp = parser.add_argument_group("fast path / cascade (models/fastpath.py, models/cascade.py)")
     fp.add_argument("--fast-path", action="store_true",
                     help="build the cascade's fast path (static embeddings distilled from the encoder + heads) "
@@ -395,7 +398,8 @@ def _finetune(args: argparse.Namespace, settings: Any, tr: list[D.Example], thre
     out = args.adapter_out or default_adapter_path()
     base = load_encoder(settings.encoder_dir, device=settings.device, threads=threads, adapter="none")
     adapter = finetune_adapter(base, tr, rows=args.finetune_rows, epochs=args.finetune_epochs, r=args.lora_r,
-                               alpha=2.0 * args.lora_r, lr=args.lora_lr, seed=args.seed)
+                               alpha=2.0 * args.lora_r, lr=args.lora_lr, seed=args.seed,
+                               clp=args.finetune_clp)
     npz, meta = save_adapter(adapter, out)
     print(f"wrote {npz} and {meta} ({adapter.n_params:,} parameters, {npz.stat().st_size / 1e3:.0f} KB)")
     return Path(npz)

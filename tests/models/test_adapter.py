@@ -152,3 +152,25 @@ def test_onnx_export_carries_the_adapter(tmp_path: Path) -> None:
     assert cos.min() > 0.95, cos  # int8 rounding only: the merged weights were exported
     with pytest.raises(OnnxEncoderMissingError, match="built from encoder"):
         OnnxEncoder(default_encoder_dir(), onnx_dir=d, adapter=None)  # base encoder: refused
+
+
+def test_finetune_with_counterfactual_pairing_reduces_the_swap_gap() -> None:
+    """--finetune-clp: copies of one utterance that differ only in a name must embed alike; the penalty
+    pulls the copies' embeddings together (against the same fine-tune without it)."""
+    base = [("my order is late again", 0), ("thanks for sorting it out", 2), ("where is my parcel", 1)]
+    names = ["Emma", "Mohammed", "Wei"]
+    exs = [D.Example(text=f"Hi, this is {n}. {t}", source=f"cda:{k}:name", labels={"sentiment": s})
+           for k, (t, s) in enumerate(base) for n in names] * 4
+    with pytest.raises(ValueError, match="counterfactual copies"):
+        finetune_adapter(Encoder(default_encoder_dir(), threads=2), [D.Example(text="x", source="synth",
+                         labels={"sentiment": 1})] * 8, rows=8, batch=4, clp=1.0, progress=False)
+
+    def spread(ad: A.Adapter) -> float:
+        e = Encoder(default_encoder_dir(), threads=2, adapter=ad).encode([x.text for x in exs[:9]]).reshape(3, 3, -1)
+        return float(((e - e.mean(1, keepdims=True)) ** 2).sum(-1).mean())
+
+    kw = {"rows": 36, "epochs": 3, "r": 2, "alpha": 4.0, "lr": 3e-3, "batch": 12, "seed": 5, "progress": False}
+    plain = finetune_adapter(Encoder(default_encoder_dir(), threads=2), exs, **kw)
+    paired = finetune_adapter(Encoder(default_encoder_dir(), threads=2), exs, clp=10.0, clp_groups=3, **kw)
+    assert paired.meta["training"]["clp"]["groups"] == 3 and plain.meta["training"]["clp"] is None
+    assert spread(paired) < spread(plain)
