@@ -53,7 +53,7 @@ def finetune_adapter(
     enc: Any,
     exs: list[D.Example],
     *,
-    rows: int = 24000,
+    rows: int = 48000,
     epochs: float = 1.0,
     r: int = 8,
     alpha: float = 16.0,

@@ -255,8 +255,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          "CPU cores), write it to --adapter-out, then fit the heads on the adapted encoder")
     ft.add_argument("--adapter-out", type=Path, default=None,
                     help="adapter file to write (default: models/artifacts/adapter.npz; then give --out too)")
-    ft.add_argument("--finetune-rows", type=int, default=24000,
-                    help="training rows drawn (by source weight) for the fine-tune (default 24000)")
+    ft.add_argument("--finetune-rows", type=int, default=48000,
+                    help="training rows drawn (by source weight) for the fine-tune (default 48000, as shipped)")
     ft.add_argument("--finetune-epochs", type=float, default=1.0, help="passes over those rows (default 1)")
     ft.add_argument("--lora-r", type=int, default=8, help="LoRA rank (default 8; alpha = 2 x rank)")
     ft.add_argument("--lora-lr", type=float, default=5e-4, help="fine-tuning learning rate (default 5e-4)")

@@ -23,14 +23,15 @@ from models.heads import Heads, default_heads_path
 N_UNITS = 12  # carriers per axis: ~1,100 texts, fixed and seeded
 SWAP_AXES_PREFIXES = ("names_", "holistic_", "identity_nl_", "jigsaw_")
 
-# Regression limits: measured on this sample for heads 0.1.0+425f9008 (n-gram channel, 30,000 SemEval rows;
-# sentiment_negative 0.042, sentiment_positive 0.012, escalation 0.028, human_requested 0.005,
-# unfair_treatment 0.044; worst axis 0.178) plus ~0.015 margin (0.01 for human_requested) for numeric noise
-# across machines (see MODEL_CARD.md). The heads before the n-gram channel (0.1.0+6c97c09a: 0.071 / 0.037 /
-# 0.048 / 0.016 / 0.057) would fail it.
-MAX_MEAN_ABS_DELTA = {"sentiment_negative": 0.06, "sentiment_positive": 0.03, "escalation": 0.045,
-                      "human_requested": 0.015, "unfair_treatment": 0.06}
-MAX_WORST_AXIS = 0.195
+# Regression limits: measured on this sample for heads 0.1.0+a1c443e9 (LoRA-adapted encoder, n-gram channel;
+# sentiment_negative 0.038, sentiment_positive 0.010, escalation 0.024, human_requested 0.003,
+# unfair_treatment 0.039; worst axis 0.155) plus ~0.015 margin (0.012 for human_requested) for numeric noise
+# across machines (see MODEL_CARD.md). The frozen-encoder heads before them (0.1.0+425f9008: 0.042 / 0.012 /
+# 0.028 / 0.005 / 0.044, worst 0.178) would fail the worst-axis limit; those before the n-gram channel
+# (0.1.0+6c97c09a: 0.071 / 0.037 / 0.048 / 0.016 / 0.057) fail several.
+MAX_MEAN_ABS_DELTA = {"sentiment_negative": 0.055, "sentiment_positive": 0.025, "escalation": 0.04,
+                      "human_requested": 0.015, "unfair_treatment": 0.055}
+MAX_WORST_AXIS = 0.17
 
 
 @pytest.fixture(scope="module")
