@@ -252,6 +252,15 @@ def _run_onnx(args: argparse.Namespace, settings: Any, enc: Any, heads: Heads, d
         return 2
     refit = Path(given) if given is not None else onnx_heads_path(onnx_dir)
     onnx_heads = Heads.load(refit) if refit.is_file() else None
+    if onnx_heads is not None and onnx_heads.meta.get("encoder", {}).get("fingerprint") not in (None, onnx_enc.fingerprint):
+        if given is not None:
+            log.error("--onnx-heads %s were fitted on another encoder (%s, this one is %s)", given,
+                      onnx_heads.meta["encoder"]["fingerprint"], onnx_enc.fingerprint)
+            return 2
+        log.warning("ignoring %s: fitted on encoder %s, not this one (%s); refit with "
+                    "`IMON_ENCODER_BACKEND=onnx-int8 imon train`", refit, onnx_heads.meta["encoder"]["fingerprint"],
+                    onnx_enc.fingerprint)
+        onnx_heads = None
     print(f"int8 side uses {'heads ' + str(refit) if onnx_heads else 'the same heads as fp32'}")
     rep = evaluate_backends(enc, onnx_enc, heads, data_dir, args.build_dir, args.limit, int(heads.meta.get("seed", 0)),
                             stream_n=args.stream_n, batch_size=settings.batch_max_size, rounds=args.rounds,

@@ -251,7 +251,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
     ft = parser.add_argument_group("encoder fine-tuning: LoRA adapters (models/finetune.py, models/adapter.py)")
     ft.add_argument("--finetune", action="store_true",
-                    help="first train a LoRA adapter for the encoder on all tasks (about 7 min per 24,000 rows on 2 "
+                    help="first train a LoRA adapter for the encoder on all tasks (about 17 min for 48,000 rows on 2 "
                          "CPU cores), write it to --adapter-out, then fit the heads on the adapted encoder")
     ft.add_argument("--adapter-out", type=Path, default=None,
                     help="adapter file to write (default: models/artifacts/adapter.npz; then give --out too)")
