@@ -188,19 +188,16 @@ def resolve_adapter(setting: str | Path | None, path: Path, max_length: int = MA
     value = str(setting).strip() if setting is not None else "auto"
     if value.lower() == "none":
         return None
-    if value.lower() == "auto":
-        shipped = default_adapter_path()
-        if not shipped.is_file():
-            return None
-        adapter = load_adapter(shipped)
-        base = encoder_fingerprint(path, max_length)
-        if adapter.meta.get("base_fingerprint") != base:
-            log.warning("shipped adapter %s was trained on encoder %s, not %s (%s): running without it",
-                        shipped.name, adapter.meta.get("base_fingerprint"), base, path)
-            return None
-        return adapter
-    adapter = load_adapter(Path(value).expanduser())
+    auto = value.lower() == "auto"
+    file = default_adapter_path() if auto else Path(value).expanduser()
+    if auto and not file.is_file():
+        return None
+    adapter = load_adapter(file)
     base = encoder_fingerprint(path, max_length)
+    if auto and adapter.meta.get("base_fingerprint") != base:
+        log.warning("shipped adapter %s was trained on encoder %s, not %s (%s): running without it",
+                    file.name, adapter.meta.get("base_fingerprint"), base, path)
+        return None
     if adapter.meta.get("base_fingerprint") != base:
         raise AdapterError(f"adapter {value} was trained on encoder {adapter.meta.get('base_fingerprint')}, "
                            f"but {path} is {base}")

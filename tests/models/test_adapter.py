@@ -174,3 +174,15 @@ def test_finetune_with_counterfactual_pairing_reduces_the_swap_gap() -> None:
     paired = finetune_adapter(Encoder(default_encoder_dir(), threads=2), exs, clp=10.0, clp_groups=3, **kw)
     assert paired.meta["training"]["clp"]["groups"] == 3 and plain.meta["training"]["clp"] is None
     assert spread(paired) < spread(plain)
+
+
+def test_scorer_refuses_the_shipped_heads_without_their_adapter() -> None:
+    """Heads fitted on the adapted encoder never score with the bare one: a clear error names the setting."""
+    from models.scorer import HeadsEncoderMismatchError, load_scorer
+    from streams.config import Settings
+
+    assert A.default_adapter_path().is_file()  # shipped since 0.1.0+a1c443e9
+    with pytest.raises(HeadsEncoderMismatchError, match="IMON_ENCODER_ADAPTER=none"):
+        load_scorer(Settings(encoder_adapter="none", torch_threads=2))
+    assert load_scorer(Settings(torch_threads=2)).version == json.loads(
+        (A.default_adapter_path().parent / "heads.json").read_text())["version"]
