@@ -4,7 +4,7 @@ weights when it loads, so scoring runs the plain encoder at no extra cost (and e
 
 Each adapted linear layer ``W`` (d_out x d_in) gets ``W + (alpha / r) * B @ A`` with ``A`` (r x d_in) and
 ``B`` (d_out x r), stored in float16. The adapter records the fingerprint of the base encoder it was
-trained on and refuses any other; the adapted encoder's fingerprint folds in the adapter's bytes, so heads
+trained on and refuses any other; the adapted encoder's fingerprint folds in the adapter's content hash, so heads
 trained on one adapter are never used with another (``models.scorer``).
 """
 
@@ -53,7 +53,7 @@ def target_names(model: Any) -> list[str]:
     return names
 
 
-def attach_lora(model: Any, r: int, alpha: float, seed: int, dropout: float = 0.0) -> dict[str, Any]:
+def attach_lora(model: Any, r: int, alpha: float, seed: int) -> dict[str, Any]:
     """Freeze ``model`` and wrap every target layer with a trainable LoRA branch (``B`` starts at zero, so
     the wrapped model computes exactly what the base did). Returns {layer name: wrapper}."""
     import torch
@@ -67,10 +67,9 @@ def attach_lora(model: Any, r: int, alpha: float, seed: int, dropout: float = 0.
             self.A = torch.nn.Parameter((torch.rand(r, base.in_features, generator=gen) * 2 - 1) * bound)
             self.B = torch.nn.Parameter(torch.zeros(base.out_features, r))
             self.scale = alpha / r
-            self.drop = torch.nn.Dropout(dropout) if dropout else torch.nn.Identity()
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.base(x) + (self.drop(x) @ self.A.t() @ self.B.t()) * self.scale
+            return self.base(x) + (x @ self.A.t() @ self.B.t()) * self.scale
 
     for p in model.parameters():
         p.requires_grad_(False)
@@ -130,7 +129,7 @@ def unwrap(model: Any, wrapped: dict[str, Any]) -> None:
 
 
 def save_adapter(adapter: Adapter, path: Path) -> tuple[Path, Path]:
-    """Write ``path`` (npz: A and B per layer) and ``path.json`` (meta, with the npz's sha256)."""
+    """Write ``path`` (npz: A and B per layer) and ``path.json`` (meta, with the factors' content hash)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, Any] = {"names": np.array(list(adapter.factors))}
@@ -149,7 +148,7 @@ def save_adapter(adapter: Adapter, path: Path) -> tuple[Path, Path]:
 
 
 def load_adapter(path: Path | str) -> Adapter:
-    """Read an adapter written by :func:`save_adapter`; checks its sha256 against the metadata."""
+    """Read an adapter written by :func:`save_adapter`; checks its content hash against the metadata."""
     path = Path(path)
     mpath = path.with_suffix(META_SUFFIX)
     if not path.is_file() or not mpath.is_file():

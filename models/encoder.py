@@ -64,6 +64,14 @@ def encoder_fingerprint(path: Path, max_length: int = MAX_LENGTH) -> str:
     return h.hexdigest()[:16]
 
 
+def mean_pool(hidden: Any, attention_mask: Any) -> Any:
+    """The scorer's sentence embedding from token states (torch): mean over real tokens, L2-normalised."""
+    import torch
+
+    m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return torch.nn.functional.normalize((hidden * m).sum(1) / m.sum(1).clamp(min=1e-9), p=2, dim=1)
+
+
 class Encoder:
     """Tokeniser + transformer + mean pooling. ``encode`` returns float32 unit vectors, shape (n, dim).
 
@@ -123,12 +131,15 @@ class Encoder:
         with torch.inference_mode():
             inputs = {k: v.to(self.device) for k, v in enc.items() if k != "offset_mapping"}
             out = self.model(**inputs).last_hidden_state
-            mask = inputs["attention_mask"].unsqueeze(-1).to(out.dtype)
-            pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1).float().cpu().numpy()
+            pooled = mean_pool(out, inputs["attention_mask"]).float().cpu().numpy()
             if not states:
                 return pooled
             return pooled, out.float().cpu().numpy(), inputs["attention_mask"].cpu().numpy()
+
+    def embed_for_training(self, texts: Sequence[str]) -> Any:
+        """The same unit vectors as :meth:`encode`, as a torch tensor with gradients (fine-tuning)."""
+        inputs = {k: v.to(self.device) for k, v in self.tokenize(texts).items()}
+        return mean_pool(self.model(**inputs).last_hidden_state, inputs["attention_mask"])
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Embed ``texts`` in batches of ``batch_size``. Batches are formed from length-sorted inputs (less

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -29,15 +30,14 @@ log = logging.getLogger(__name__)
 LOGIT_SCALE = 20.0
 
 
-def _class_balance(y: np.ndarray, labelled: np.ndarray, n_classes: int) -> np.ndarray:
-    """Per-row weight that gives every class of a task the same total weight (mean 1 over labelled rows)."""
+def _class_balance(y: np.ndarray, labelled: np.ndarray) -> np.ndarray:
+    """Per-row weight that gives every class of a task the same total weight over the rows that label it
+    (mean 1 there, 0 elsewhere): ``models.train``'s balancing of the heads, on rows already drawn by weight."""
+    from models.train import _balanced_weights
+
     w = np.zeros(len(y), dtype=np.float32)
-    if not labelled.any():
-        return w
-    counts = np.bincount(y[labelled], minlength=n_classes).astype(np.float64)
-    present = counts > 0
-    per_class = np.where(present, labelled.sum() / (present.sum() * np.maximum(counts, 1)), 0.0)
-    w[labelled] = per_class[y[labelled]]
+    if labelled.any():
+        w[labelled] = _balanced_weights(y[labelled], np.ones(int(labelled.sum())))
     return w
 
 
@@ -88,7 +88,7 @@ def finetune_adapter(
         labelled = np.array([v is not None for v in raw])
         y = np.array([int(v) if v is not None else 0 for v in raw], dtype=np.int64)
         ys[t] = torch.from_numpy(y)
-        ws[t] = torch.from_numpy(_class_balance(y, labelled, 3 if t == "sentiment" else 2))
+        ws[t] = torch.from_numpy(_class_balance(y, labelled))
     counts = {t: int((ws[t] > 0).sum()) for t in tasks}
     log.info("fine-tuning LoRA r=%d on %d rows drawn by source weight (labelled per task: %s)", r, len(pick), counts)
 
@@ -97,14 +97,7 @@ def finetune_adapter(
     cgroups = cda_groups(exs, np.arange(len(exs))) if clp > 0 else np.zeros((0, 0), dtype=np.int64)
     if clp > 0 and not len(cgroups):
         raise ValueError("--finetune-clp needs counterfactual copies (models.cda) in the training rows")
-    model, tok = enc.model, enc.tokenizer
-
-    def embed(batch_texts: list[str]) -> Any:
-        b = tok(batch_texts, padding=True, truncation=True, max_length=enc.max_length, return_tensors="pt")
-        h = model(**b).last_hidden_state
-        m = b["attention_mask"].unsqueeze(-1).to(h.dtype)
-        return torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1e-9), dim=1)
-
+    model, embed = enc.model, enc.embed_for_training
     wrapped = A.attach_lora(model, r, alpha, seed)
     dim = int(model.config.hidden_size)
     heads = torch.nn.ModuleDict({t: torch.nn.Linear(dim, 3 if t == "sentiment" else 1) for t in tasks})
@@ -176,8 +169,4 @@ def finetune_adapter(
 
 
 def _sources(exs: list[D.Example], pick: np.ndarray) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for i in pick:
-        s = exs[i].source.split(":")[0]
-        out[s] = out.get(s, 0) + 1
-    return out
+    return dict(Counter(exs[i].source.split(":")[0] for i in pick))

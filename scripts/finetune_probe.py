@@ -37,14 +37,6 @@ LR = 3e-5
 SEED = 13
 
 
-def pooled(model: Any, tok: Any, texts: list[str]) -> torch.Tensor:
-    """The scorer's embedding (models.encoder: mean pool, L2 norm), with gradients, for training."""
-    enc = tok(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
-    h = model(**enc).last_hidden_state
-    m = enc["attention_mask"].unsqueeze(-1).float()
-    return torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=1)
-
-
 def lr_score(encoder: Encoder, xtr: list[str], ytr: np.ndarray, xva: list[str], yva: np.ndarray) -> dict[str, float]:
     """Fit the LR head on the encoder's embeddings of the training rows; score TweetEval val."""
     from sklearn.linear_model import LogisticRegression
@@ -61,12 +53,13 @@ def lr_score(encoder: Encoder, xtr: list[str], ytr: np.ndarray, xva: list[str], 
     }
 
 
-def fine_tune(model: Any, tok: Any, xtr: list[str], ytr: np.ndarray, epochs: float, lora: int = 0,
+def fine_tune(enc: Encoder, xtr: list[str], ytr: np.ndarray, epochs: float, lora: int = 0,
               lora_lr: float = 5e-4) -> float:
     """Train the encoder (all weights, or rank-``lora`` LoRA adapters merged back at the end, as
     models.adapter ships them) and a linear head on (xtr, ytr); returns the seconds it took."""
     from models import adapter as A
 
+    model = enc.model
     head = torch.nn.Linear(model.config.hidden_size, 3)
     weights = torch.tensor(len(ytr) / (3 * np.bincount(ytr, minlength=3)), dtype=torch.float32)
     wrapped = A.attach_lora(model, lora, 2.0 * lora, SEED) if lora else {}
@@ -84,7 +77,7 @@ def fine_tune(model: Any, tok: Any, xtr: list[str], ytr: np.ndarray, epochs: flo
             if step >= steps:
                 break
             idx = perm[s : s + BATCH]
-            logits = head(pooled(model, tok, [xtr[i] for i in idx])) * 20.0  # unit vectors: scale the logits
+            logits = head(enc.embed_for_training([xtr[i] for i in idx])) * 20.0  # unit vectors: scale the logits
             loss = torch.nn.functional.cross_entropy(logits, torch.tensor(ytr[idx]), weight=weights)
             loss.backward()
             opt.step()
@@ -128,7 +121,7 @@ def main() -> int:
     res["frozen_lr"] = lr_score(frozen, xtr, ytr, xva, yva)
     print("frozen + LR", res["frozen_lr"], file=sys.stderr, flush=True)
     tuned = Encoder(path)
-    res["train_s"] = round(fine_tune(tuned.model, tuned.tokenizer, xtr, ytr, args.epochs, args.lora, args.lora_lr), 1)
+    res["train_s"] = round(fine_tune(tuned, xtr, ytr, args.epochs, args.lora, args.lora_lr), 1)
     tuned.model.eval()
     res["finetuned_lr"] = lr_score(tuned, xtr, ytr, xva, yva)
     print("fine-tuned + LR", res["finetuned_lr"], file=sys.stderr, flush=True)
