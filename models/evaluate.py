@@ -171,7 +171,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     heads_path = args.heads or (Path(settings.heads_path) if settings.heads_path else default_heads_path())
     heads = Heads.load(heads_path)
     enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads or 2,
-                       adapter=settings.encoder_adapter)
+                       adapter=settings.encoder_adapter, dtype=settings.encoder_dtype)
     if heads.meta.get("encoder", {}).get("fingerprint") not in (None, enc.fingerprint):
         log.error("heads %s were trained on a different encoder than %s", heads_path, enc.path)
         return 2
@@ -185,6 +185,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         "heads": str(heads_path),
         "version": heads.meta.get("version"),
         "thresholds": heads.thresholds,
+        "encoder": {"fingerprint": enc.fingerprint, "backend": enc.backend, "dtype": getattr(enc, "dtype", "float32")},
         "results": evaluate_heads(heads, cache, data_dir, args.limit, int(heads.meta.get("seed", 0))),
     }
     if not args.no_bias:

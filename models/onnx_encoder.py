@@ -214,6 +214,13 @@ class OnnxEncoder(Encoder):
         self.fingerprint = fp
         self.cache_key = f"{fp}-{BACKEND}"
         self._inputs = [i.name for i in self.session.get_inputs()]
+        self._threads = threads
+
+    def threads(self) -> int:
+        return int(self._threads)
+
+    def use_threads(self, n: int) -> None:
+        """No-op: an ONNX Runtime session keeps the intra-op threads it was created with."""
 
     def tokenize(self, texts: Any, offsets: bool = False) -> Any:
         return self.tokenizer(

@@ -136,8 +136,19 @@ class TransformerScorer(Scorer):
     batches of 64 simulated utterances: 32 per pass ~140 utt/s, 64 per pass ~106 utt/s.
     """
 
-    def __init__(self, encoder: Encoder, heads: Heads, batch_size: int = 32, with_evidence: bool = True) -> None:
+    def __init__(
+        self,
+        encoder: Encoder,
+        heads: Heads,
+        batch_size: int = 32,
+        with_evidence: bool = True,
+        small_batch: tuple[int, int] = (0, 0),
+    ) -> None:
+        """``small_batch``: (most utterances, threads): batches of at most that many utterances run with
+        that many encoder threads, larger ones with the threads the encoder was loaded with; (0, 0) = off."""
         self.enc = encoder
+        self.small_batch_size, self.small_batch_threads = small_batch
+        self.large_batch_threads = encoder.threads()
         self.heads = heads
         self.batch_size = batch_size
         self.with_evidence = with_evidence
@@ -175,6 +186,9 @@ class TransformerScorer(Scorer):
     def score(self, batch: Sequence[Utterance]) -> list[UtteranceScore]:
         if not batch:
             return []
+        if self.small_batch_threads:
+            small = len(batch) <= self.small_batch_size
+            self.enc.use_threads(self.small_batch_threads if small else self.large_batch_threads)
         texts = self.preprocess(batch)
         emb, tokens = self.forward(texts)
         probs, labels = self.postprocess(emb, batch, texts)
@@ -253,7 +267,7 @@ def load_scorer(settings: Settings) -> Scorer:
     heads = Heads.load(heads_path)
     enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads,
                        backend=settings.encoder_backend, onnx_dir=settings.onnx_dir,
-                       adapter=settings.encoder_adapter)
+                       adapter=settings.encoder_adapter, dtype=settings.encoder_dtype)
     # With onnx-int8 the fingerprint is the source encoder's (the int8 model is it, quantized), so heads
     # trained on the float encoder pass; the accuracy cost is measured by `imon evaluate --onnx`.
     trained_on = heads.meta.get("encoder", {}).get("backend", "torch")
@@ -272,7 +286,7 @@ def load_scorer(settings: Settings) -> Scorer:
         raise HeadsEncoderMismatchError(f"encoder dim {enc.dim} != heads dim {heads.dim}")
     log.info("scorer %s %s on %s (%s, %s)", heads.meta.get("name"), heads.meta.get("version"), enc.path,
              enc.backend, settings.device if enc.backend == "torch" else "cpu")
-    scorer = TransformerScorer(enc, heads)
+    scorer = TransformerScorer(enc, heads, small_batch=(settings.batch_small_size, settings.torch_threads_small_batch))
     if settings.fast_path:
         from models.cascade import load_cascade
 

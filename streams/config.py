@@ -135,9 +135,21 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         0, ge=0, description="Encoder intra-op threads, torch or ONNX Runtime (0 = the runtime's default)."
     )
+    # Measured with `imon bench` on 2 shared cores (README "Measured performance", 2026-12-03): with the
+    # broker and the worker's own Kafka I/O on the same cores, two torch threads on a short batch wait for
+    # each other (p99 615 ms at half capacity) where one thread kept the tail under 100 ms; on a backlog
+    # (64-event batches) two threads still gave the most throughput.
+    torch_threads_small_batch: int = Field(
+        1, ge=0, description="Encoder threads (torch) for batches of at most IMON_BATCH_SMALL_SIZE utterances; "
+        "larger batches use IMON_TORCH_THREADS (0 = IMON_TORCH_THREADS for every batch)."
+    )
     encoder_backend: Literal["torch", "onnx-int8"] = Field(
         "torch", description="Encoder runtime: torch (float32), or onnx-int8 (ONNX Runtime, int8 weights, CPU; "
         "build it with `imon train --onnx`). Same encoder, tokenizer, pooling and heads."
+    )
+    encoder_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="Compute dtype of the torch encoder: auto (bfloat16 on CPUs with AMX, where it is "
+        "~1.5-2.5x faster at the accuracy cost in models/MODEL_CARD.md; float32 elsewhere), float32 or bfloat16."
     )
     onnx_dir: Path | None = Field(
         None, description="Folder of the int8 ONNX encoder; default: models/build/onnx."

@@ -165,6 +165,14 @@ def test_encoder_adapter_is_passed_only_when_set() -> None:
     assert "encoderAdapter" in render_error(sets=["model.encoderAdapter=relative/adapter.npz"])
 
 
+def test_encoder_dtype_and_small_batch_threads_reach_the_worker() -> None:
+    data = _configmap_data(render())
+    assert (data["IMON_ENCODER_DTYPE"], data["IMON_TORCH_THREADS_SMALL_BATCH"]) == ("auto", "1")
+    data = _configmap_data(render(sets=["model.encoderDtype=float32", "model.torchThreadsSmallBatch=0"]))
+    assert (data["IMON_ENCODER_DTYPE"], data["IMON_TORCH_THREADS_SMALL_BATCH"]) == ("float32", "0")
+    assert "encoderDtype" in render_error(sets=["model.encoderDtype=float16"])
+
+
 def test_settings_load_into_the_worker_settings_object(monkeypatch: pytest.MonkeyPatch) -> None:
     # The rendered strings are exactly what pydantic-settings parses in the pod.
     for key in [k for k in os.environ if k.startswith("IMON_")]:

@@ -172,6 +172,8 @@ IMON_RECOVERY_RESEEK_S: {{ $w.recoveryReseekSeconds | toString | quote }}
 IMON_LOG_LEVEL: {{ $w.logLevel | quote }}
 IMON_DEVICE: {{ $m.device | quote }}
 IMON_TORCH_THREADS: {{ $m.torchThreads | int | quote }}
+IMON_TORCH_THREADS_SMALL_BATCH: {{ $m.torchThreadsSmallBatch | int | quote }}
+IMON_ENCODER_DTYPE: {{ $m.encoderDtype | quote }}
 {{- with $m.encoderDir }}
 IMON_ENCODER_DIR: {{ . | quote }}
 {{- end }}
