@@ -170,8 +170,10 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         check_onnx_dir(args.onnx_dir or settings.onnx_dir)
     heads_path = args.heads or (Path(settings.heads_path) if settings.heads_path else default_heads_path())
     heads = Heads.load(heads_path)
+    # --onnx compares the float32 encoder with its int8 export; everything else measures what is served
+    dtype = "float32" if getattr(args, "onnx", False) else settings.encoder_dtype
     enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads or 2,
-                       adapter=settings.encoder_adapter, dtype=settings.encoder_dtype)
+                       adapter=settings.encoder_adapter, dtype=dtype)
     if heads.meta.get("encoder", {}).get("fingerprint") not in (None, enc.fingerprint):
         log.error("heads %s were trained on a different encoder than %s", heads_path, enc.path)
         return 2

@@ -67,7 +67,7 @@ def test_bfloat16_encoder_matches_float32_up_to_rounding() -> None:
     assert (f32.dtype, bf16.dtype) == ("float32", "bfloat16")
     assert b.dtype == np.float32 and np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
     cos = (a * b).sum(1)
-    assert cos.min() > 0.999, cos  # measured 0.99994 at worst on 1,200 simulated utterances
+    assert cos.min() > 0.999, cos  # measured 0.99990 at worst on 1,200 simulated utterances
     assert not np.array_equal(a, b)  # really computed in bfloat16
     assert bf16.fingerprint == f32.fingerprint  # same weights: the heads accept it
     assert bf16.cache_key != f32.cache_key  # other vectors: never mixed in the embedding cache
