@@ -9,7 +9,6 @@ Nothing happens at import time: :func:`build_app` makes the app from the setting
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 import os
@@ -757,7 +756,6 @@ class Worker:
         log.info("metrics on http://%s:%d/metrics", s.metrics_host, port)
         try:
             worker = faust.Worker(self.app, loglevel=s.log_level.lower(), quiet=True, redirect_stdouts=False)
-            _freeze_startup_heap()
             worker.execute_from_commandline()
         finally:
             if sd_file:
@@ -811,16 +809,6 @@ def build_ethics(settings: Settings) -> Ethics:
     return Ethics(
         fairness=FairnessMonitor(FairnessConfig.from_settings(settings)), drift=drift, feedback=FeedbackTracker()
     )
-
-
-def _freeze_startup_heap() -> None:
-    """Move everything allocated while starting (torch, transformers, the model, Faust) out of the cyclic
-    garbage collector's reach (``gc.freeze``): those objects live as long as the process, yet every full
-    collection walked them again. Measured in `imon bench` workers: 8-10 full collections of 180-213 ms
-    each, every one a stall of the batch in flight, so the latency tail (README "Measured performance")."""
-    gc.collect()
-    gc.freeze()
-    log.info("%d start-up objects frozen out of the garbage collector", gc.get_freeze_count())
 
 
 def run_worker(settings: Settings) -> int:
