@@ -154,7 +154,7 @@ class Encoder:
             pooled = mean_pool(out, inputs["attention_mask"]).cpu().numpy()
             if not states:
                 return pooled
-            return pooled, out.float().cpu().numpy(), inputs["attention_mask"].cpu().numpy()
+            return pooled, out.cpu().numpy(), inputs["attention_mask"].cpu().numpy()
 
     def embed_for_training(self, texts: Sequence[str]) -> Any:
         """The same unit vectors as :meth:`encode`, as a torch tensor with gradients (fine-tuning)."""

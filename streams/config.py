@@ -136,9 +136,9 @@ class Settings(BaseSettings):
         0, ge=0, description="Encoder intra-op threads, torch or ONNX Runtime (0 = the runtime's default)."
     )
     # Measured with `imon bench` on 2 shared cores (README "Measured performance", 2026-12-03): with the
-    # broker and the worker's own Kafka I/O on the same cores, two torch threads on a short batch wait for
-    # each other (p99 615 ms at half capacity) where one thread kept the tail under 100 ms; on a backlog
-    # (64-event batches) two threads still gave the most throughput.
+    # broker and the worker's own Kafka I/O on the same cores, two torch threads on a short batch stall each
+    # other; one thread there (float32, 6 interleaved runs each way) gave p99 210-318 ms (median 295) vs
+    # 238-449 (median 334) at half capacity, capacity unchanged: a backlog's 64-event batches keep two.
     torch_threads_small_batch: int = Field(
         1, ge=0, description="Encoder threads (torch) for batches of at most IMON_BATCH_SMALL_SIZE utterances; "
         "larger batches use IMON_TORCH_THREADS (0 = IMON_TORCH_THREADS for every batch)."
