@@ -147,9 +147,11 @@ class Settings(BaseSettings):
         "torch", description="Encoder runtime: torch (float32), or onnx-int8 (ONNX Runtime, int8 weights, CPU; "
         "build it with `imon train --onnx`). Same encoder, tokenizer, pooling and heads."
     )
+    # float32 by default: in bfloat16 a worker's memory grew ~2.1 GB/h over a 15-min soak at 210 events/s
+    # (920 -> 1,935 MB; oneDNN's per-shape cache), no bound shown yet (docs/RELIABILITY.md).
     encoder_dtype: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto", description="Compute dtype of the torch encoder: auto (bfloat16 on CPUs with AMX, where it is "
-        "~1.5-2.5x faster at the accuracy cost in models/MODEL_CARD.md; float32 elsewhere), float32 or bfloat16."
+        "float32", description="Compute dtype of the torch encoder: float32, bfloat16, or auto (bfloat16 on CPUs "
+        "with AMX, where it is ~1.8x faster at <= 0.003 macro-F1 but holds much more memory; float32 elsewhere)."
     )
     onnx_dir: Path | None = Field(
         None, description="Folder of the int8 ONNX encoder; default: models/build/onnx."
