@@ -246,15 +246,13 @@ def cpu_has_fast_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return any(line.startswith("flags") and "amx_bf16" in line.split() for line in text.splitlines())
 
 
-def resolve_dtype(setting: str, device: str = "cpu", backend: str = "torch") -> str:
-    """The encoder's compute dtype for ``IMON_ENCODER_DTYPE``: ``float32``, ``bfloat16``, or ``auto`` =
+def resolve_dtype(setting: str, device: str = "cpu") -> str:
+    """The torch encoder's compute dtype for ``IMON_ENCODER_DTYPE``: ``float32``, ``bfloat16``, or ``auto`` =
     bfloat16 on a CPU with AMX (:func:`cpu_has_fast_bf16`), float32 anywhere else (GPUs included:
-    not measured there). The onnx-int8 backend has its own int8 weights: always float32 here."""
+    not measured there)."""
     value = setting.strip().lower()
     if value not in (*DTYPES, "auto"):
         raise ValueError(f"unknown encoder dtype {setting!r} (auto, {' or '.join(DTYPES)})")
-    if backend != "torch":
-        return "float32"
     if value == "auto":
         return "bfloat16" if device == "cpu" and cpu_has_fast_bf16() else "float32"
     return value
@@ -289,6 +287,6 @@ def load_encoder(
         return OnnxEncoder(path, onnx_dir=onnx_dir, threads=threads, adapter=lora)
     if backend != "torch":
         raise ValueError(f"unknown encoder backend {backend!r} (torch or onnx-int8)")
-    dtype = resolve_dtype(dtype, device, backend)
+    dtype = resolve_dtype(dtype, device)
     log.info("loading encoder from %s on %s (%s)", path, device, dtype)
     return Encoder(path, device=device, threads=threads, adapter=lora, dtype=dtype)

@@ -34,19 +34,17 @@ def test_cpu_flags_decide_fast_bf16(tmp_path: Path) -> None:
     assert not E.cpu_has_fast_bf16(tmp_path / "missing")
 
 
-@pytest.mark.parametrize(("fast", "setting", "device", "backend", "want"), [
-    (True, "auto", "cpu", "torch", "bfloat16"),
-    (False, "auto", "cpu", "torch", "float32"),
-    (True, "auto", "cuda", "torch", "float32"),  # not measured on GPUs: stay float32
-    (False, "bfloat16", "cpu", "torch", "bfloat16"),  # asked for explicitly: honoured
-    (True, "float32", "cpu", "torch", "float32"),
-    (True, "bfloat16", "cpu", "onnx-int8", "float32"),  # int8 model: dtype does not apply
-    (True, " BFloat16 ", "cpu", "torch", "bfloat16"),
+@pytest.mark.parametrize(("fast", "setting", "device", "want"), [
+    (True, "auto", "cpu", "bfloat16"),
+    (False, "auto", "cpu", "float32"),
+    (True, "auto", "cuda", "float32"),  # not measured on GPUs: stay float32
+    (False, "bfloat16", "cpu", "bfloat16"),  # asked for explicitly: honoured
+    (True, "float32", "cpu", "float32"),
+    (True, " BFloat16 ", "cpu", "bfloat16"),
 ])
-def test_resolve_dtype(monkeypatch: pytest.MonkeyPatch, fast: bool, setting: str, device: str, backend: str,
-                       want: str) -> None:
+def test_resolve_dtype(monkeypatch: pytest.MonkeyPatch, fast: bool, setting: str, device: str, want: str) -> None:
     monkeypatch.setattr(E, "cpu_has_fast_bf16", lambda: fast)
-    assert E.resolve_dtype(setting, device, backend) == want
+    assert E.resolve_dtype(setting, device) == want
 
 
 def test_unknown_dtype_is_a_clear_error() -> None:
