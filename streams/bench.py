@@ -7,7 +7,8 @@ Three phases, one run, one machine, so the ratios mean something:
 3. latency: events produced at ``--latency-rate`` (default: half the measured capacity), each
    stamped with its send time; event-to-scored latency = scored_at - ts, reported as p50/p95/p99.
 Phases 2 and 3 also report where the time went: the mean of each stage of the worker's
-``imon_pipeline_stage_seconds`` (queued per event; prepare, score, finish, publish per batch).
+``imon_pipeline_stage_seconds`` (queued per event; prepare, score, finish, publish per batch), and the
+garbage collector's pauses per generation (``imon_gc_pause_seconds``: gc2 = full collections).
 Results are printed and saved as JSON (``--out``).
 """
 
@@ -121,7 +122,8 @@ def _collect_scored(settings: Settings, topic: str, want: int, timeout: float) -
 
 
 def _stage_totals(port: int) -> dict[str, tuple[float, float]]:
-    """(sum seconds, count) per stage of imon_pipeline_stage_seconds from the worker's /metrics."""
+    """(sum seconds, count) per stage of imon_pipeline_stage_seconds from the worker's /metrics, and
+    ``gc<N>`` per generation of imon_gc_pause_seconds (garbage-collector pauses)."""
     import urllib.request
 
     from prometheus_client.parser import text_string_to_metric_families
@@ -130,10 +132,14 @@ def _stage_totals(port: int) -> dict[str, tuple[float, float]]:
         text = r.read().decode()
     out: dict[str, list[float]] = {}
     for fam in text_string_to_metric_families(text):
-        if fam.name != "imon_pipeline_stage_seconds":
+        if fam.name == "imon_pipeline_stage_seconds":
+            label, prefix = "stage", ""
+        elif fam.name == "imon_gc_pause_seconds":
+            label, prefix = "generation", "gc"
+        else:
             continue
         for smp in fam.samples:
-            st = smp.labels.get("stage", "")
+            st = prefix + smp.labels.get(label, "")
             if smp.name.endswith("_sum"):
                 out.setdefault(st, [0.0, 0.0])[0] = smp.value
             elif smp.name.endswith("_count"):
@@ -142,7 +148,8 @@ def _stage_totals(port: int) -> dict[str, tuple[float, float]]:
 
 
 def _stage_means(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> dict[str, Any]:
-    """Mean ms per stage between two scrapes (queued: per event; the others: per batch)."""
+    """Mean ms per stage between two scrapes (queued: per event; gc0-gc2: per collection; the others: per
+    batch)."""
     res: dict[str, Any] = {}
     for st, (s1, c1) in after.items():
         s0, c0 = before.get(st, (0.0, 0.0))
@@ -171,7 +178,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "settings": {"batch_max_size": s.batch_max_size, "batch_small_size": s.batch_small_size, "batch_max_wait_s": s.batch_max_wait_s,
-                     "partitions": args.partitions, "device": s.device},
+                     "partitions": args.partitions, "device": s.device,
+                     "encoder_dtype": s.encoder_dtype},
     }
     print("phase 1/3: raw scorer ...", file=sys.stderr)
     result["raw_scorer"] = raw_scorer(s, args.raw_utterances, args.seed)
