@@ -69,6 +69,16 @@ def test_bfloat16_encoder_matches_float32_up_to_rounding() -> None:
     assert not np.array_equal(a, b)  # really computed in bfloat16
     assert bf16.fingerprint == f32.fingerprint  # same weights: the heads accept it
     assert bf16.cache_key != f32.cache_key  # other vectors: never mixed in the embedding cache
+    # bfloat16 passes are padded to a multiple of 16 tokens (oneDNN's per-shape cache stays small), and the
+    # padding changes nothing: the same text alone or beside a longer one gives the same vector
+    short, long_ = "thanks", TEXTS[0] + " " + TEXTS[1]
+    lens = {len(t): bf16.tokenize([t])["input_ids"].shape[1] for t in (short, long_)}
+    assert all(n % E.BF16_PAD_MULTIPLE == 0 for n in lens.values()), lens
+    assert f32.tokenize([short])["input_ids"].shape[1] == 3  # [CLS] thanks [SEP]: float32 is not padded
+    alone, beside = bf16.encode([short]), bf16.encode([short, long_], batch_size=2)[:1]
+    assert float((alone * beside).sum()) > 0.9999
+    vecs, toks = bf16.encode_with_tokens([short, long_])
+    assert toks[0].hidden.shape[0] == 3 and toks[0].word_ids == [None, 0, None]  # evidence sees real tokens only
 
 
 def test_short_batches_run_with_the_small_batch_threads() -> None:
