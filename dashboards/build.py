@@ -1138,6 +1138,7 @@ def operations(cfg: Config) -> Dashboard:
     w = cfg.dashboard_window
     job = _sel(q.job)
     scored = _sel(q.job, QUEUE, CHANNEL, 'outcome="scored"')
+    gc_full, gc_young = _sel(q.job, 'generation="2"'), _sel(q.job, 'generation!="2"')
     lat_steps = _steps(
         ("orange", cfg.event_to_scored_p99_target_seconds), ("red", cfg.event_to_scored_p99_warning_seconds)
     )
@@ -1331,6 +1332,26 @@ def operations(cfg: Config) -> Dashboard:
                         "Resident memory; the red line is the budget with the torch model loaded.",
                         w=8,
                         steps=_steps(("red", cfg.memory_budget_bytes)),
+                    ),
+                    Panel(
+                        "Garbage-collector stalls per worker",
+                        "timeseries",
+                        (
+                            Target(
+                                f"sum by (instance) (rate(imon_gc_pause_seconds_sum{gc_full}[{w}]))",
+                                "{{instance}} full",
+                            ),
+                            Target(
+                                f"sum by (instance) (rate(imon_gc_pause_seconds_sum{gc_young}[{w}]))",
+                                "{{instance}} young",
+                            ),
+                        ),
+                        "percentunit",
+                        "Share of time the worker stood still in Python's cyclic garbage collector. A full collection "
+                        "walks every object the process holds (~0.2 s with the model loaded) and delays the batch in "
+                        "flight; expect one every few minutes under load.",
+                        w=8,
+                        min=0,
                     ),
                     Panel(
                         "Conversations held per worker",

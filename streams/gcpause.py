@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
@@ -74,10 +73,3 @@ class GcPauses(Collector):
                 buckets.append((str(bound) if bound != float("inf") else "+Inf", cum))
             fam.add_metric([str(g)], buckets, total)
         yield fam
-
-
-def register(registry: CollectorRegistry) -> GcPauses:
-    """A :class:`GcPauses` registered on ``registry`` (not yet installed as a gc callback)."""
-    pauses = GcPauses()
-    registry.register(pauses)
-    return pauses

@@ -13,6 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from streams.gcpause import GcPauses
+
 #: Outcomes of one input event; every consumed event is counted under exactly one of them.
 OUTCOMES = ("scored", "dead_lettered", "no_consent", "control", "duplicate")
 #: Score tasks exported as histograms.
@@ -51,6 +53,7 @@ class Metrics:
     alerts_pushed: Counter
     alertmanager_errors: Counter
     redactions: Counter
+    gc_pauses: GcPauses  # imon_gc_pause_seconds; the worker installs its gc callback
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None, process: bool = True) -> Metrics:
@@ -61,8 +64,11 @@ class Metrics:
             # multiprocess mode is needed.
             ProcessCollector(registry=reg)
             PlatformCollector(registry=reg)
+        gc_pauses = GcPauses()
+        reg.register(gc_pauses)
         return cls(
             registry=reg,
+            gc_pauses=gc_pauses,
             events=Counter(
                 "imon_events_total",
                 "Input events consumed, by outcome (scored, dead_lettered, no_consent, control, duplicate).",

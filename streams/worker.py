@@ -24,7 +24,6 @@ import faust
 import orjson
 
 from models.base import Scorer, UtteranceScore
-from streams import gcpause
 from streams.alertmanager import AlertPusher, to_alertmanager
 from streams.audit import AuditChain, ChainNotResumed, create_audit_metrics
 from streams.audit_cli import read_tails, topic_partitions
@@ -817,7 +816,7 @@ def run_worker(settings: Settings) -> int:
 
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     metrics = Metrics.create()
-    gcpause.register(metrics.registry).install()
+    metrics.gc_pauses.install()
     t0 = time.perf_counter()
     scorer = load_scorer(settings)
     scorer.warmup()

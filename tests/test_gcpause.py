@@ -22,7 +22,8 @@ def _samples(reg: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], .
 
 def test_observations_land_in_cumulative_buckets_per_generation() -> None:
     reg = CollectorRegistry()
-    p = gcpause.register(reg)
+    p = gcpause.GcPauses()
+    reg.register(p)
     p.observe(0, 0.0002)
     p.observe(2, 0.2)
     p.observe(2, 0.25)  # on a bound: le="0.25" holds it
@@ -41,7 +42,9 @@ def test_observations_land_in_cumulative_buckets_per_generation() -> None:
 
 def test_the_callback_times_real_collections_and_can_be_removed() -> None:
     reg = CollectorRegistry()
-    p = gcpause.register(reg).install()
+    p = gcpause.GcPauses()
+    reg.register(p)
+    p.install()
     try:
         assert p in gc.callbacks
         p.install()  # idempotent
@@ -58,3 +61,11 @@ def test_the_callback_times_real_collections_and_can_be_removed() -> None:
     gc.collect(2)  # removed: no longer counted
     assert _samples(reg)[("imon_gc_pause_seconds_count", (("generation", "2"),))] == s[
         ("imon_gc_pause_seconds_count", (("generation", "2"),))]
+
+
+def test_the_worker_metrics_carry_it_uninstalled() -> None:
+    from streams.metrics import Metrics
+
+    m = Metrics.create(CollectorRegistry(), process=False)
+    assert m.gc_pauses not in gc.callbacks  # only the worker installs the callback (streams/worker.py)
+    assert ("imon_gc_pause_seconds_count", (("generation", "2"),)) in _samples(m.registry)
