@@ -128,11 +128,12 @@ class Encoder:
         if dtype not in DTYPES:
             raise ValueError(f"unknown encoder dtype {dtype!r} ({' or '.join(DTYPES)})")
         self.dtype = dtype
+        # bfloat16 passes are padded, where the multiple cannot pass the length the model was set up for
+        self.pad_multiple = BF16_PAD_MULTIPLE if dtype == "bfloat16" and max_length % BF16_PAD_MULTIPLE == 0 else None
         if dtype == "bfloat16":  # after the merge: the adapter adds to float32 weights
             self.model.to(torch.bfloat16)
-            self.cache_key = f"{self.fingerprint}-bf16"  # other vectors (slightly): never mixed in a cache
-        # pad only where the multiple cannot pass the length the model was set up for
-        self.pad_multiple = BF16_PAD_MULTIPLE if dtype == "bfloat16" and max_length % BF16_PAD_MULTIPLE == 0 else None
+            # other vectors (slightly, padding included): never mixed in a cache
+            self.cache_key = f"{self.fingerprint}-bf16" + (f"-pad{self.pad_multiple}" if self.pad_multiple else "")
         self._torch = torch
 
     def threads(self) -> int:

@@ -68,7 +68,7 @@ def test_bfloat16_encoder_matches_float32_up_to_rounding() -> None:
     assert cos.min() > 0.999, cos  # measured 0.99990 at worst on 1,200 simulated utterances
     assert not np.array_equal(a, b)  # really computed in bfloat16
     assert bf16.fingerprint == f32.fingerprint  # same weights: the heads accept it
-    assert bf16.cache_key != f32.cache_key  # other vectors: never mixed in the embedding cache
+    assert bf16.cache_key == f"{f32.cache_key}-bf16-pad16"  # other vectors: never mixed in the embedding cache
     # bfloat16 passes are padded to a multiple of 16 tokens (oneDNN's per-shape cache stays small), and the
     # padding changes nothing: the same text alone or beside a longer one gives the same vector
     short, long_ = "thanks", TEXTS[0] + " " + TEXTS[1]
