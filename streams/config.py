@@ -147,11 +147,12 @@ class Settings(BaseSettings):
         "torch", description="Encoder runtime: torch (float32), or onnx-int8 (ONNX Runtime, int8 weights, CPU; "
         "build it with `imon train --onnx`). Same encoder, tokenizer, pooling and heads."
     )
-    # float32 by default: in bfloat16 a worker's memory grew ~2.1 GB/h over a 15-min soak at 210 events/s
-    # (920 -> 1,935 MB; oneDNN's per-shape cache), no bound shown yet (docs/RELIABILITY.md).
+    # auto by default since bfloat16 passes are padded to 16 tokens (models/encoder.py BF16_PAD_MULTIPLE): a
+    # 25-min soak at 210 events/s counted all 315,274 events and RSS levelled at ~1.3 GB (922 -> 1,310 MB,
+    # 1,293 -> 1,310 over the last 10 min); unpadded it had grown ~2.1 GB/h (docs/RELIABILITY.md).
     encoder_dtype: Literal["auto", "float32", "bfloat16"] = Field(
-        "float32", description="Compute dtype of the torch encoder: float32, bfloat16, or auto (bfloat16 on CPUs "
-        "with AMX, where it is ~1.8x faster at <= 0.003 macro-F1 but holds much more memory; float32 elsewhere)."
+        "auto", description="Compute dtype of the torch encoder: auto (bfloat16 on CPUs with Intel AMX, where it "
+        "is ~1.8x faster at <= 0.003 macro-F1; float32 elsewhere and on GPUs), float32, or bfloat16."
     )
     onnx_dir: Path | None = Field(
         None, description="Folder of the int8 ONNX encoder; default: models/build/onnx."

@@ -167,9 +167,9 @@ def test_encoder_adapter_is_passed_only_when_set() -> None:
 
 def test_encoder_dtype_and_small_batch_threads_reach_the_worker() -> None:
     data = _configmap_data(render())
-    assert (data["IMON_ENCODER_DTYPE"], data["IMON_TORCH_THREADS_SMALL_BATCH"]) == ("float32", "1")
-    data = _configmap_data(render(sets=["model.encoderDtype=auto", "model.torchThreadsSmallBatch=0"]))
-    assert (data["IMON_ENCODER_DTYPE"], data["IMON_TORCH_THREADS_SMALL_BATCH"]) == ("auto", "0")
+    assert (data["IMON_ENCODER_DTYPE"], data["IMON_TORCH_THREADS_SMALL_BATCH"]) == ("auto", "1")
+    data = _configmap_data(render(sets=["model.encoderDtype=float32", "model.torchThreadsSmallBatch=0"]))
+    assert (data["IMON_ENCODER_DTYPE"], data["IMON_TORCH_THREADS_SMALL_BATCH"]) == ("float32", "0")
     assert "encoderDtype" in render_error(sets=["model.encoderDtype=float16"])
 
 
