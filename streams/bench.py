@@ -64,6 +64,21 @@ def _events(n: int, seed: int) -> list[tuple[bytes, dict[str, Any]]]:
     return out
 
 
+def _utterance_texts(n: int, seed: int) -> list[str]:
+    """The texts of the first ``n`` simulated utterances (the stream also has starts, ends, ...)."""
+    from streams.simulator import Simulator
+
+    sim = Simulator(seed=seed, bad_ratio=0.0, no_consent_ratio=0.0, active=200)
+    out: list[str] = []
+    for _, value in sim.events():
+        if len(out) >= n:
+            break
+        e = orjson.loads(value)
+        if e.get("type") == "utterance":
+            out.append(e["text"])
+    return out
+
+
 def raw_scorer(settings: Settings, n: int, seed: int) -> dict[str, Any]:
     from models.base import Utterance
     from models.scorer import load_scorer
@@ -72,7 +87,7 @@ def raw_scorer(settings: Settings, n: int, seed: int) -> dict[str, Any]:
     scorer = load_scorer(settings)
     scorer.warmup()
     red = Redactor()
-    texts = [e["text"] for _, e in _events(n * 3, seed) if e.get("type") == "utterance"][:n]
+    texts = _utterance_texts(n, seed)
     utts = [Utterance(text=red.redact(t).text) for t in texts]
     bs = settings.batch_max_size
     t0 = time.perf_counter()
@@ -81,6 +96,15 @@ def raw_scorer(settings: Settings, n: int, seed: int) -> dict[str, Any]:
     dt = time.perf_counter() - t0
     return {"utterances": len(utts), "seconds": round(dt, 3), "utterances_per_s": round(len(utts) / dt, 1),
             "batch_size": bs, "model": {"name": scorer.name, "version": scorer.version}}
+
+
+def _resolved_dtype(s: Settings) -> str:
+    """What ``IMON_ENCODER_DTYPE`` means on this machine (``auto`` depends on the CPU)."""
+    if s.encoder_backend != "torch":
+        return s.encoder_backend
+    from models.encoder import resolve_dtype
+
+    return resolve_dtype(s.encoder_dtype, s.device)
 
 
 def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -179,7 +203,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "settings": {"batch_max_size": s.batch_max_size, "batch_small_size": s.batch_small_size, "batch_max_wait_s": s.batch_max_wait_s,
                      "partitions": args.partitions, "device": s.device,
-                     "encoder_dtype": s.encoder_dtype},
+                     "encoder_dtype": s.encoder_dtype, "encoder_dtype_resolved": _resolved_dtype(s)},
     }
     print("phase 1/3: raw scorer ...", file=sys.stderr)
     result["raw_scorer"] = raw_scorer(s, args.raw_utterances, args.seed)
