@@ -119,6 +119,8 @@ def scrape(port: int) -> dict[str, float]:
                 elif s.name == "imon_dlq_total":
                     key = f"dlq:{s.labels['reason']}"
                 out[key] = out.get(key, 0.0) + s.value
+            elif fam.name == "imon_gc_pause_seconds" and s.name.endswith(("_count", "_sum")):
+                out[f"gc{s.labels['generation']}:{s.name.rsplit('_', 1)[1]}"] = s.value
     return out
 
 
@@ -329,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
             "slope_points": len(rss_points),
         },  # fmt: skip
         "lag": {"max": max(lags, default=None), "final_after_drain": final_lag},
+        "gc": {f"generation_{g}": {"collections": int(final.get(f"gc{g}:count", 0)),
+                                   "pause_s": round(final.get(f"gc{g}:sum", 0.0), 3)} for g in (0, 1, 2)},
         "errors": errors,
         "log_error_lines": len(error_lines),
         "log_error_excerpt": error_lines[:10],
@@ -336,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         "samples": samples,
     }
     out.write_text(json.dumps(summary, indent=2) + "\n")
-    brief = {k: summary[k] for k in ("events_sent", "events_counted", "memory", "lag", "errors", "ok")}
+    brief = {k: summary[k] for k in ("events_sent", "events_counted", "memory", "lag", "gc", "errors", "ok")}
     print(json.dumps(brief, indent=2))
     print(f"soak: summary in {out}", file=sys.stderr)
     return 0 if ok else 1

@@ -73,3 +73,17 @@ class GcPauses(Collector):
                 buckets.append((str(bound) if bound != float("inf") else "+Inf", cum))
             fam.add_metric([str(g)], buckets, total)
         yield fam
+
+
+def apply_threshold(threshold0: int) -> tuple[int, int, int]:
+    """Collect fully once (the start-up garbage goes now, before any traffic), then set the young-generation
+    threshold (allocations minus deallocations of tracked objects between young collections; 0 keeps
+    Python's). Returns the thresholds in force."""
+    if threshold0 < 0:
+        raise ValueError(f"IMON_GC_THRESHOLD0 must be >= 0, got {threshold0}")
+    gc.collect()
+    if threshold0:
+        _, t1, t2 = gc.get_threshold()
+        gc.set_threshold(threshold0, t1, t2)
+    t = gc.get_threshold()
+    return int(t[0]), int(t[1]), int(t[2])

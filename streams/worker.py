@@ -30,6 +30,7 @@ from streams.audit_cli import read_tails, topic_partitions
 from streams.batching import Batcher
 from streams.config import Settings
 from streams.feedback import FeedbackDataWriter, InvalidFeedback, decode_feedback
+from streams.gcpause import apply_threshold as apply_gc_threshold
 from streams.http import HealthState, RecoveryWatch, serve
 from streams.kafka_io import create_topics
 from streams.metrics import Metrics
@@ -822,5 +823,6 @@ def run_worker(settings: Settings) -> int:
     scorer.warmup()
     metrics.model.info({"name": scorer.name, "version": scorer.version, "encoder": scorer.encoder})
     log.info("model %s %s loaded in %.1fs", scorer.name, scorer.version, time.perf_counter() - t0)
+    log.info("garbage collector thresholds %s", apply_gc_threshold(settings.gc_threshold0))
     Worker(settings, scorer, Redactor(), metrics, build_ethics(settings)).run()
     return 0

@@ -69,3 +69,20 @@ def test_the_worker_metrics_carry_it_uninstalled() -> None:
     m = Metrics.create(CollectorRegistry(), process=False)
     assert m.gc_pauses not in gc.callbacks  # only the worker installs the callback (streams/worker.py)
     assert ("imon_gc_pause_seconds_count", (("generation", "2"),)) in _samples(m.registry)
+
+
+def test_the_threshold_setting_changes_only_the_young_generation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.config import Settings
+
+    before = gc.get_threshold()
+    try:
+        assert gcpause.apply_threshold(0) == before
+        assert gcpause.apply_threshold(20_000) == (20_000, before[1], before[2])
+        with pytest.raises(ValueError, match="IMON_GC_THRESHOLD0"):
+            gcpause.apply_threshold(-1)
+    finally:
+        gc.set_threshold(*before)
+    assert Settings().gc_threshold0 == 0  # Python's own until a longer soak (docs/RELIABILITY.md)
+    monkeypatch.setenv("IMON_GC_THRESHOLD0", "-5")
+    with pytest.raises(ValueError, match="gc_threshold0"):
+        Settings()
