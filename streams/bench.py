@@ -15,6 +15,7 @@ Results are printed and saved as JSON (``--out``).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,32 +53,24 @@ def _percentiles(xs: list[float]) -> dict[str, float]:
     }
 
 
-def _events(n: int, seed: int) -> list[tuple[bytes, dict[str, Any]]]:
+def _stream(seed: int) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """The bench's simulated stream (no bad or no-consent events), decoded."""
     from streams.simulator import Simulator
 
     sim = Simulator(seed=seed, bad_ratio=0.0, no_consent_ratio=0.0, active=200)
-    out: list[tuple[bytes, dict[str, Any]]] = []
     for key, value in sim.events():
-        if len(out) >= n:
-            break
         assert key is not None
-        out.append((key, orjson.loads(value)))
-    return out
+        yield key, orjson.loads(value)
+
+
+def _events(n: int, seed: int) -> list[tuple[bytes, dict[str, Any]]]:
+    return list(itertools.islice(_stream(seed), n))
 
 
 def _utterance_texts(n: int, seed: int) -> list[str]:
     """The texts of the first ``n`` simulated utterances (the stream also has starts, ends, ...)."""
-    from streams.simulator import Simulator
-
-    sim = Simulator(seed=seed, bad_ratio=0.0, no_consent_ratio=0.0, active=200)
-    out: list[str] = []
-    for _, value in sim.events():
-        if len(out) >= n:
-            break
-        e = orjson.loads(value)
-        if e.get("type") == "utterance":
-            out.append(e["text"])
-    return out
+    texts = (e["text"] for _, e in _stream(seed) if e.get("type") == "utterance")
+    return list(itertools.islice(texts, n))
 
 
 def raw_scorer(settings: Settings, n: int, seed: int) -> dict[str, Any]:
