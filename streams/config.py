@@ -145,10 +145,11 @@ class Settings(BaseSettings):
     )
     # 50,000 instead of Python's 700 means fewer promoted objects, so the ~0.27 s full collections (they walk
     # the ~500,000 objects torch/transformers/Faust hold) become rare: p99 204/205 ms vs 151-549 in bench runs
-    # (README "Measured performance"). Not the default yet: an 8-min soak held ~50 MB more and its lag peaked
-    # at 1,268 vs 417 (docs/RELIABILITY.md). Whatever the value, the worker collects once before serving.
+    # (README "Measured performance"). Default since a 30-min soak at 210 events/s with it counted all 378,166
+    # events, RSS 924 -> 1,303 MB (levelled as without it), lag max 531, 7 full collections of ~105 ms
+    # (docs/RELIABILITY.md). Whatever the value, the worker collects once before serving.
     gc_threshold0: int = Field(
-        0, ge=0, le=10_000_000, description="Young-generation threshold of Python's cyclic garbage collector "
+        50_000, ge=0, le=10_000_000, description="Young-generation threshold of Python's cyclic garbage collector "
         "(gc.set_threshold); 0 = Python's default (700). Watch imon_gc_pause_seconds."
     )
     encoder_backend: Literal["torch", "onnx-int8"] = Field(

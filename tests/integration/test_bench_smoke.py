@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    env = {**os.environ, "IMON_KAFKA_BOOTSTRAP": kafka_bootstrap, "HF_HUB_OFFLINE": "1"}
+    # Python's own GC threshold: with the default 50,000 a run this small may see no collection at all
+    env = {**os.environ, "IMON_KAFKA_BOOTSTRAP": kafka_bootstrap, "HF_HUB_OFFLINE": "1", "IMON_GC_THRESHOLD0": "700"}
     proc = subprocess.run(
         [sys.executable, "-m", "streams.cli", "bench", "--events", "300", "--raw-utterances", "60",
          "--latency-rate", "20", "--latency-seconds", "3", "--partitions", "2", "--out", str(out)],
