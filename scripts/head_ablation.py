@@ -37,8 +37,11 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: all four; 64/lex is what ships)")
     p.add_argument("--stacks", action="store_true", help="compare sentiment fusions of the shipped heads instead")
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--out", type=Path, default=Path("out/head_ablation.json"))
+    p.add_argument("--out", type=Path, default=None,
+                   help="JSON results (default out/head_ablation.json, with --stacks out/head_stacks.json)")
     args = p.parse_args(argv)
+    if args.out is None:
+        args.out = Path("out/head_stacks.json" if args.stacks else "out/head_ablation.json")
 
     from sklearn.metrics import f1_score
 
