@@ -7,6 +7,9 @@ Reports (JSON + a short table on stdout):
   training), overall and per language, at the shipped thresholds;
 - public proxies: abusive/hateful language (TweetEval hate/offensive val, Davidson hold-out) for
   unfair_treatment, bitext hold-out for human_requested;
+- the gold set (``models/gold.py``): hand-labelled real customer-care turns (IBM Twitter customer care) and
+  their Dutch translations, with 95 % bootstrap intervals of macro-F1 and the labellers' agreement
+  (``--no-gold`` skips it);
 - a bias audit (``models/bias.py``): counterfactual name / identity-term swaps, mean |score change| per
   axis and task with a paired sign-flip permutation test per group (``--no-bias`` skips it);
 - with ``--bench``: ``score`` throughput in utterances/s at batch 1 and 64 (evidence included);
@@ -42,13 +45,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _eval_set(heads: Heads, X: np.ndarray, exs: Sequence[D.Example]) -> dict[str, Any]:
+def _eval_set(heads: Heads, X: np.ndarray, exs: Sequence[D.Example], ci: bool = False) -> dict[str, Any]:
+    """Per-task report of ``heads`` on ``exs``; ``ci``: add a 95 % bootstrap interval of macro-F1
+    (``macro_f1_ci``) for the small sets whose positives are few (the gold set)."""
+    from models.gold import bootstrap_ci
+
     probs = heads.predict(X, [e.text for e in exs]) if len(exs) else {}
     out: dict[str, Any] = {}
     ys = [e.label("sentiment") for e in exs]
     m = np.array([y is not None for y in ys], dtype=bool)
     if m.sum() >= 10 and len({y for y in ys if y is not None}) == len(SENTIMENT_CLASSES):
-        out["sentiment"] = sentiment_report(probs["sentiment"][m], np.array([y for y in ys if y is not None]))
+        ps, y = probs["sentiment"][m], np.array([y for y in ys if y is not None])
+        out["sentiment"] = sentiment_report(ps, y)
+        if ci:
+            out["sentiment"]["macro_f1_ci"] = bootstrap_ci(lambda i: sentiment_report(ps[i], y[i])["macro_f1"], len(y))
     for t in BINARY_TASKS:
         ys = [e.label(t) for e in exs]
         # agent turns are never escalation / human requests (see heads.decide): score them as decided
@@ -59,14 +69,19 @@ def _eval_set(heads: Heads, X: np.ndarray, exs: Sequence[D.Example]) -> dict[str
         if t in ("escalation", "human_requested"):
             agent = np.array([e.speaker != "customer" for e, keep in zip(exs, m, strict=True) if keep])
             p[agent] = 0.0
-        out[t] = binary_report(p, np.array([y for y in ys if y is not None]), heads.thresholds[t])
+        yb, th = np.array([y for y in ys if y is not None]), heads.thresholds[t]
+        out[t] = binary_report(p, yb, th)
+        if ci:
+            out[t]["macro_f1_ci"] = bootstrap_ci(lambda i, p=p, yb=yb, th=th: binary_report(p[i], yb[i], th)["macro_f1"],
+                                                 len(yb))
     return out
 
 
 def evaluate_heads(
-    heads: Heads, cache: EmbeddingCache, data_dir: Path, limit: int | None = None, seed: int = 0
+    heads: Heads, cache: EmbeddingCache, data_dir: Path, limit: int | None = None, seed: int = 0, gold: bool = False
 ) -> dict[str, Any]:
-    """All held-out reports for ``heads`` (embeddings from ``cache``)."""
+    """All held-out reports for ``heads`` (embeddings from ``cache``); ``gold``: also the hand-labelled real
+    customer-care turns (``models/gold.py``), English and their Dutch translations."""
     sets: dict[str, list[D.Example]] = {
         "tweeteval_sentiment_val": D.tweeteval_sentiment(data_dir),
         "synth_test": D.synthetic("test", limit, seed),
@@ -78,21 +93,28 @@ def evaluate_heads(
     }
     if limit is not None:
         sets["tweeteval_sentiment_val"] = sets["tweeteval_sentiment_val"][: max(limit, 60)]
+    if gold:
+        from models import gold as G
+
+        for lang in ("en", "nl"):
+            for part in ("dev", "test"):
+                sets[f"gold_ibm_{lang}_{part}"] = G.examples(data_dir, lang, part)
     report: dict[str, Any] = {}
     for name, exs in sets.items():
         X = cache.encode([e.text for e in exs])
-        report[name] = _eval_set(heads, X, exs)
+        report[name] = _eval_set(heads, X, exs, ci=name.startswith("gold_"))
     return report
 
 
 def format_report(report: dict[str, Any]) -> str:
-    lines = [f"{'set':32s} {'task':18s} {'n':>6s} {'macroF1':>8s} {'P':>6s} {'R':>6s} {'mRecall':>8s} {'ECE':>6s}"]
+    lines = [f"{'set':32s} {'task':18s} {'n':>6s} {'macroF1':>8s} {'P':>6s} {'R':>6s} {'mRecall':>8s} {'ECE':>6s} macroF1 95% CI"]
     for name, tasks in report.items():
         for task, r in tasks.items():
             lines.append(
                 f"{name:32s} {task:18s} {r['n']:6d} {r['macro_f1']:8.3f} "
                 f"{r.get('precision', float('nan')):6.3f} {r.get('recall', float('nan')):6.3f} "
                 f"{r.get('macro_recall', float('nan')):8.3f} {r['ece']:6.3f}"
+                + (" [{:.3f}, {:.3f}]".format(*r["macro_f1_ci"]) if "macro_f1_ci" in r else "")
             )
     return "\n".join(lines)
 
@@ -141,6 +163,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, default=None, help="write the JSON report here")
     parser.add_argument("--bench", action="store_true", help="also measure score() throughput")
     parser.add_argument("--no-bias", action="store_true", help="skip the counterfactual bias audit")
+    parser.add_argument("--no-gold", action="store_true",
+                        help="skip the hand-labelled real customer-care turns (models/data/gold, EN + Dutch translation)")
     parser.add_argument("--bias-units", type=int, default=40, help="carriers per bias-audit axis (default 40)")
     parser.add_argument("--bench-seconds", type=float, default=15.0, help="seconds per configuration")
     parser.add_argument("--cascade", action="store_true",
@@ -188,8 +212,13 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         "version": heads.meta.get("version"),
         "thresholds": heads.thresholds,
         "encoder": {"fingerprint": enc.fingerprint, "backend": enc.backend, "dtype": getattr(enc, "dtype", "float32")},
-        "results": evaluate_heads(heads, cache, data_dir, args.limit, int(heads.meta.get("seed", 0))),
+        "results": evaluate_heads(heads, cache, data_dir, args.limit, int(heads.meta.get("seed", 0)),
+                                  gold=not args.no_gold),
     }
+    if not args.no_gold:
+        from models.gold import agreement
+
+        report["gold_agreement"] = agreement()
     if not args.no_bias:
         from models import bias
 
