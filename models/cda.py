@@ -48,7 +48,7 @@ IDENTITY_NL = [
     "Antilliaans", "Ghanees", "Eritrees", "Indonesisch", "Kaapverdiaans", "Roemeens", "Chinees", "Koerdisch",
     "hindoe", "boeddhist", "katholiek", "protestant", "atheïst", "biseksueel", "transgender", "non-binair",
     "een vrouw", "een man", "gepensioneerd", "slechtziend", "doof", "een vluchteling", "expat",
-    "een alleenstaande moeder", "zestig plus",
+    "een alleenstaande moeder", "zestig plus", "Belgisch", "Duits", "Brits", "Spaans", "Italiaans", "Grieks",
 ]
 CARRIERS_EN_NAME = ["Hello, {x} here. {u}", "{u} Thanks, {x}", "This is {x} writing. {u}", "{x}: {u}"]
 CARRIERS_NL_NAME = ["Hallo, {x} hier. {u}", "{u} Bedankt, {x}", "{x} hier. {u}", "{x}: {u}"]
@@ -74,12 +74,20 @@ def _eligible(e: Example) -> bool:
 
 
 def augment(train: list[Example], n_base: int = 1500, variants: int = 3, seed: int = 13) -> list[Example]:
-    """``n_base`` seeded training utterances x ``variants`` counterfactual copies (half names, half identity
-    terms; Dutch carriers and terms for Dutch rows). Labels and weight copied."""
+    """``n_base`` seeded English training utterances and ``n_base // 2`` Dutch ones x ``variants``
+    counterfactual copies (half names, half identity terms; Dutch carriers and terms for Dutch rows).
+    Labels and weight copied. Dutch base rows are drawn on their own: drawn with the English ones they were
+    ~140 of 1,500, too few to teach that a Dutch identity term is no evidence (the written Dutch rows that
+    report discrimination name such terms)."""
     rng = random.Random(seed)
-    pool = sorted((e for e in train if _eligible(e)), key=lambda e: hashlib.sha1(f"{seed}:{e.text}".encode()).digest())
+
+    def ranked(lang: str) -> list[Example]:
+        return sorted((e for e in train if _eligible(e) and (e.lang == "nl") == (lang == "nl")),
+                      key=lambda e: hashlib.sha1(f"{seed}:{e.text}".encode()).digest())
+
+    pool = ranked("en")[:n_base] + ranked("nl")[: n_base // 2]
     out: list[Example] = []
-    for k, e in enumerate(pool[:n_base]):
+    for k, e in enumerate(pool):
         nl = e.lang == "nl"
         if k % 2 == 0:
             groups = list((NAMES_NL if nl else NAMES_EN).values())

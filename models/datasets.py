@@ -215,6 +215,29 @@ def synthetic(split: str, limit: int | None = None, seed: int = 0) -> list[Examp
     return [e for src in sorted(by_cat) for e in _cap(by_cat[src], limit, seed)]
 
 
+WRITTEN_FILE = "written.jsonl"
+
+
+def written(split: str, limit: int | None = None, seed: int = 0) -> list[Example]:
+    """Utterances written one at a time (not from templates) for the four tasks, English and Dutch
+    (``models/data/written.jsonl``; how they were made: ``models/data/WRITTEN.md``). 80 % train / 20 %
+    validation by a hash of the text; there is no test part: the real-text gold set (``models/gold.py``)
+    is where they are judged. ``limit`` caps rows per language."""
+    if split not in ("train", "val"):
+        raise ValueError(f"written rows have train and val splits only, not {split!r}")
+    out: dict[str, list[Example]] = {"en": [], "nl": []}
+    with (synth_dir() / WRITTEN_FILE).open(encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            if (split == "val") != (_bucket("written:" + d["text"]) < 20):
+                continue
+            labels: dict[str, int | None] = {"sentiment": SENT_INDEX[d["sentiment"]]}
+            labels.update({t: int(d[t]) for t in BINARY_TASKS})
+            out[d["lang"]].append(Example(text=d["text"], source="written:" + d["lang"], lang=d["lang"],
+                                          speaker=d["speaker"], labels=labels))
+    return [e for lang in ("en", "nl") for e in _cap(out[lang], limit, seed)]
+
+
 #: SemEval tweets in the training split, and the row count whose total weight they share: 30,000 tweets at
 #: weight 0.27 gave TweetEval val macro-recall 0.661 vs 0.631 for 8,000 at weight 1, with the synthetic
 #: tasks level or better (3 Dec 2026, MODEL_CARD.md); unweighted they outweighed the other sources.
@@ -241,6 +264,7 @@ def load_split(data: Path, split: str, limit: int | None, seed: int) -> list[Exa
     out += davidson(data, split, caps["davidson"], seed)
     out += tweeteval_abuse(data, split, caps["tweeteval"], seed)
     out += synthetic(split, limit, seed)
+    out += written(split, limit, seed)
     if split == "train":  # counterfactual name / identity copies (see models/cda.py; disjoint from the audit)
         from models.cda import augment
 

@@ -30,14 +30,16 @@ log = logging.getLogger(__name__)
 LOGIT_SCALE = 20.0
 
 
-def _class_balance(y: np.ndarray, labelled: np.ndarray) -> np.ndarray:
+def _class_balance(y: np.ndarray, labelled: np.ndarray, langs: np.ndarray | None = None) -> np.ndarray:
     """Per-row weight that gives every class of a task the same total weight over the rows that label it
-    (mean 1 there, 0 elsewhere): ``models.train``'s balancing of the heads, on rows already drawn by weight."""
+    (mean 1 there, 0 elsewhere): ``models.train``'s balancing of the heads, on rows already drawn by weight;
+    with ``langs``, within each language (``models.train._balanced_weights``)."""
     from models.train import _balanced_weights
 
     w = np.zeros(len(y), dtype=np.float32)
     if labelled.any():
-        w[labelled] = _balanced_weights(y[labelled], np.ones(int(labelled.sum())))
+        w[labelled] = _balanced_weights(y[labelled], np.ones(int(labelled.sum())),
+                                        None if langs is None else langs[labelled])
     return w
 
 
@@ -63,6 +65,7 @@ def finetune_adapter(
     progress: bool = True,
     clp: float = 0.0,
     clp_groups: int = 4,
+    language_balance: bool = True,
 ) -> Any:
     """Train a LoRA adapter for ``enc`` (a :class:`models.encoder.Encoder` without one) on ``exs``.
     Returns a :class:`models.adapter.Adapter`; ``enc.model`` is left as it was (unwrapped).
@@ -70,7 +73,8 @@ def finetune_adapter(
     ``clp`` > 0 adds counterfactual pairing at the encoder: every step also embeds ``clp_groups`` groups of
     counterfactual copies (``models.cda``: one utterance with different names / identity terms) and adds
     ``clp`` x their mean squared distance from the group's mean embedding to the loss. The penalty is on the
-    embedding, not on the throw-away heads, because the shipped heads are fitted afterwards on it."""
+    embedding, not on the throw-away heads, because the shipped heads are fitted afterwards on it.
+    ``language_balance``: classes are balanced within each language (as the heads are)."""
     import torch
     from tqdm import tqdm
 
@@ -82,13 +86,14 @@ def finetune_adapter(
     pick = sample_rows(exs, rows, seed)
     texts = [exs[i].text for i in pick]
     tasks = ("sentiment", *BINARY_TASKS)
+    langs = np.array([exs[i].lang for i in pick]) if language_balance else None
     ys, ws = {}, {}
     for t in tasks:
         raw = [exs[i].label(t) for i in pick]
         labelled = np.array([v is not None for v in raw])
         y = np.array([int(v) if v is not None else 0 for v in raw], dtype=np.int64)
         ys[t] = torch.from_numpy(y)
-        ws[t] = torch.from_numpy(_class_balance(y, labelled))
+        ws[t] = torch.from_numpy(_class_balance(y, labelled, langs))
     counts = {t: int((ws[t] > 0).sum()) for t in tasks}
     log.info("fine-tuning LoRA r=%d on %d rows drawn by source weight (labelled per task: %s)", r, len(pick), counts)
 
@@ -153,7 +158,8 @@ def finetune_adapter(
         "training": {"rows": len(pick), "drawn": "without replacement, p proportional to source weight",
                      "labelled_per_task": counts, "epochs": epochs, "steps": steps, "batch": batch, "lr": lr,
                      "schedule": "10% linear warm-up, then linear decay", "weight_decay": 0.01,
-                     "loss": "sum over tasks of class-balanced cross-entropy on 20 x cosine logits",
+                     "loss": "sum over tasks of class-balanced cross-entropy on 20 x cosine logits"
+                             + (", classes balanced within each language" if language_balance else ""),
                      "seed": seed, "seconds": round(took, 1),
                      "clp": ({"weight": clp, "groups_per_step": clp_groups, "groups": int(len(cgroups)),
                               "on": "squared distance of the unit embeddings from their group mean"} if clp > 0 else None),

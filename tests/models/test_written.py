@@ -1,0 +1,61 @@
+"""The written rows (models/data/written.jsonl) and the per-language class balance they came with."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from models import datasets as D
+from models.train import _balanced_weights
+
+ROWS = [json.loads(x) for x in (D.synth_dir() / D.WRITTEN_FILE).read_text(encoding="utf-8").splitlines()]
+
+
+def test_written_rows_are_valid_unique_and_balanced_over_languages() -> None:
+    assert len(ROWS) == 2690
+    assert Counter(r["lang"] for r in ROWS) == {"en": 1330, "nl": 1360}
+    assert len({r["text"].strip().lower() for r in ROWS}) == len(ROWS)
+    for r in ROWS:
+        assert r["sentiment"] in ("negative", "neutral", "positive") and r["speaker"] in ("customer", "agent")
+        assert all(r[t] in (0, 1) for t in ("escalation", "human_requested", "unfair_treatment"))
+        if r["speaker"] == "agent":
+            assert r["escalation"] == r["human_requested"] == 0
+    for lang in ("en", "nl"):  # every task has positives and negatives in both languages
+        for t in ("escalation", "human_requested", "unfair_treatment"):
+            c = Counter(r[t] for r in ROWS if r["lang"] == lang)
+            assert c[0] > 0 and c[1] >= 50, (lang, t)
+
+
+def test_written_split_is_disjoint_and_stable() -> None:
+    tr, va = D.written("train"), D.written("val")
+    assert not {e.text for e in tr} & {e.text for e in va}
+    assert len(tr) + len(va) == len(ROWS) and 0.15 < len(va) / len(ROWS) < 0.25
+    assert [e.text for e in D.written("val")] == [e.text for e in va]
+    assert {e.source for e in tr} == {"written:en", "written:nl"}
+    with pytest.raises(ValueError, match="train and val"):
+        D.written("test")
+
+
+def test_written_rows_are_not_gold_text() -> None:
+    gold = {json.loads(x)["text"].strip().lower() for x in
+            (D.default_data_dir() / "ibm_twitter_customer_care" / "utterances.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert not gold & {r["text"].strip().lower() for r in ROWS}
+
+
+def test_class_balance_within_each_language_removes_the_language_signal() -> None:
+    # English: 10 % positives; Dutch: 60 % positives (the synthetic Dutch skew)
+    y = np.array([1] * 10 + [0] * 90 + [1] * 60 + [0] * 40)
+    lang = np.array(["en"] * 100 + ["nl"] * 100)
+    w = np.ones(len(y))
+    plain, within = _balanced_weights(y, w), _balanced_weights(y, w, lang)
+    assert plain[y == 1].sum() == pytest.approx(plain[y == 0].sum())
+    share = {g: plain[(lang == g) & (y == 1)].sum() / plain[lang == g].sum() for g in ("en", "nl")}
+    assert share["nl"] > 0.7 and share["en"] < 0.2, "overall balance leaves Dutch mostly positive"
+    for g in ("en", "nl"):
+        m = lang == g
+        assert within[m & (y == 1)].sum() == pytest.approx(within[m & (y == 0)].sum())
+        assert within[m].sum() == pytest.approx(100.0), "each language keeps its total weight"
+    assert within.mean() == pytest.approx(1.0)
