@@ -1,10 +1,11 @@
 """The gold set: real customer-care turns labelled by hand, for evaluation only.
 
 Every turn of the IBM Twitter customer-care conversations in ``shared/data/ibm_twitter_customer_care``
-(1,205 distinct turns of 1,025 conversations with 25 companies' support accounts) labelled for the four tasks by
+(1,205 distinct turns of 525 conversations, two of them repeated in the file, with 24 companies' support
+accounts) labelled for the four tasks by
 the rules in ``models/data/gold/GUIDELINES.md``; a Dutch translation of every turn of a seeded half of the
 conversations carries the same labels. Nothing in training, calibration, thresholds or model choice reads
-these files; ``imon evaluate`` reports them (``gold_ibm_en``, ``gold_ibm_nl``).
+these files; ``imon evaluate`` reports them (``gold_ibm_{en,nl}_{dev,test}``).
 
 Files (``models/data/gold/``):
 - ``ibm_labels.jsonl``: ``tweet_id, role, sentiment, escalation, human_requested, unfair_treatment``
@@ -21,7 +22,6 @@ stay, as they would in a tweet).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from models.base import BINARY_TASKS, SENTIMENT_CLASSES
+from models.datasets import TASKS, _bucket
 
 GOLD_DIR = Path(__file__).resolve().parent / "data" / "gold"
 IBM_FILE = Path("ibm_twitter_customer_care") / "utterances.jsonl"
-TASKS = ("sentiment", *BINARY_TASKS)
 CUSTOMER_ONLY = ("escalation", "human_requested")
 
 
@@ -80,7 +80,7 @@ def ibm_turns(data_dir: Path) -> dict[str, dict[str, Any]]:
 def part_of(session_id: str) -> str:
     """``dev`` or ``test``: the conversation's half of the gold set (seeded by a hash of its id). Error
     analysis and any choice informed by the gold set look at ``dev`` only; ``test`` is only reported."""
-    return "dev" if int(hashlib.sha1(f"gold-split:{session_id}".encode()).hexdigest()[:8], 16) % 2 == 0 else "test"
+    return "dev" if _bucket(f"gold-split:{session_id}", 2) == 0 else "test"
 
 
 def examples(data_dir: Path, lang: str = "en", part: str = "all", gold_dir: Path = GOLD_DIR) -> list[Any]:
