@@ -246,20 +246,27 @@ def resolve_adapter(setting: str | Path | None, path: Path, max_length: int = MA
     return adapter
 
 
+#: /proc/cpuinfo flags of CPUs that multiply bfloat16 in hardware: Intel AMX, and the AVX-512 BF16 dot-product
+#: instructions (AMD Zen 4 and later, Intel Cooper Lake). Measured with `imon bench`, interleaved: AMX 1.8x the
+#: raw float32 speed (3 Dec 2026); AVX-512 BF16 on a 2-core AMD EPYC 1.2-1.9x raw and 1.1-1.3x pipeline in
+#: four of four pairs (4 Dec 2026), every held-out set within 0.002 (README "Measured performance").
+FAST_BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+
+
 def cpu_has_fast_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether this CPU multiplies bfloat16 matrices in hardware (Intel AMX, ``amx_bf16``): there bfloat16
-    runs the encoder ~1.5-2.5x faster than float32 (README "Measured performance"); without it torch
-    emulates bfloat16 and is slower. Linux only (reads /proc/cpuinfo); elsewhere False."""
+    """Whether this CPU multiplies bfloat16 in hardware (``FAST_BF16_FLAGS``: Intel AMX or AVX-512 BF16): there
+    the encoder runs faster in bfloat16 than in float32; without them torch emulates bfloat16 and is slower.
+    Linux only (reads /proc/cpuinfo); elsewhere False."""
     try:
         text = cpuinfo.read_text(errors="replace")
     except OSError:
         return False
-    return any(line.startswith("flags") and "amx_bf16" in line.split() for line in text.splitlines())
+    return any(line.startswith("flags") and not FAST_BF16_FLAGS.isdisjoint(line.split()) for line in text.splitlines())
 
 
 def resolve_dtype(setting: str, device: str = "cpu") -> str:
     """The torch encoder's compute dtype for ``IMON_ENCODER_DTYPE``: ``float32``, ``bfloat16``, or ``auto`` =
-    bfloat16 on a CPU with AMX (:func:`cpu_has_fast_bf16`), float32 anywhere else (GPUs included:
+    bfloat16 on a CPU with bfloat16 in hardware (:func:`cpu_has_fast_bf16`), float32 anywhere else (GPUs included:
     not measured there)."""
     value = setting.strip().lower()
     if value not in (*DTYPES, "auto"):

@@ -160,8 +160,8 @@ class Settings(BaseSettings):
     # 25-min soak at 210 events/s counted all 315,274 events and RSS levelled at ~1.3 GB (922 -> 1,310 MB,
     # 1,293 -> 1,310 over the last 10 min); unpadded it had grown ~2.1 GB/h (docs/RELIABILITY.md).
     encoder_dtype: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto", description="Compute dtype of the torch encoder: auto (bfloat16 on CPUs with Intel AMX, where it "
-        "is ~1.8x faster at <= 0.003 macro-F1; float32 elsewhere and on GPUs), float32, or bfloat16."
+        "auto", description="Compute dtype of the torch encoder: auto (bfloat16 on CPUs with Intel AMX, ~1.8x faster, "
+        "or AVX-512 BF16, ~1.2x, at <= 0.003 macro-F1; float32 elsewhere and on GPUs), float32, or bfloat16."
     )
     onnx_dir: Path | None = Field(
         None, description="Folder of the int8 ONNX encoder; default: models/build/onnx."
