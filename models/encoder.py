@@ -247,9 +247,8 @@ def resolve_adapter(setting: str | Path | None, path: Path, max_length: int = MA
 
 
 #: /proc/cpuinfo flags of CPUs that multiply bfloat16 in hardware: Intel AMX, and the AVX-512 BF16 dot-product
-#: instructions (AMD Zen 4 and later, Intel Cooper Lake). Measured with `imon bench`, interleaved: AMX 1.8x the
-#: raw float32 speed (3 Dec 2026); AVX-512 BF16 on a 2-core AMD EPYC 1.2-1.9x raw and 1.1-1.3x pipeline in
-#: four of four pairs (4 Dec 2026), every held-out set within 0.002 (README "Measured performance").
+#: instructions (AMD Zen 4 and later, Intel Cooper Lake); both measured faster than float32 at <= 0.003
+#: macro-F1 (README "Measured performance", models/MODEL_CARD.md "bfloat16 encoder").
 FAST_BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
 
