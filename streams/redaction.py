@@ -279,8 +279,9 @@ _NOT_NAMES = frozenset(
     )
 )
 
+# "O'Brien", "D'Angelo"; not the contractions "I've" / "I'll", which have the same shape.
 _NAME_TOKEN = (
-    r"(?:[A-ZÀ-ÖØ-Þ]['’][A-Za-zÀ-ÖØ-öø-ÿ][a-zß-öø-ÿ]+|[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)"
+    r"(?:(?!I['’](?:ve|ll)\b)[A-ZÀ-ÖØ-Þ]['’][A-Za-zÀ-ÖØ-öø-ÿ][a-zß-öø-ÿ]+|[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)"
     r"(?:[-'’][A-ZÀ-ÖØ-Þa-zß-öø-ÿ][a-zß-öø-ÿ]+){0,2}"
 )
 _LOWER_TOKEN = r"[a-zß-öø-ÿ][a-zß-öø-ÿ]+(?:[-'’][a-zß-öø-ÿ]+){0,2}"

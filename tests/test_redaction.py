@@ -145,6 +145,9 @@ NEGATIVES = [
     "kan ik jou iets vragen",
     "Can I speak to Someone please",
     "I have one or two questions about three or four items",
+    "Hello, I've got a couple of questions about my bill.",  # "I've" has the shape of "O'Brien"
+    "Hi, I'll call back later.",
+    "Good morning, I’ve been waiting since Monday.",
 ]
 
 
