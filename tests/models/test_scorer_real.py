@@ -63,3 +63,31 @@ def test_batch_and_single_agree(scorer) -> None:
         s = scorer.score([Utterance(text=t)])[0]
         assert s.escalation == pytest.approx(b.escalation, abs=1e-4)
         assert s.sentiment["negative"] == pytest.approx(b.sentiment["negative"], abs=1e-4)
+
+
+# Target for a model trained with the opening/filler categories (branch topic-openings, not met yet):
+# at most 5 % of these held-out rows escalated, 10 % negative. Measured on the 358 rows: 0.1.0+6dc3ebc9
+# (shipped) 201 escalated / 171 negative; candidate 0.1.0+6cf12fd4 89 / 60 (docs/experiments/topic-openings.md).
+MAX_ESCALATED = 17
+MAX_NEGATIVE = 35
+
+
+def test_held_out_openings_and_fillers_are_routine(scorer) -> None:
+    """A bare topic opening ("It's about my contract.") or a filler of a live call ("Bent u er nog?")
+    is neither an escalation nor a complaint. The synthetic set used to show a topic sentence only in
+    front of a complaint; measured on its *test* split (templates no training row uses).
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "models" / "data" / "synth_test.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if r["category"] in ("neg_topic_opening", "neg_filler")]
+    assert len(rows) >= 200
+    res = scorer.score([Utterance(text=r["text"], speaker=r["speaker"], language=r["lang"]) for r in rows])
+    escalated = sum(r.labels["escalation"] for r in res)
+    negative = sum(r.labels["sentiment"] == "negative" for r in res)
+    human = sum(r.labels["human_requested"] for r in res)
+    assert escalated <= MAX_ESCALATED, (escalated, len(rows))
+    assert negative <= MAX_NEGATIVE, (negative, len(rows))
+    assert human <= 2, (human, len(rows))
