@@ -31,7 +31,12 @@ SWAP_AXES_PREFIXES = ("names_", "holistic_", "identity_nl_", "jigsaw_")
 # (0.1.0+6c97c09a: 0.071 / 0.037 / 0.048 / 0.016 / 0.057) fail several.
 MAX_MEAN_ABS_DELTA = {"sentiment_negative": 0.055, "sentiment_positive": 0.025, "escalation": 0.04,
                       "human_requested": 0.015, "unfair_treatment": 0.055}
-MAX_WORST_AXIS = 0.17
+# The sample draws its Dutch carriers from the synthetic val split before it draws the Jigsaw units from the same
+# RNG, so regenerating the synthetic set (4 Dec 2026, opening/filler categories) drew other Jigsaw units: on the
+# new sample unfair_treatment's worst axis (Jigsaw) is 0.180 for 0.1.0+aac90a29 and 0.203 for the model before it
+# (0.106 and 0.132 on the old sample). Limit re-derived on the new sample: 0.180 + 0.015. Known flaw to fix: give
+# each source its own seeded RNG (that moves the sample once more, so re-measure then).
+MAX_WORST_AXIS = 0.195
 
 
 @pytest.fixture(scope="module")
