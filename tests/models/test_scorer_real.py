@@ -80,10 +80,10 @@ def test_held_out_openings_and_fillers_are_routine(scorer) -> None:
     front of a complaint; measured on its *test* split (templates no training row uses).
     """
     import json
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "models" / "data" / "synth_test.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    from models.datasets import synth_dir
+
+    rows = [json.loads(line) for line in (synth_dir() / "synth_test.jsonl").read_text(encoding="utf-8").splitlines()]
     rows = [r for r in rows if r["category"] in ("neg_topic_opening", "neg_filler")]
     assert len(rows) >= 200
     res = scorer.score([Utterance(text=r["text"], speaker=r["speaker"], language=r["lang"]) for r in rows])
