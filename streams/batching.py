@@ -17,13 +17,16 @@ batch lets many events queue for the next), with small ones a backlog drains mor
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
 
 class Batcher(Generic[T]):
-    def __init__(self, max_size: int, max_wait: float, limit: int | None = None, small_size: int | None = None) -> None:
+    def __init__(
+        self, max_size: int, max_wait: float, limit: int | None = None, small_size: int | None = None
+    ) -> None:
         if max_size < 1:
             raise ValueError("max_size must be at least 1")
         if max_wait < 0:
@@ -70,3 +73,51 @@ class Batcher(Generic[T]):
         del self._items[:size]
         self._room.set()
         return batch
+
+
+class HandledOffsets:
+    """The input offsets one worker has handled, per partition, as merged inclusive ranges.
+
+    After a restart Faust's recovery seeks the input partitions to their committed offsets while
+    records fetched before the seek are already queued; the worker handles those (dropping them
+    can lose a record, docs/RELIABILITY.md bug 11) and the seek then delivers the same offsets
+    again. Valid events would be recognised as duplicates by their conversation state, but a bad
+    record has none and would be dead-lettered and counted a second time. Offsets recorded here
+    are recognised before any of that. Handled offsets are mostly contiguous, so a partition
+    usually needs one range however long the worker runs.
+    """
+
+    def __init__(self) -> None:
+        self._ranges: dict[object, list[list[int]]] = {}
+
+    def seen(self, tp: object, offset: int) -> bool:
+        # The newest ranges are the likely hits.
+        return any(lo <= offset <= hi for lo, hi in reversed(self._ranges.get(tp, [])))
+
+    def add(self, tp: object, offset: int) -> None:
+        ranges = self._ranges.setdefault(tp, [])
+        if ranges and ranges[-1][1] + 1 == offset:  # the usual case: the next offset
+            ranges[-1][1] = offset
+            return
+        if self.seen(tp, offset):
+            return
+        ranges.append([offset, offset])
+        ranges.sort()
+        merged = [ranges[0]]
+        for lo, hi in ranges[1:]:
+            if lo <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        self._ranges[tp] = merged
+
+    def forget(self, tps: Iterable[object] | None = None) -> None:
+        """Forget the given partitions, or every partition."""
+        if tps is None:
+            self._ranges.clear()
+        else:
+            for tp in tps:
+                self._ranges.pop(tp, None)
+
+    def ranges(self, tp: object) -> list[tuple[int, int]]:
+        return [(lo, hi) for lo, hi in self._ranges.get(tp, ())]

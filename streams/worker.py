@@ -27,7 +27,7 @@ from models.base import Scorer, UtteranceScore
 from streams.alertmanager import AlertPusher, to_alertmanager
 from streams.audit import AuditChain, ChainNotResumed, create_audit_metrics
 from streams.audit_cli import read_tails, topic_partitions
-from streams.batching import Batcher
+from streams.batching import Batcher, HandledOffsets
 from streams.config import Settings
 from streams.feedback import FeedbackDataWriter, InvalidFeedback, decode_feedback
 from streams.gcpause import apply_threshold as apply_gc_threshold
@@ -275,6 +275,7 @@ class Worker:
         self._changelog_sends: list[Any] = []
         self._idle = asyncio.Event()  # set while no batch is being handled (see _commit_acks_before_revoke)
         self._idle.set()
+        self._handled = HandledOffsets()  # input offsets handled and acked (see _unhandled)
         self._track_changelog_sends()
         _clear_queues_only_on_a_real_resume(self.app.flow_control)
         self.processor = Processor(s, scorer, redactor, metrics, TableStore(self.table), self.ethics)
@@ -386,6 +387,7 @@ class Worker:
 
         @app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(app_: Any, revoked: Any, **kwargs: Any) -> None:
+            self._handled.forget(revoked)
             await self._release_audit_chains(revoked)
 
         @app.on_partitions_assigned.connect  # type: ignore[arg-type]
@@ -490,6 +492,7 @@ class Worker:
                 await asyncio.sleep(REBALANCE_POLL_S)
             batch = self._current(events)
             del events
+            batch = await self._unhandled(batch, stream)
             if not batch:
                 continue
             if log.isEnabledFor(logging.DEBUG):  # which records a batch holds, for fault analysis
@@ -509,10 +512,30 @@ class Worker:
                 # the next owner of the partition would count the event new again).
                 await self._changelog_durable()
                 while batch:  # in order, holding no reference to an acked event
-                    await stream.ack(batch.pop(0))
+                    e = batch.pop(0)
+                    self._handled.add(e.message.tp, e.message.offset)
+                    await stream.ack(e)
+                    del e
             finally:
                 self._idle.set()
             self.health.tick()
+
+    async def _unhandled(self, batch: list[Any], stream: Any) -> list[Any]:
+        """Ack and count as ``duplicate``, without handling them again, events at offsets this
+        worker has already handled and acked (see :class:`streams.batching.HandledOffsets`): after
+        a restart, the records fetched before recovery's seek are handled, then delivered again."""
+        handled = self._handled
+        fresh = [e for e in batch if not handled.seen(e.message.tp, e.message.offset)]
+        if len(fresh) == len(batch):
+            return batch
+        keep = {id(e) for e in fresh}
+        again = [e for e in batch if id(e) not in keep]
+        del batch
+        log.info("%d events delivered again at offsets already handled: acked, counted as duplicate", len(again))
+        self.metrics.events.labels("duplicate", "other", "other").inc(len(again))
+        while again:
+            await stream.ack(again.pop(0))
+        return fresh
 
     def _commit_acks_before_revoke(self, consumer: Any) -> None:
         """Commit what was acked before Faust forgets it on a revoke (bug 12).

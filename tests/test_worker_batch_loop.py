@@ -20,6 +20,8 @@ from streams.batching import Batcher
 from tests.doubles import ScriptedScorer
 from tests.faults.test_fuzz import OfflineWorker
 
+TP = ("imon.interactions", 0)
+
 
 class Harness:
     def __init__(self, w: OfflineWorker) -> None:
@@ -53,7 +55,7 @@ class Harness:
     def put(self, *offsets: int) -> None:
         async def put_all() -> None:  # no yield in between: they arrive together
             for o in offsets:
-                await self.pending.put(SimpleNamespace(offset=o))
+                await self.pending.put(SimpleNamespace(offset=o, message=SimpleNamespace(tp=TP, offset=o)))
 
         self.loop.run_until_complete(put_all())
 
@@ -130,3 +132,27 @@ def test_a_failed_batch_stops_the_loop_unacked(harness: Harness) -> None:
     with pytest.raises(ConnectionError):
         h.task.result()
     assert h.acked == [] and h.worker._idle.is_set()
+
+
+def test_offsets_already_handled_are_acked_not_handled_again(harness: Harness) -> None:
+    """After a restart Faust delivers again the records fetched before recovery's seek, which the
+    worker has handled by then: they are acked and counted as duplicates, not handled again (a bad
+    record would be dead-lettered twice). Offsets of a revoked partition are forgotten."""
+    h = harness
+    dup = h.worker.metrics.events.labels("duplicate", "other", "other")
+    h.put(0, 1)
+    h.settle()
+    h.deliveries[0].set_result(None)
+    h.settle()
+    assert h.processed == [[0, 1]] and h.acked == [0, 1] and dup._value.get() == 0
+    h.put(0, 1, 2)  # the seek: from the committed offset again
+    h.settle()
+    assert h.processed == [[0, 1], [2]] and h.acked == [0, 1, 0, 1] and dup._value.get() == 2
+    h.deliveries[1].set_result(None)
+    h.settle()
+    assert h.acked == [0, 1, 0, 1, 2]
+    assert h.worker._handled.ranges(TP) == [(0, 2)]
+    h.worker._handled.forget([TP])
+    h.put(2)
+    h.settle()
+    assert h.processed[-1] == [2], "a partition's offsets are forgotten when it is revoked"

@@ -73,6 +73,25 @@ def wait_until(cond: Callable[[], bool], timeout: float, interval: float = 0.25)
         time.sleep(interval)
 
 
+def settled_counts(worker: Any, timeout: float, quiet_s: float = 3.0) -> dict[str, float]:
+    """Scrape ``worker`` until its ``imon_events_total`` has not changed for ``quiet_s`` seconds (or
+    ``timeout`` passes) and return the last counts.
+
+    A count reaching a target is not the end of a worker's counting: a restarted worker can handle
+    records fetched before its seek to the committed offsets and then read them all again (counted
+    as ``duplicate``), so a snapshot taken at the target may land in the middle of that second pass.
+    """
+    deadline = time.monotonic() + timeout
+    last = events_by_outcome(worker)
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - quiet_since < quiet_s:
+        time.sleep(0.25)
+        now = events_by_outcome(worker)
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+    return last
+
+
 def record_figures(name: str, figures: dict[str, Any]) -> Path:
     """Write a test's measured figures to out/faults/<name>.json (read by humans and the docs)."""
     OUT_DIR.mkdir(parents=True, exist_ok=True)

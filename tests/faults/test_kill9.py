@@ -32,6 +32,7 @@ from tests.faults.support import (
     fault_env,
     produce,
     record_figures,
+    settled_counts,
     simulated_stream,
     wait_until,
 )
@@ -97,8 +98,8 @@ def crash(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> dic
         # wrong extra counting shows up too.
         patience = 30.0 if acc.complete else 5.0  # a stuck worker 2 fails below; don't wait long for it
         wait_until(lambda: sum(events_by_outcome(w2).values()) >= out["reread"], timeout=patience)
-        time.sleep(2.0)
-        out["second"] = before = events_by_outcome(w2)
+        # ... and until it stops counting: it may be reading records it handled before its seek again.
+        out["second"] = before = settled_counts(w2, timeout=patience)
 
         # Replay events worker 1 had committed (so their conversation state was flushed to the
         # changelog before the commit) from conversations that are still open at the end of the
@@ -116,8 +117,7 @@ def crash(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> dic
             lambda: sum(events_by_outcome(w2).values()) >= sum(before.values()) + len(replay),
             timeout=patience,
         )
-        time.sleep(1.0)
-        after = events_by_outcome(w2)
+        after = settled_counts(w2, timeout=patience)
         out["replay_counts"] = {k: after.get(k, 0) - before.get(k, 0) for k in set(after) | set(before)}
         out["replay_ids"] = {orjson.loads(v)["event_id"] for _, v in replay}
         return out
