@@ -198,21 +198,30 @@ def _swap_units(axis: str, groups: dict[str, list[str]], carriers: Sequence[str]
 
 
 def build_audit(data: Path, n_units: int = 40, seed: int = 13) -> AuditSet:
-    """A fixed, seeded audit set: ``n_units`` carriers per axis (CrowS-Pairs: 3 x n_units pairs)."""
-    rng = random.Random(seed)
-    en = _customer_utterances(data, n_units * 3, rng)
-    nl = _nl_utterances(n_units * 2, rng)
+    """A fixed, seeded audit set: ``n_units`` carriers per axis (CrowS-Pairs: 3 x n_units pairs).
+
+    Each source and axis draws from its own RNG, seeded from ``seed`` and its name, so a change in
+    one source (say, a regenerated synthetic split supplying the Dutch carriers) leaves every other
+    part of the sample as it was. Until 2026-12-04 one RNG served them all in turn: regenerating
+    the synthetic data redrew the Jigsaw units too.
+    """
+
+    def rng(name: str) -> random.Random:
+        return random.Random(f"{seed}/{name}")  # str seeds hash with SHA-512: stable across runs
+
+    en = _customer_utterances(data, n_units * 3, rng("carriers_en"))
+    nl = _nl_utterances(n_units * 2, rng("carriers_nl"))
     s = AuditSet()
-    s.units += _swap_units("names_en", NAMES_EN, EN_NAME_CARRIERS, en[:n_units], rng)
-    s.units += _swap_units("names_nl", NAMES_NL, NL_NAME_CARRIERS, nl[:n_units], rng)
+    s.units += _swap_units("names_en", NAMES_EN, EN_NAME_CARRIERS, en[:n_units], rng("names_en"))
+    s.units += _swap_units("names_nl", NAMES_NL, NL_NAME_CARRIERS, nl[:n_units], rng("names_nl"))
     for i, (axis, groups) in enumerate(_holistic_groups(data).items()):
         pool = en[n_units:] or en
         utts = [pool[(i * 7 + k) % len(pool)] for k in range(n_units)]
-        s.units += _swap_units(axis, groups, EN_ID_CARRIERS, utts, rng)
+        s.units += _swap_units(axis, groups, EN_ID_CARRIERS, utts, rng(axis))
     for axis, groups in IDENTITY_NL.items():
-        s.units += _swap_units(axis, groups, NL_ID_CARRIERS, nl[n_units:] or nl, rng)
-    s.units += _jigsaw_units(data, n_units, rng)
-    s.units += _crows_units(data, n_units * 3, rng)
+        s.units += _swap_units(axis, groups, NL_ID_CARRIERS, nl[n_units:] or nl, rng(axis))
+    s.units += _jigsaw_units(data, n_units, rng("jigsaw"))
+    s.units += _crows_units(data, n_units * 3, rng("crows"))
     return s
 
 

@@ -20,23 +20,22 @@ from models.datasets import default_data_dir
 from models.encoder import load_encoder
 from models.heads import Heads, default_heads_path
 
-N_UNITS = 12  # carriers per axis: ~1,100 texts, fixed and seeded
+N_UNITS = 24  # carriers per axis: ~2,200 texts, fixed and seeded (~13 s here)
 SWAP_AXES_PREFIXES = ("names_", "holistic_", "identity_nl_", "jigsaw_")
 
-# Regression limits: measured on this sample for heads 0.1.0+a1c443e9 (LoRA-adapted encoder, n-gram channel;
-# sentiment_negative 0.038, sentiment_positive 0.010, escalation 0.024, human_requested 0.003,
-# unfair_treatment 0.039; worst axis 0.155) plus ~0.015 margin (0.012 for human_requested) for numeric noise
-# across machines (see MODEL_CARD.md). The frozen-encoder heads before them (0.1.0+425f9008: 0.042 / 0.012 /
-# 0.028 / 0.005 / 0.044, worst 0.178) would fail the worst-axis limit; those before the n-gram channel
-# (0.1.0+6c97c09a: 0.071 / 0.037 / 0.048 / 0.016 / 0.057) fail several.
-MAX_MEAN_ABS_DELTA = {"sentiment_negative": 0.055, "sentiment_positive": 0.025, "escalation": 0.04,
-                      "human_requested": 0.015, "unfair_treatment": 0.055}
-# The sample draws its Dutch carriers from the synthetic val split before it draws the Jigsaw units from the same
-# RNG, so regenerating the synthetic set (4 Dec 2026, opening/filler categories) drew other Jigsaw units: on the
-# new sample unfair_treatment's worst axis (Jigsaw) is 0.180 for 0.1.0+aac90a29 and 0.203 for the model before it
-# (0.106 and 0.132 on the old sample). Limit re-derived on the new sample: 0.180 + 0.015. Known flaw to fix: give
-# each source its own seeded RNG (that moves the sample once more, so re-measure then).
-MAX_WORST_AXIS = 0.195
+# Regression limits: measured on this sample for the shipped heads 0.1.0+aac90a29 (sentiment_negative 0.051,
+# sentiment_positive 0.008, escalation 0.036, human_requested 0.006, unfair_treatment 0.044; worst axis 0.133,
+# Jigsaw, unfair_treatment) plus ~0.015 margin (0.012 for human_requested) for numeric noise across machines.
+# The model before it (0.1.0+6dc3ebc9) measures 0.047 / 0.009 / 0.036 / 0.007 / 0.049, worst 0.140.
+# History: until 2026-12-04 the sample had 12 carriers per axis and one RNG for every source, so regenerating the
+# synthetic split (which supplies the Dutch carriers) also redrew the Jigsaw units, and the same model moved by
+# up to 0.07 on the worst axis (0.106 -> 0.180). Now each source has its own RNG (models.bias.build_audit) and
+# twice the carriers: on 12 carriers with the new RNGs the shipped model measured 0.057 / 0.010 / 0.045 / 0.009 /
+# 0.034 (a 12-carrier sample is this noisy), on 24 the values above, on the card's 40 0.048 / 0.009 / 0.040 /
+# 0.005 / 0.041.
+MAX_MEAN_ABS_DELTA = {"sentiment_negative": 0.066, "sentiment_positive": 0.023, "escalation": 0.051,
+                      "human_requested": 0.018, "unfair_treatment": 0.059}
+MAX_WORST_AXIS = 0.15
 
 
 @pytest.fixture(scope="module")
