@@ -9,6 +9,11 @@ Three phases, one run, one machine, so the ratios mean something:
 Phases 2 and 3 also report where the time went: the mean of each stage of the worker's
 ``imon_pipeline_stage_seconds`` (queued per event; prepare, score, finish, publish per batch), and the
 garbage collector's pauses per generation (``imon_gc_pause_seconds``: gc2 = full collections).
+Every phase reports the cores it used (``cpu.cores_used``, from /proc on Linux): the bench process
+(raw scorer, load generator, collector), the worker, the whole machine and the rest ("other": the
+broker, mostly). ``pipeline_vs_raw_per_core`` compares utterances per worker core-second with
+utterances per raw-scorer core-second: near 1 means the pipeline adds no work per utterance and its
+gap to the raw rate is cores left idle.
 Results are printed and saved as JSON (``--out``).
 """
 
@@ -84,12 +89,45 @@ def raw_scorer(settings: Settings, n: int, seed: int) -> dict[str, Any]:
     texts = _utterance_texts(n, seed)
     utts = [Utterance(text=red.redact(t).text) for t in texts]
     bs = settings.batch_max_size
+    c0 = _cpu_now()
     t0 = time.perf_counter()
     for i in range(0, len(utts), bs):
         scorer.score(utts[i : i + bs])
     dt = time.perf_counter() - t0
     return {"utterances": len(utts), "seconds": round(dt, 3), "utterances_per_s": round(len(utts) / dt, 1),
-            "batch_size": bs, "model": {"name": scorer.name, "version": scorer.version}}
+            "batch_size": bs, "model": {"name": scorer.name, "version": scorer.version},
+            "cpu": _cpu_use(c0, _cpu_now())}
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_now(worker_pid: int | None = None) -> dict[str, float]:
+    """CPU seconds used so far: by the whole machine (busy time of every core, from /proc/stat), by
+    this process (the bench: raw scorer, load generator, result collector) and by the worker."""
+    out = {"wall": time.monotonic(), "bench": sum(os.times()[:2])}
+    try:
+        f = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f[:8])
+        out["machine"] = (user + nice + system + irq + softirq + steal) / _TICK
+        if worker_pid is not None:
+            st = Path(f"/proc/{worker_pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out["worker"] = (int(st[11]) + int(st[12])) / _TICK  # utime, stime
+    except (OSError, ValueError, IndexError):  # not Linux: shares are left out
+        pass
+    return out
+
+
+def _cpu_use(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
+    """Cores used on average between two :func:`_cpu_now` snapshots, by whom ("other": the broker and
+    everything else on the machine)."""
+    wall = b["wall"] - a["wall"]
+    use: dict[str, float] = {
+        k: round((b[k] - a[k]) / wall, 2) for k in ("bench", "worker", "machine") if k in a and k in b
+    }
+    if "machine" in use:
+        use["other"] = round(use["machine"] - use["bench"] - use.get("worker", 0.0), 2)
+    return {"seconds": round(wall, 2), "cores": os.cpu_count() or 0, "cores_used": use}
 
 
 def _resolved_dtype(s: Settings) -> str:
@@ -231,7 +269,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         # may be half done by the time /readyz answers, so those stages count from zero. Garbage-collector pauses
         # count from here (model loading collects too).
         st0 = {k: v for k, v in _stage_totals(port).items() if k.startswith("gc")}
+        c0 = _cpu_now(proc.pid)
         recs = _collect_scored(s, s.topic_scored, n_utt, timeout=max(300.0, n_utt / 20))
+        c1 = _cpu_now(proc.pid)
         if len(recs) < n_utt:
             raise RuntimeError(f"only {len(recs)} of {n_utt} utterances scored in time")
         times = sorted(_epoch(r["scored_at"]) for r in recs.values())
@@ -240,6 +280,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         result["pipeline"] = {"events": len(backlog), "utterances": len(recs), "seconds": round(span, 3),
                               "utterances_per_s": round(cap, 1)}
         result["pipeline_vs_raw"] = round(cap / result["raw_scorer"]["utterances_per_s"], 3)
+        # Where the cores went while the worker drained the backlog (from /readyz to the last record
+        # read), and the same ratio per core used by the worker and by the raw scorer.
+        result["pipeline"]["cpu"] = cpu = _cpu_use(c0, c1)
+        raw_cores = result["raw_scorer"]["cpu"]["cores_used"].get("bench")
+        if (w := cpu["cores_used"].get("worker")) and raw_cores:
+            result["pipeline_vs_raw_per_core"] = round((cap / w) / (result["raw_scorer"]["utterances_per_s"] / raw_cores), 3)
         print(f"  {cap:.1f} utterances/s through one worker ({result['pipeline_vs_raw']}x raw)", file=sys.stderr)
         st1 = _stage_totals(port)
         result["pipeline"]["stages"] = _stage_means(st0, st1)
@@ -250,6 +296,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"phase 3/3: latency at {rate} events/s for {args.latency_seconds:.0f}s ...", file=sys.stderr)
         stream = _events(n, args.seed + 2)
         prod2 = producer(s, linger_ms=0)
+        c2 = _cpu_now(proc.pid)
         t0 = time.monotonic()
         sent_ids = set()
         for i, (key, e) in enumerate(tqdm(stream, desc="produce", unit="ev", file=sys.stderr)):
@@ -265,7 +312,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         lat = [_epoch(r["scored_at"]) - _epoch(r["ts"]) for eid, r in allrecs.items() if eid in sent_ids]
         result["latency"] = {"rate_events_per_s": rate, "utterance_share": round(n_utt / len(backlog), 3),
                              "utterances": len(lat), "ms": _percentiles(lat),
-                             "stages": _stage_means(st1, _stage_totals(port))}
+                             "stages": _stage_means(st1, _stage_totals(port)), "cpu": _cpu_use(c2, _cpu_now(proc.pid))}
         print(f"  event-to-scored latency ms: {result['latency']['ms']}", file=sys.stderr)
         rss = _rss(proc.pid)
         result["worker_rss_bytes"] = rss

@@ -38,4 +38,10 @@ def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: P
     assert lat["utterances"] > 0 and 0 < lat["ms"]["p50"] <= lat["ms"]["p99"] <= lat["ms"]["max"]
     assert res["settings"]["encoder_dtype_resolved"] in ("float32", "bfloat16")
     assert res["worker_rss_bytes"] > 0
+    # Where the cores went (Linux /proc): the raw scorer runs in the bench process, the pipeline in the worker.
+    assert res["raw_scorer"]["cpu"]["cores_used"]["bench"] > 0
+    for phase in (pipe, lat):
+        use = phase["cpu"]["cores_used"]
+        assert use["worker"] > 0 and 0 < use["machine"] <= phase["cpu"]["cores"] + 0.1, phase["cpu"]
+    assert res["pipeline_vs_raw_per_core"] > 0
     assert (tmp_path / "bench.worker.log").exists()
