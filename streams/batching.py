@@ -24,9 +24,7 @@ T = TypeVar("T")
 
 
 class Batcher(Generic[T]):
-    def __init__(
-        self, max_size: int, max_wait: float, limit: int | None = None, small_size: int | None = None
-    ) -> None:
+    def __init__(self, max_size: int, max_wait: float, limit: int | None = None, small_size: int | None = None) -> None:
         if max_size < 1:
             raise ValueError("max_size must be at least 1")
         if max_wait < 0:

@@ -524,13 +524,13 @@ class Worker:
         """Ack and count as ``duplicate``, without handling them again, events at offsets this
         worker has already handled and acked (see :class:`streams.batching.HandledOffsets`): after
         a restart, the records fetched before recovery's seek are handled, then delivered again."""
-        handled = self._handled
-        fresh = [e for e in batch if not handled.seen(e.message.tp, e.message.offset)]
-        if len(fresh) == len(batch):
-            return batch
-        keep = {id(e) for e in fresh}
-        again = [e for e in batch if id(e) not in keep]
+        fresh: list[Any] = []
+        again: list[Any] = []
+        for e in batch:
+            (again if self._handled.seen(e.message.tp, e.message.offset) else fresh).append(e)
         del batch
+        if not again:
+            return fresh
         log.info("%d events delivered again at offsets already handled: acked, counted as duplicate", len(again))
         self.metrics.events.labels("duplicate", "other", "other").inc(len(again))
         while again:
