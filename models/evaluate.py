@@ -28,7 +28,7 @@ import argparse
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +104,53 @@ def evaluate_heads(
         X = cache.encode([e.text for e in exs])
         report[name] = _eval_set(heads, X, exs, ci=name.startswith("gold_"))
     return report
+
+
+def language_consistency(
+    heads: Heads, encode: Callable[[list[str]], np.ndarray], pairs: Sequence[tuple[D.Example, D.Example]]
+) -> dict[str, Any]:
+    """The same turns scored in English and in Dutch (the gold set's translations, ``models.gold.pairs``).
+    Per task: the mean score and the number flagged in each language, how often the two decisions agree,
+    and the mean paired difference Dutch - English with a 95 % bootstrap interval. The labels are the same
+    on both sides, so a model that treats the two languages alike shows a difference near 0: a customer
+    should not be flagged more for writing Dutch. Sentiment: p(negative), flagged = negative wins;
+    escalation and human_requested on customer turns only (as ``heads.decide``)."""
+    from models.gold import bootstrap_ci
+
+    if not pairs:
+        return {}
+    en, nl = [a.text for a, _ in pairs], [b.text for _, b in pairs]
+    pe, pn = heads.predict(encode(en), en), heads.predict(encode(nl), nl)
+    customer = np.array([a.speaker == "customer" for a, _ in pairs], dtype=bool)
+    out: dict[str, Any] = {}
+    for task in ("sentiment", *BINARY_TASKS):
+        if task == "sentiment":
+            se, sn = pe[task][:, 0], pn[task][:, 0]
+            fe, fn = pe[task].argmax(1) == 0, pn[task].argmax(1) == 0
+        else:
+            se, sn = pe[task], pn[task]
+            fe, fn = se >= heads.thresholds[task], sn >= heads.thresholds[task]
+        m = customer if task in ("escalation", "human_requested") else np.ones(len(pairs), dtype=bool)
+        se, sn, fe, fn = se[m], sn[m], fe[m], fn[m]
+        if not len(se):
+            continue
+        d = (sn - se).astype(np.float64)
+        out[task] = {"n": len(d), "mean_en": float(se.mean()), "mean_nl": float(sn.mean()),
+                     "flagged_en": int(fe.sum()), "flagged_nl": int(fn.sum()), "agreement": float((fe == fn).mean()),
+                     "mean_diff": float(d.mean()), "mean_diff_ci": bootstrap_ci(lambda i, d=d: float(d[i].mean()), len(d))}
+    return out
+
+
+def format_language_consistency(rep: dict[str, dict[str, Any]]) -> str:
+    lines = ["gold set, the same turns in English and in Dutch (diff = Dutch - English):",
+             f"{'part':6s} {'task':18s} {'n':>5s} {'mean EN':>8s} {'mean NL':>8s} {'flag EN':>8s} {'flag NL':>8s} "
+             f"{'agree':>6s} {'diff':>7s} 95% CI"]
+    for part, tasks in rep.items():
+        for task, r in tasks.items():
+            lines.append(f"{part:6s} {task:18s} {r['n']:5d} {r['mean_en']:8.3f} {r['mean_nl']:8.3f} "
+                         f"{r['flagged_en']:8d} {r['flagged_nl']:8d} {r['agreement']:6.3f} {r['mean_diff']:+7.3f} "
+                         "[{:+.3f}, {:+.3f}]".format(*r["mean_diff_ci"]))
+    return "\n".join(lines)
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -216,9 +263,12 @@ def run(args: argparse.Namespace, settings: Any) -> int:
                                   gold=not args.no_gold),
     }
     if not args.no_gold:
-        from models.gold import agreement
+        from models import gold as G
 
-        report["gold_agreement"] = agreement()
+        report["gold_agreement"] = G.agreement()
+        report["gold_language_consistency"] = {
+            part: language_consistency(heads, lambda t: cache.encode(t, progress=False), G.pairs(data_dir, part))
+            for part in ("dev", "test")}
     if not args.no_bias:
         from models import bias
 
@@ -231,6 +281,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         _single_thread_blas()
         report["speed"] = bench(TransformerScorer(enc, heads), args.bench_seconds)
     print(format_report(report["results"]))
+    if "gold_language_consistency" in report:
+        print(format_language_consistency(report["gold_language_consistency"]))
     if "bias_audit" in report:
         from models.bias import format_audit
 

@@ -87,6 +87,18 @@ def examples(data_dir: Path, lang: str = "en", part: str = "all", gold_dir: Path
     """The gold set as ``models.datasets.Example`` rows (redacted text, labels, speaker), in file order.
     ``lang="nl"``: the Dutch translations (the turns that have one); ``part``: all / dev / test
     (``part_of``)."""
+    return list(_examples_by_id(data_dir, lang, part, gold_dir).values())
+
+
+def pairs(data_dir: Path, part: str = "all", gold_dir: Path = GOLD_DIR) -> list[tuple[Any, Any]]:
+    """(English, Dutch) ``Example`` pairs of the same turn: every turn that has a Dutch translation, in
+    file order. Same labels on both sides, so any difference in their scores comes from the language."""
+    en = _examples_by_id(data_dir, "en", part, gold_dir)
+    nl = _examples_by_id(data_dir, "nl", part, gold_dir)
+    return [(en[tid], nl[tid]) for tid in nl if tid in en]
+
+
+def _examples_by_id(data_dir: Path, lang: str, part: str, gold_dir: Path) -> dict[str, Any]:
     from models.datasets import SENT_INDEX, Example
     from streams.redaction import Redactor
 
@@ -104,14 +116,14 @@ def examples(data_dir: Path, lang: str = "en", part: str = "all", gold_dir: Path
     if missing:
         raise ValueError(f"gold set ({lang}): {len(missing)} texts have no labels, e.g. {missing[0]}")
     red = Redactor()
-    out = []
+    out = {}
     for tid, r in labels.items():
         if tid not in texts or (part != "all" and part_of(turns[tid]["session_id"]) != part):
             continue
         lab: dict[str, int | None] = {"sentiment": SENT_INDEX[r["sentiment"]]}
         lab.update({t: r.get(t) for t in BINARY_TASKS})
-        out.append(Example(text=red.redact(texts[tid], lang).text.strip(), source=f"gold_ibm_{lang}", lang=lang,
-                           speaker="agent" if r["role"] == "agent" else "customer", labels=lab))
+        out[tid] = Example(text=red.redact(texts[tid], lang).text.strip(), source=f"gold_ibm_{lang}", lang=lang,
+                           speaker="agent" if r["role"] == "agent" else "customer", labels=lab)
     return out
 
 

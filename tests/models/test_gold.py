@@ -118,3 +118,38 @@ def test_evaluate_reports_the_gold_set_with_intervals() -> None:
         lo, hi = task["macro_f1_ci"]
         assert 0 <= lo <= task["macro_f1"] <= hi <= 1
     assert r["escalation"]["n"] == sum(e.speaker == "customer" for e in exs), "agent turns are not scored for escalation"
+
+
+def test_pairs_are_the_same_turn_in_both_languages() -> None:
+    pairs = G.pairs(DATA, "dev")
+    assert len(pairs) == len(G.examples(DATA, "nl", "dev")) >= 250
+    for en, nl in pairs:
+        assert (en.lang, nl.lang) == ("en", "nl") and en.speaker == nl.speaker and en.labels == nl.labels
+    assert sum(en.text != nl.text for en, nl in pairs) > 0.9 * len(pairs)
+    assert len(G.pairs(DATA)) == len(G.pairs(DATA, "dev")) + len(G.pairs(DATA, "test"))
+
+
+def test_language_consistency_compares_the_same_turns_in_english_and_dutch() -> None:
+    """`imon evaluate`'s EN-vs-NL report with the shipped heads and the real encoder: on a slice of real pairs
+    it counts what it says; a pair whose two sides are the same text differs by exactly nothing."""
+    from models.embcache import EmbeddingCache
+    from models.encoder import load_encoder
+    from models.evaluate import format_language_consistency, language_consistency
+    from models.heads import Heads, default_heads_path
+    from streams.config import Settings
+
+    s = Settings()
+    enc = load_encoder(s.encoder_dir, device="cpu", threads=2, adapter=s.encoder_adapter)
+    cache = EmbeddingCache(enc, None)
+    heads = Heads.load(default_heads_path())
+    pairs = G.pairs(DATA, "dev")[:120]
+    r = language_consistency(heads, lambda t: cache.encode(t, progress=False), pairs)
+    assert set(r) == {"sentiment", "escalation", "human_requested", "unfair_treatment"}
+    assert r["escalation"]["n"] == sum(en.speaker == "customer" for en, _ in pairs) < r["sentiment"]["n"] == 120
+    for t in r.values():
+        lo, hi = t["mean_diff_ci"]
+        assert lo <= t["mean_diff"] <= hi and t["mean_diff"] == pytest.approx(t["mean_nl"] - t["mean_en"], abs=1e-6)
+        assert 0 <= t["flagged_en"] <= t["n"] and 0 <= t["flagged_nl"] <= t["n"] and 0 <= t["agreement"] <= 1
+    same = language_consistency(heads, lambda t: cache.encode(t, progress=False), [(en, en) for en, _ in pairs])
+    assert all(t["mean_diff"] == 0 and t["agreement"] == 1 for t in same.values())
+    assert "escalation" in format_language_consistency({"dev": r})
