@@ -54,18 +54,22 @@ def fit_platt(z: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[float, fl
     return float(a), float(c)
 
 
-def threshold_for_precision(p: np.ndarray, y: np.ndarray, target: float, min_threshold: float = 0.05) -> tuple[float, str]:
+def threshold_for_precision(
+    p: np.ndarray, y: np.ndarray, target: float, min_threshold: float = 0.05, w: np.ndarray | None = None
+) -> tuple[float, str]:
     """Lowest threshold whose precision on (p, y) is >= ``target`` (most recall at that precision).
 
     Falls back to the F1-maximising threshold when the target is never reached, and says which rule
     was used. ``min_threshold`` keeps a near-zero threshold from firing on everything out of domain.
+    ``w``: row weights (precision and recall of weighted counts).
     """
     order = np.argsort(-p, kind="stable")
     ps, ys = p[order], y[order]
-    tp = np.cumsum(ys == 1)
-    fp = np.cumsum(ys == 0)
-    prec = tp / np.maximum(tp + fp, 1)
-    rec = tp / max(int((y == 1).sum()), 1)
+    ws = np.ones(len(ys)) if w is None else np.asarray(w, dtype=np.float64)[order]
+    tp = np.cumsum(ws * (ys == 1))
+    fp = np.cumsum(ws * (ys == 0))
+    prec = tp / np.maximum(tp + fp, 1e-12)
+    rec = tp / max(float(ws[ys == 1].sum()), 1e-12)
     # only cut between distinct scores
     last = np.r_[ps[1:] != ps[:-1], True]
     ok = np.where(last & (prec >= target))[0]

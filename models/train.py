@@ -56,6 +56,32 @@ def _balanced_weights(y: np.ndarray, w: np.ndarray, groups: np.ndarray | None = 
     return out * (len(out) / out.sum())
 
 
+#: ``train_heads(shared_prior=...)`` / ``imon train --shared-prior``.
+SHARED_PRIOR_MODES = ("off", "binary", "all")
+
+
+def _shared_prior_weights(y: np.ndarray, groups: np.ndarray, ref: str = "en") -> np.ndarray:
+    """Weights for the validation rows under which every group (language) has the class shares of group
+    ``ref`` (of all rows when ``ref`` is absent or lacks a class), each group keeping its row count as its
+    total weight. Calibration and thresholds fitted with them cannot learn "this language is more often
+    positive" from how our validation data was made (its Dutch rows are 37 % escalations, its English ones
+    13 %): where the scores are unsure, more often in Dutch, that prior would decide."""
+    classes = np.unique(y)
+    base = groups == ref
+    if not base.any() or len(np.unique(y[base])) < len(classes):
+        base = np.ones(len(y), dtype=bool)
+    share = {c: float((y[base] == c).mean()) for c in classes}
+    out = np.ones(len(y), dtype=np.float64)
+    for g in np.unique(groups):
+        m = groups == g
+        for c in classes:
+            mc = m & (y == c)
+            if mc.any():
+                out[mc] = share[c] * m.sum() / mc.sum()
+        out[m] *= m.sum() / out[m].sum()
+    return out
+
+
 def _fit_lr(X: np.ndarray, y: np.ndarray, w: np.ndarray, C: float, seed: int) -> Any:
     from sklearn.linear_model import LogisticRegression
 
@@ -64,10 +90,10 @@ def _fit_lr(X: np.ndarray, y: np.ndarray, w: np.ndarray, C: float, seed: int) ->
     return clf
 
 
-def _fit_stack(Z: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _fit_stack(Z: np.ndarray, y: np.ndarray, seed: int, w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Calibration that fuses channels: (nearly unregularised) logistic regression of the labels on the
     channels' decision values, fitted on validation rows (Platt scaling with more than one input)."""
-    clf = _fit_lr(Z.astype(np.float64), y, np.ones(len(y)), 10.0, seed)
+    clf = _fit_lr(Z.astype(np.float64), y, np.ones(len(y)) if w is None else w, 10.0, seed)
     return clf.coef_.astype(np.float32), clf.intercept_.astype(np.float32)
 
 
@@ -153,14 +179,25 @@ def train_heads(
     lexical_bits: int = 17,
     lexical_C: float = 1.0,
     language_balance: bool = True,
+    shared_prior: str = "off",
 ) -> Any:
     """Fit, calibrate and threshold all heads. Returns :class:`models.heads.Heads` (meta partly filled).
     ``hidden`` = 0: logistic regression (L2 strength ``C``); > 0: one GELU hidden layer of that size.
     ``lexical``: also fit the character n-gram channel (``models.lexical``) on the training texts and fuse
     it with each head in the calibration step, on the validation split (which then chooses how far to
     trust each channel); thresholds are chosen on the fused probabilities. ``language_balance``: balance
-    classes within each language (``_balanced_weights``), so the language of a turn is no evidence."""
+    classes within each language (``_balanced_weights``), so the language of a turn is no evidence.
+    ``shared_prior``: fit on validation rows weighted to the English rows' class shares in every language
+    (``_shared_prior_weights``), for the same reason: ``binary`` the binary tasks' fused calibration,
+    ``all`` also the sentiment stack and the thresholds; ``off`` nothing (docs/experiments/rule_6.md, 7)."""
+    if shared_prior not in SHARED_PRIOR_MODES:
+        raise ValueError(f"shared_prior must be one of {SHARED_PRIOR_MODES}, got {shared_prior!r}")
     from models.calibration import fit_platt, fit_temperature, threshold_for_precision
+
+    va_langs = np.array([e.lang for e in va])
+
+    def vw(vi: np.ndarray, vy: np.ndarray, *modes: str) -> np.ndarray | None:
+        return _shared_prior_weights(vy, va_langs[vi]) if shared_prior in modes else None
     from models.heads import BinaryHead, Heads, SentimentHead
 
     target_precision = {**DEFAULT_TARGET_PRECISION, **(target_precision or {})}
@@ -193,7 +230,7 @@ def train_heads(
     if zl_va is None:
         sent.temperature = fit_temperature(sent.logits(X_va[vi]), vy)
     else:
-        sent.fuse_W, sent.fuse_b = _fit_stack(np.hstack([sent.logits(X_va[vi]), zl_va[vi, :3]]), vy, seed)
+        sent.fuse_W, sent.fuse_b = _fit_stack(np.hstack([sent.logits(X_va[vi]), zl_va[vi, :3]]), vy, seed, vw(vi, vy, "all"))
 
     binary: dict[str, BinaryHead] = {}
     thresholds: dict[str, float] = {}
@@ -217,12 +254,15 @@ def train_heads(
             from models.lexical import lexical_index
 
             zl = zl_va[vi, lexical_index(t)]
-            W, c = _fit_stack(np.column_stack([head.logit(X_va[vi]), zl]), vy, seed)
+            W, c = _fit_stack(np.column_stack([head.logit(X_va[vi]), zl]), vy, seed, vw(vi, vy, "all", "binary"))
             head.platt_a, head.platt_b, head.platt_c = float(W[0, 0]), float(W[0, 1]), float(c[0])
-        thresholds[t], rules[t] = threshold_for_precision(head.proba(X_va[vi], zl), vy, target_precision[t])
+        thresholds[t], rules[t] = threshold_for_precision(head.proba(X_va[vi], zl), vy, target_precision[t],
+                                                          w=vw(vi, vy, "all"))
         binary[t] = head
     heads = Heads(sentiment=sent, binary=binary, thresholds=thresholds, lexical=lex)
     heads.meta["threshold_rule"] = {t: {"target_precision": target_precision[t], "rule": rules[t]} for t in BINARY_TASKS}
+    heads.meta["calibration_weights"] = {"off": "none", "binary": "binary tasks' calibration: English class shares in every language",
+                                         "all": "calibration and thresholds: English class shares in every language"}[shared_prior]
     return heads
 
 
@@ -260,6 +300,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-language-balance", action="store_true",
                         help="balance classes over all rows instead of within each language (default: within, so "
                              "a turn's language is no evidence for its label)")
+    parser.add_argument("--shared-prior", choices=SHARED_PRIOR_MODES, default="off",
+                        help="weight the validation rows to the English rows' class shares in every language when "
+                             "fitting: binary = the binary tasks' calibration, all = also sentiment and the "
+                             "thresholds (docs/experiments/rule_6.md, rule_7.md; default off)")
     parser.add_argument("--lexical-bits", type=int, default=17, help="hashed n-gram buckets = 2^bits (default 17)")
     parser.add_argument("--lexical-C", type=float, default=1.0,
                         help="inverse L2 strength of the n-gram models (default 1.0)")
@@ -312,7 +356,8 @@ def lexical_options(args: argparse.Namespace) -> dict[str, Any]:
     balance (on by default) from the command line."""
     return {"lexical": not getattr(args, "no_lexical", False), "lexical_bits": getattr(args, "lexical_bits", 17),
             "lexical_C": getattr(args, "lexical_C", 1.0),
-            "language_balance": not getattr(args, "no_language_balance", False)}
+            "language_balance": not getattr(args, "no_language_balance", False),
+            "shared_prior": getattr(args, "shared_prior", "off")}
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:

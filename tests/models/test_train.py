@@ -35,3 +35,29 @@ def test_train_limit_is_reproducible(tmp_path) -> None:
     assert ma["seed"] == 7 and ma["limit"] == 6
     ra, rb = (json.loads((p.parent / "reference_scores.json").read_text()) for p in (a, b))
     assert ra == rb and "escalation" in ra
+
+
+def test_shared_prior_weights_give_every_language_the_english_class_shares() -> None:
+    from models.train import _shared_prior_weights
+
+    y = np.array([1] * 10 + [0] * 90 + [1] * 60 + [0] * 40)
+    lang = np.array(["en"] * 100 + ["nl"] * 100)
+    w = _shared_prior_weights(y, lang)
+    for g in ("en", "nl"):
+        m = lang == g
+        assert w[m].sum() == pytest.approx(100.0), "each language keeps its total weight"
+        assert w[m & (y == 1)].sum() / w[m].sum() == pytest.approx(0.10), "positive share of the English rows"
+    assert np.allclose(w[lang == "en"], 1.0)
+    pooled = _shared_prior_weights(y, np.array(["nl"] * 200))  # no English rows: the pooled shares
+    assert np.allclose(pooled, 1.0)
+
+
+def test_weighted_threshold_counts_weighted_precision() -> None:
+    from models.calibration import threshold_for_precision
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    p = np.clip(0.35 * y + rng.uniform(0, 0.65, 400), 0, 1)
+    assert threshold_for_precision(p, y, 0.8) == threshold_for_precision(p, y, 0.8, w=np.ones(400))
+    fewer_positives = np.where(y == 1, 0.25, 1.0)  # positives count a quarter: precision is harder to reach
+    assert threshold_for_precision(p, y, 0.8, w=fewer_positives)[0] > threshold_for_precision(p, y, 0.8)[0]
