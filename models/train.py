@@ -193,12 +193,13 @@ def train_heads(
     if shared_prior not in SHARED_PRIOR_MODES:
         raise ValueError(f"shared_prior must be one of {SHARED_PRIOR_MODES}, got {shared_prior!r}")
     from models.calibration import fit_platt, fit_temperature, threshold_for_precision
+    from models.heads import BinaryHead, Heads, SentimentHead
 
     va_langs = np.array([e.lang for e in va])
 
     def vw(vi: np.ndarray, vy: np.ndarray, *modes: str) -> np.ndarray | None:
+        """Validation weights for rows ``vi`` when ``shared_prior`` is one of ``modes``, else None."""
         return _shared_prior_weights(vy, va_langs[vi]) if shared_prior in modes else None
-    from models.heads import BinaryHead, Heads, SentimentHead
 
     target_precision = {**DEFAULT_TARGET_PRECISION, **(target_precision or {})}
     from models.cda import groups as cda_groups
