@@ -1,0 +1,30 @@
+"""scripts/score_probe.py: a probe scored through `imon score` (real model), counted as the ship rules read it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_score_probe_counts_what_imon_score_decided(tmp_path: Path) -> None:
+    rows = [json.loads(x) for x in (ROOT / "models/data/probes/blind2.jsonl").read_text(encoding="utf-8").splitlines()]
+    pick = [next(r for r in rows if r["group"] == g) for g in ("nl_opening", "en_escalation", "nl_human", "en_opening")]
+    probe = tmp_path / "probe.jsonl"
+    probe.write_text("".join(json.dumps(r) + "\n" for r in pick), encoding="utf-8")
+    scored = tmp_path / "scored.jsonl"
+    out = subprocess.run([sys.executable, "scripts/score_probe.py", str(probe), "--out", str(scored)], cwd=ROOT,
+                         capture_output=True, text=True, check=True, timeout=300)
+    res = json.loads(out.stdout)
+    lines = [json.loads(x) for x in scored.read_text(encoding="utf-8").splitlines()]
+    assert [x["interaction_id"] for x in lines] == [f"probe{i}" for i in range(4)], "each row its own conversation"
+    esc = [bool(x["labels"]["escalation"]) for x in lines]
+    hum = [bool(x["labels"]["human_requested"]) for x in lines]
+    assert res["groups"]["nl_human"] == {"n": 1, "escalation": int(esc[2]), "human_requested": int(hum[2]),
+                                         "negative": int(lines[2]["labels"]["sentiment"] == "negative")}
+    assert res["openings_escalated"] == esc[0] + esc[3] and res["escalations_caught"] == esc[1]
+    assert res["human_on_requests"] == hum[2] and res["human_on_openings"] == hum[0] + hum[3]
+    assert res["correct_escalation"] == {"nl": (not esc[0]) + esc[2], "en": esc[1] + (not esc[3])}
