@@ -262,8 +262,7 @@ def train_heads(
         binary[t] = head
     heads = Heads(sentiment=sent, binary=binary, thresholds=thresholds, lexical=lex)
     heads.meta["threshold_rule"] = {t: {"target_precision": target_precision[t], "rule": rules[t]} for t in BINARY_TASKS}
-    heads.meta["calibration_weights"] = {"off": "none", "binary": "binary tasks' calibration: English class shares in every language",
-                                         "all": "calibration and thresholds: English class shares in every language"}[shared_prior]
+    heads.meta["shared_prior"] = shared_prior
     return heads
 
 

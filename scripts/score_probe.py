@@ -41,26 +41,23 @@ def main() -> None:
         scored = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     if len(scored) != len(rows) or any("error" in s for s in scored):
         raise SystemExit("some probe rows were not scored")
-    res: dict[str, object] = {"correct_escalation": {"en": 0, "nl": 0}, "openings_escalated": 0,
-                              "escalations_caught": 0, "human_on_requests": 0, "human_on_openings": 0}
+    correct = {"en": 0, "nl": 0}
+    counts = {"opening_escalation": 0, "opening_human": 0, "escalation_escalation": 0, "human_human": 0}
     groups: dict[str, dict[str, int]] = {}
     for r, s in zip(rows, scored, strict=True):
         esc, hum = bool(s["labels"]["escalation"]), bool(s["labels"]["human_requested"])
-        res["correct_escalation"][r["lang"]] += esc == bool(r["escalation"])  # type: ignore[index]
+        correct[r["lang"]] += esc == bool(r["escalation"])
         g = groups.setdefault(r["group"], {"n": 0, "escalation": 0, "human_requested": 0, "negative": 0})
         g["n"] += 1
         g["escalation"] += esc
         g["human_requested"] += hum
         g["negative"] += s["labels"]["sentiment"] == "negative"
-        kind = r["group"].rsplit("_", 1)[-1]
-        if kind == "opening":
-            res["openings_escalated"] += esc  # type: ignore[operator]
-            res["human_on_openings"] += hum  # type: ignore[operator]
-        elif kind == "escalation":
-            res["escalations_caught"] += esc  # type: ignore[operator]
-        elif kind == "human":
-            res["human_on_requests"] += hum  # type: ignore[operator]
-    res["groups"] = groups
+        kind = r["group"].rsplit("_", 1)[-1]  # opening, escalation or human
+        counts[f"{kind}_escalation"] = counts.get(f"{kind}_escalation", 0) + esc
+        counts[f"{kind}_human"] = counts.get(f"{kind}_human", 0) + hum
+    res = {"correct_escalation": correct, "openings_escalated": counts["opening_escalation"],
+           "escalations_caught": counts["escalation_escalation"], "human_on_requests": counts["human_human"],
+           "human_on_openings": counts["opening_human"], "groups": groups}
     print(json.dumps(res, indent=1))
 
 
