@@ -189,7 +189,7 @@ def merge_adapter(model: Any, adapter: Adapter, base_fingerprint: str) -> None:
             if tuple(d.shape) != tuple(layer.weight.shape):
                 raise AdapterError(f"adapter layer {name} has shape {tuple(d.shape)}, "
                                    f"the encoder's is {tuple(layer.weight.shape)}")
-            layer.weight += d.to(layer.weight.dtype)
+            layer.weight += d.to(device=layer.weight.device, dtype=layer.weight.dtype)
 
 
 def adapted_fingerprint(base_fingerprint: str, adapter: Adapter | None) -> str:
