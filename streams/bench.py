@@ -3,7 +3,10 @@
 Three phases, one run, one machine, so the ratios mean something:
 1. raw scorer: the loaded model on simulated utterances, in the worker's batch size (utterances/s);
 2. capacity: a backlog of simulated events is produced first, then one worker subprocess drains it;
-   utterances/s = scored records / (last scored_at - first scored_at);
+   utterances/s = scored records / (last scored_at - first scored_at). With ``--workers N`` (N > 1) the
+   N workers (one consumer group) start first, and the backlog is produced once every one of them has
+   partitions and the group has stopped rebalancing, so the capacity is the group's in a steady state
+   and not a rebalance; the load generator then runs beside them (its rate is reported);
 3. latency: events produced at ``--latency-rate`` (default: half the measured capacity), each
    stamped with its send time; event-to-scored latency = scored_at - ts, reported as p50/p95/p99.
 Phases 2 and 3 also report where the time went: the mean of each stage of the worker's
@@ -28,7 +31,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latency-rate", type=float, help="events/s in the latency phase (default: 50%% of capacity)")
     p.add_argument("--latency-seconds", type=float, default=30.0, help="length of the latency phase (default 30)")
     p.add_argument("--partitions", type=int, default=4, help="partitions of the bench topics (default 4)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes in one consumer group (default 1; at most --partitions)")
     p.add_argument("--out", default="out/bench.json", help="where to save the JSON results")
     p.add_argument("--seed", type=int, default=1)
 
@@ -102,17 +107,19 @@ def raw_scorer(settings: Settings, n: int, seed: int) -> dict[str, Any]:
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _cpu_now(worker_pid: int | None = None) -> dict[str, float]:
+def _cpu_now(worker_pids: Sequence[int] = ()) -> dict[str, float]:
     """CPU seconds used so far: by the whole machine (busy time of every core, from /proc/stat), by
-    this process (the bench: raw scorer, load generator, result collector) and by the worker."""
+    this process (the bench: raw scorer, load generator, result collector) and by the workers."""
     out = {"wall": time.monotonic(), "bench": sum(os.times()[:2])}
     try:
         f = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
         user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f[:8])
         out["machine"] = (user + nice + system + irq + softirq + steal) / _TICK
-        if worker_pid is not None:
-            st = Path(f"/proc/{worker_pid}/stat").read_text().rsplit(")", 1)[1].split()
-            out["worker"] = (int(st[11]) + int(st[12])) / _TICK  # utime, stime
+        if worker_pids:
+            out["worker"] = 0.0
+            for pid in worker_pids:
+                st = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                out["worker"] += (int(st[11]) + int(st[12])) / _TICK  # utime, stime
     except (OSError, ValueError, IndexError):  # not Linux: shares are left out
         pass
     return out
@@ -177,17 +184,48 @@ def _collect_scored(settings: Settings, topic: str, want: int, timeout: float) -
     return got
 
 
-def _stage_totals(port: int) -> dict[str, tuple[float, float]]:
-    """(sum seconds, count) per stage of imon_pipeline_stage_seconds from the worker's /metrics, and
-    ``gc<N>`` per generation of imon_gc_pause_seconds (garbage-collector pauses)."""
+def _families(port: int) -> list[Any]:
+    """The metric families on a worker's /metrics."""
     import urllib.request
 
     from prometheus_client.parser import text_string_to_metric_families
 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        text = r.read().decode()
+        return list(text_string_to_metric_families(r.read().decode()))
+
+
+def _rebalances(ports: Sequence[int]) -> int:
+    """Partition assignments the workers have received (imon_rebalances_total, summed)."""
+    return int(sum(smp.value for port in ports for fam in _families(port) if fam.name == "imon_rebalances"
+                   for smp in fam.samples if smp.name == "imon_rebalances_total"))
+
+
+def _scored(port: int) -> int:
+    """Utterances a worker has scored (imon_events_total{outcome="scored"})."""
+    return int(sum(smp.value for fam in _families(port) if fam.name == "imon_events" for smp in fam.samples
+                   if smp.name == "imon_events_total" and smp.labels.get("outcome") == "scored"))
+
+
+def _wait_group_settled(ports: Sequence[int], quiet_s: float = 5.0, timeout: float = 120) -> int:
+    """Wait until no worker of the group has received an assignment for ``quiet_s`` (every worker is
+    ready, i.e. has had one); the number of assignments seen."""
+    deadline = time.monotonic() + timeout
+    last, since = _rebalances(ports), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = _rebalances(ports)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return now
+    raise RuntimeError("the bench workers' group kept rebalancing")
+
+
+def _stage_totals(ports: Sequence[int]) -> dict[str, tuple[float, float]]:
+    """(sum seconds, count) per stage of imon_pipeline_stage_seconds from the workers' /metrics, and
+    ``gc<N>`` per generation of imon_gc_pause_seconds (garbage-collector pauses), summed over workers."""
     out: dict[str, list[float]] = {}
-    for fam in text_string_to_metric_families(text):
+    for fam in (f for port in ports for f in _families(port)):
         if fam.name == "imon_pipeline_stage_seconds":
             label, prefix = "stage", ""
         elif fam.name == "imon_gc_pause_seconds":
@@ -197,9 +235,9 @@ def _stage_totals(port: int) -> dict[str, tuple[float, float]]:
         for smp in fam.samples:
             st = prefix + smp.labels.get(label, "")
             if smp.name.endswith("_sum"):
-                out.setdefault(st, [0.0, 0.0])[0] = smp.value
+                out.setdefault(st, [0.0, 0.0])[0] += smp.value
             elif smp.name.endswith("_count"):
-                out.setdefault(st, [0.0, 0.0])[1] = smp.value
+                out.setdefault(st, [0.0, 0.0])[1] += smp.value
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
@@ -223,6 +261,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from streams.kafka_io import create_topics, delete_topics, producer
 
+    if not 1 <= args.workers <= args.partitions:
+        print(f"imon bench: --workers must be between 1 and --partitions ({args.partitions}): a worker without "
+              "a partition would idle", file=sys.stderr)
+        return 2
     tag = uuid.uuid4().hex[:8]
     topics = {k: f"bench-{tag}-{k}" for k in ("interactions", "scored", "alerts", "audit", "dlq", "feedback")}
     s = settings.model_copy(update={
@@ -234,7 +276,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "settings": {"batch_max_size": s.batch_max_size, "batch_small_size": s.batch_small_size, "batch_max_wait_s": s.batch_max_wait_s,
-                     "partitions": args.partitions, "device": s.device,
+                     "partitions": args.partitions, "workers": args.workers, "device": s.device,
                      "encoder_dtype": s.encoder_dtype, "encoder_dtype_resolved": _resolved_dtype(s)},
     }
     print("phase 1/3: raw scorer ...", file=sys.stderr)
@@ -244,51 +286,78 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     create_topics(s)
     env = {**os.environ, "IMON_KAFKA_BOOTSTRAP": s.kafka_bootstrap, "IMON_APP_ID": s.app_id,
            "IMON_TOPIC_PARTITIONS": str(args.partitions), "IMON_METRICS_HOST": "127.0.0.1",
-           "IMON_METRICS_PORT": str(_free_port()), "IMON_ALERTMANAGER_URL": "",
            **{f"IMON_TOPIC_{k.upper()}": v for k, v in
               {"input": topics["interactions"], "scored": topics["scored"], "alerts": topics["alerts"],
                "audit": topics["audit"], "dlq": topics["dlq"], "feedback": topics["feedback"]}.items()}}
-    env.pop("IMON_ALERTMANAGER_URL")  # the bench measures scoring, not alert delivery
+    env.pop("IMON_ALERTMANAGER_URL", None)  # the bench measures scoring, not alert delivery
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    log = out.with_suffix(".worker.log")
+    # one metrics port and log per worker: bench.worker.log, bench.worker2.log, ...
+    ports = [_free_port() for _ in range(args.workers)]
+    logs = [out.with_suffix(".worker.log" if i == 0 else f".worker{i + 1}.log") for i in range(args.workers)]
+
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start_workers() -> list[subprocess.Popen[bytes]]:
+        started = [_start_worker({**env, "IMON_METRICS_PORT": str(port)}, lg) for port, lg in zip(ports, logs, strict=True)]
+        procs.extend(started)
+        for port, proc in zip(ports, started, strict=True):
+            _wait_ready(port, proc)
+        return started
 
     # -- phase 2: capacity -------------------------------------------------------------------
-    print(f"phase 2/3: capacity, backlog of {args.events} events ...", file=sys.stderr)
+    print(f"phase 2/3: capacity, backlog of {args.events} events, {args.workers} worker(s) ...", file=sys.stderr)
     backlog = _events(args.events, args.seed + 1)
     n_utt = sum(1 for _, e in backlog if e["type"] == "utterance")
-    prod = producer(s, linger_ms=20, batch_size=256 * 1024)
-    for key, e in tqdm(backlog, desc="produce", unit="ev", file=sys.stderr):
-        prod.send(s.topic_input, key=key, value=orjson.dumps(e))
-    prod.flush()
-    proc = _start_worker(env, log)
-    port = int(env["IMON_METRICS_PORT"])
+
+    def produce_backlog() -> float:
+        prod = producer(s, linger_ms=20, batch_size=256 * 1024)
+        t = time.monotonic()
+        for key, e in tqdm(backlog, desc="produce", unit="ev", file=sys.stderr):
+            prod.send(s.topic_input, key=key, value=orjson.dumps(e))
+        prod.flush()
+        return round(len(backlog) / (time.monotonic() - t), 1)
+
     try:
-        _wait_ready(port, proc)
-        # The worker is fresh, so every pipeline-stage observation it has is the backlog's: on a fast machine it
-        # may be half done by the time /readyz answers, so those stages count from zero. Garbage-collector pauses
-        # count from here (model loading collects too).
-        st0 = {k: v for k, v in _stage_totals(port).items() if k.startswith("gc")}
-        c0 = _cpu_now(proc.pid)
+        if args.workers == 1:
+            produce_rate = produce_backlog()
+            start_workers()
+            # The worker is fresh, so every pipeline-stage observation it has is the backlog's: on a fast machine
+            # it may be half done by the time /readyz answers, so those stages count from zero. Garbage-collector
+            # pauses count from here (model loading collects too).
+            st0 = {k: v for k, v in _stage_totals(ports).items() if k.startswith("gc")}
+            c0 = _cpu_now([p.pid for p in procs])
+        else:
+            start_workers()
+            result["assignments_before_backlog"] = _wait_group_settled(ports)
+            st0 = _stage_totals(ports)
+            c0 = _cpu_now([p.pid for p in procs])
+            produce_rate = produce_backlog()
+        pids = [p.pid for p in procs]
         recs = _collect_scored(s, s.topic_scored, n_utt, timeout=max(300.0, n_utt / 20))
-        c1 = _cpu_now(proc.pid)
+        c1 = _cpu_now(pids)
         if len(recs) < n_utt:
             raise RuntimeError(f"only {len(recs)} of {n_utt} utterances scored in time")
         times = sorted(_epoch(r["scored_at"]) for r in recs.values())
         span = times[-1] - times[0]
         cap = len(recs) / span if span > 0 else float("nan")
         result["pipeline"] = {"events": len(backlog), "utterances": len(recs), "seconds": round(span, 3),
-                              "utterances_per_s": round(cap, 1)}
+                              "utterances_per_s": round(cap, 1), "workers": args.workers,
+                              "produce_events_per_s": produce_rate}
         result["pipeline_vs_raw"] = round(cap / result["raw_scorer"]["utterances_per_s"], 3)
-        # Where the cores went while the worker drained the backlog (from /readyz to the last record
-        # read), and the same ratio per core used by the worker and by the raw scorer.
+        # Where the cores went while the workers drained the backlog (from /readyz, or with several workers from
+        # the start of the backlog, to the last record read), and the same ratio per core used by the workers and
+        # by the raw scorer.
         result["pipeline"]["cpu"] = cpu = _cpu_use(c0, c1)
         raw_cores = result["raw_scorer"]["cpu"]["cores_used"].get("bench")
         if (w := cpu["cores_used"].get("worker")) and raw_cores:
             result["pipeline_vs_raw_per_core"] = round((cap / w) / (result["raw_scorer"]["utterances_per_s"] / raw_cores), 3)
-        print(f"  {cap:.1f} utterances/s through one worker ({result['pipeline_vs_raw']}x raw)", file=sys.stderr)
-        st1 = _stage_totals(port)
+        print(f"  {cap:.1f} utterances/s through {args.workers} worker(s) ({result['pipeline_vs_raw']}x raw)",
+              file=sys.stderr)
+        st1 = _stage_totals(ports)
         result["pipeline"]["stages"] = _stage_means(st0, st1)
+        if args.workers > 1:  # how the group shared the backlog
+            result["pipeline"]["scored_per_worker"] = [_scored(port) for port in ports]
 
         # -- phase 3: latency at a fixed rate ------------------------------------------------
         rate = args.latency_rate or round(0.5 * cap * len(backlog) / n_utt, 1)
@@ -296,7 +365,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"phase 3/3: latency at {rate} events/s for {args.latency_seconds:.0f}s ...", file=sys.stderr)
         stream = _events(n, args.seed + 2)
         prod2 = producer(s, linger_ms=0)
-        c2 = _cpu_now(proc.pid)
+        c2 = _cpu_now(pids)
         t0 = time.monotonic()
         sent_ids = set()
         for i, (key, e) in enumerate(tqdm(stream, desc="produce", unit="ev", file=sys.stderr)):
@@ -312,16 +381,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         lat = [_epoch(r["scored_at"]) - _epoch(r["ts"]) for eid, r in allrecs.items() if eid in sent_ids]
         result["latency"] = {"rate_events_per_s": rate, "utterance_share": round(n_utt / len(backlog), 3),
                              "utterances": len(lat), "ms": _percentiles(lat),
-                             "stages": _stage_means(st1, _stage_totals(port)), "cpu": _cpu_use(c2, _cpu_now(proc.pid))}
+                             "stages": _stage_means(st1, _stage_totals(ports)), "cpu": _cpu_use(c2, _cpu_now(pids))}
         print(f"  event-to-scored latency ms: {result['latency']['ms']}", file=sys.stderr)
-        rss = _rss(proc.pid)
-        result["worker_rss_bytes"] = rss
+        rss = [_rss(pid) for pid in pids]
+        result["worker_rss_bytes"] = sum(r for r in rss if r) or None
+        if args.workers > 1:
+            result["worker_rss_bytes_each"] = rss
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         delete_topics(s, topics.values())
     out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

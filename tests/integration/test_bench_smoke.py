@@ -45,3 +45,41 @@ def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: P
         assert use["worker"] > 0 and 0 < use["machine"] <= phase["cpu"]["cores"] + 0.1, phase["cpu"]
     assert res["pipeline_vs_raw_per_core"] > 0
     assert (tmp_path / "bench.worker.log").exists()
+
+
+def test_two_workers_share_the_backlog_as_one_group(kafka_bootstrap: str, tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "IMON_KAFKA_BOOTSTRAP": kafka_bootstrap, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "bench", "--events", "400", "--raw-utterances", "40",
+         "--latency-rate", "20", "--latency-seconds", "3", "--partitions", "2", "--workers", "2", "--out", str(out)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads(out.read_text())
+    pipe = res["pipeline"]
+    assert res["settings"]["workers"] == pipe["workers"] == 2
+    # the backlog is produced once both workers hold partitions, so both score part of it, and every
+    # utterance is scored exactly once between them (the bench waited for all of them on the scored topic)
+    each = pipe["scored_per_worker"]
+    assert len(each) == 2 and min(each) > 0, each
+    assert sum(each) == pipe["utterances"], (each, pipe["utterances"])
+    assert res["assignments_before_backlog"] >= 2
+    assert pipe["produce_events_per_s"] > 0
+    assert len(res["worker_rss_bytes_each"]) == 2 and all(r > 0 for r in res["worker_rss_bytes_each"])
+    assert res["worker_rss_bytes"] == sum(res["worker_rss_bytes_each"])
+    assert {"prepare", "score", "finish", "publish"} <= set(pipe["stages"])
+    assert pipe["stages"]["score"]["count"] >= 2  # at least one batch from each worker
+    assert res["latency"]["utterances"] > 0
+    assert (tmp_path / "bench.worker.log").exists() and (tmp_path / "bench.worker2.log").exists()
+
+
+def test_more_workers_than_partitions_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "bench", "--partitions", "2", "--workers", "3",
+         "--out", str(tmp_path / "b.json")],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "--workers must be between 1 and --partitions (2)" in proc.stderr
+    assert not (tmp_path / "b.json").exists()
