@@ -63,9 +63,11 @@ def attach_lora(model: Any, r: int, alpha: float, seed: int) -> dict[str, Any]:
             super().__init__()
             self.base = base
             # Kaiming-uniform A (as nn.Linear's default init), zero B: the standard LoRA start.
+            # Drawn on the CPU (the same start on every device), then put beside the base weights.
             bound = 1.0 / math.sqrt(base.in_features)
-            self.A = torch.nn.Parameter((torch.rand(r, base.in_features, generator=gen) * 2 - 1) * bound)
-            self.B = torch.nn.Parameter(torch.zeros(base.out_features, r))
+            dev = base.weight.device
+            self.A = torch.nn.Parameter(((torch.rand(r, base.in_features, generator=gen) * 2 - 1) * bound).to(dev))
+            self.B = torch.nn.Parameter(torch.zeros(base.out_features, r, device=dev))
             self.scale = alpha / r
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -103,9 +103,12 @@ def finetune_adapter(
     if clp > 0 and not len(cgroups):
         raise ValueError("--finetune-clp needs counterfactual copies (models.cda) in the training rows")
     model, embed = enc.model, enc.embed_for_training
+    dev = next(model.parameters()).device  # IMON_DEVICE: everything trained sits beside the encoder
     wrapped = A.attach_lora(model, r, alpha, seed)
     dim = int(model.config.hidden_size)
-    heads = torch.nn.ModuleDict({t: torch.nn.Linear(dim, 3 if t == "sentiment" else 1) for t in tasks})
+    heads = torch.nn.ModuleDict({t: torch.nn.Linear(dim, 3 if t == "sentiment" else 1) for t in tasks}).to(dev)
+    ys = {t: y.to(dev) for t, y in ys.items()}
+    ws = {t: w.to(dev) for t, w in ws.items()}
     params = [p for w in wrapped.values() for p in (w.A, w.B)] + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     steps = max(1, int(epochs * len(pick) / batch))
@@ -121,9 +124,10 @@ def finetune_adapter(
             for s in range(0, len(perm) - batch + 1, batch):
                 if step >= steps:
                     break
-                idx = torch.from_numpy(perm[s : s + batch])
-                e = embed([texts[i] for i in idx.tolist()])
-                loss = torch.zeros(())
+                pos = perm[s : s + batch]
+                idx = torch.from_numpy(pos).to(dev)
+                e = embed([texts[i] for i in pos.tolist()])
+                loss = torch.zeros((), device=dev)
                 for t in tasks:
                     w = ws[t][idx]
                     if not bool((w > 0).any()):
