@@ -1,6 +1,6 @@
 """Where the scorer's time goes per batch size (README, "Measured performance", the AMD machine).
 
-    HF_HUB_OFFLINE=1 .venv/bin/python scripts/profile_scorer.py [--n 640] [--sizes 4 16 64] [--ops 4]
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/profile_scorer.py [--n 640] [--sizes 4 16 64] [--ops 4] [--no-evidence]
 
 Scores `imon bench`'s redacted utterances with the served scorer (its own thread policy: short batches
 on `IMON_TORCH_THREADS_SMALL_BATCH` threads) in batches of each size and prints utterances/s, padded
@@ -24,6 +24,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=640, help="utterances per batch size (default 640)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[4, 16, 64], help="batch sizes (default 4 16 64)")
     ap.add_argument("--ops", type=int, default=0, help="profile the encoder's operators on batches of this size")
+    ap.add_argument("--no-evidence", action="store_true",
+                    help="score without occlusion evidence (what the evidence costs: the difference in 'other')")
     args = ap.parse_args()
 
     from models.base import Utterance
@@ -34,6 +36,7 @@ def main() -> None:
 
     scorer = load_scorer(Settings())
     scorer.warmup()
+    scorer.with_evidence = not args.no_evidence
     red = Redactor()
     utts = [Utterance(text=red.redact(t).text) for t in bench._utterance_texts(args.n, 1)]
     enc = scorer.enc
