@@ -298,12 +298,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start_workers() -> list[subprocess.Popen[bytes]]:
-        started = [_start_worker({**env, "IMON_METRICS_PORT": str(port)}, lg) for port, lg in zip(ports, logs, strict=True)]
-        procs.extend(started)
-        for port, proc in zip(ports, started, strict=True):
+    def start_workers() -> None:
+        procs.extend(_start_worker({**env, "IMON_METRICS_PORT": str(port)}, lg) for port, lg in zip(ports, logs, strict=True))
+        for port, proc in zip(ports, procs, strict=True):
             _wait_ready(port, proc)
-        return started
 
     # -- phase 2: capacity -------------------------------------------------------------------
     print(f"phase 2/3: capacity, backlog of {args.events} events, {args.workers} worker(s) ...", file=sys.stderr)
