@@ -194,26 +194,23 @@ def _families(port: int) -> list[Any]:
         return list(text_string_to_metric_families(r.read().decode()))
 
 
-def _rebalances(ports: Sequence[int]) -> int:
-    """Partition assignments the workers have received (imon_rebalances_total, summed)."""
-    return int(sum(smp.value for port in ports for fam in _families(port) if fam.name == "imon_rebalances"
-                   for smp in fam.samples if smp.name == "imon_rebalances_total"))
-
-
-def _scored(port: int) -> int:
-    """Utterances a worker has scored (imon_events_total{outcome="scored"})."""
-    return int(sum(smp.value for fam in _families(port) if fam.name == "imon_events" for smp in fam.samples
-                   if smp.name == "imon_events_total" and smp.labels.get("outcome") == "scored"))
+def _counter(ports: Sequence[int], name: str, **labels: str) -> int:
+    """A counter's value summed over the workers (and over its other labels), e.g. ``imon_rebalances_total``
+    (partition assignments received) or ``imon_events_total`` with ``outcome="scored"``."""
+    family = name.removesuffix("_total")
+    return int(sum(smp.value for port in ports for fam in _families(port) if fam.name == family
+                   for smp in fam.samples
+                   if smp.name == name and all(smp.labels.get(k) == v for k, v in labels.items())))
 
 
 def _wait_group_settled(ports: Sequence[int], quiet_s: float = 5.0, timeout: float = 120) -> int:
     """Wait until no worker of the group has received an assignment for ``quiet_s`` (every worker is
     ready, i.e. has had one); the number of assignments seen."""
     deadline = time.monotonic() + timeout
-    last, since = _rebalances(ports), time.monotonic()
+    last, since = _counter(ports, "imon_rebalances_total"), time.monotonic()
     while time.monotonic() < deadline:
         time.sleep(0.5)
-        now = _rebalances(ports)
+        now = _counter(ports, "imon_rebalances_total")
         if now != last:
             last, since = now, time.monotonic()
         elif time.monotonic() - since >= quiet_s:
@@ -355,7 +352,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         st1 = _stage_totals(ports)
         result["pipeline"]["stages"] = _stage_means(st0, st1)
         if args.workers > 1:  # how the group shared the backlog
-            result["pipeline"]["scored_per_worker"] = [_scored(port) for port in ports]
+            result["pipeline"]["scored_per_worker"] = [_counter([port], "imon_events_total", outcome="scored")
+                                                       for port in ports]
 
         # -- phase 3: latency at a fixed rate ------------------------------------------------
         rate = args.latency_rate or round(0.5 * cap * len(backlog) / n_utt, 1)
