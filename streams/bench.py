@@ -8,7 +8,8 @@ Three phases, one run, one machine, so the ratios mean something:
    partitions and the group has stopped rebalancing, so the capacity is the group's in a steady state
    and not a rebalance; the load generator then runs beside them (its rate is reported);
 3. latency: events produced at ``--latency-rate`` (default: half the measured capacity), each
-   stamped with its send time; event-to-scored latency = scored_at - ts, reported as p50/p95/p99.
+   stamped with its send time; event-to-scored latency = scored_at - ts, reported as p50/p95/p99,
+   and per second of sending (``timeline``: utterances, p50, worst) to place a tail in time.
 Phases 2 and 3 also report where the time went: the mean of each stage of the worker's
 ``imon_pipeline_stage_seconds`` (queued per event; prepare, score, finish, publish per batch), and the
 garbage collector's pauses per generation (``imon_gc_pause_seconds``: gc2 = full collections).
@@ -61,6 +62,19 @@ def _percentiles(xs: list[float]) -> dict[str, float]:
     return {f"p{q}": round(float(np.percentile(a, q)) * 1000, 1) for q in (50, 95, 99)} | {
         "max": round(float(a.max()) * 1000, 1)
     }
+
+
+def _timeline(pairs: list[tuple[float, float]]) -> list[dict[str, float]]:
+    """Per second of the latency phase (by send time): utterances sent, p50 and max latency in ms, so a
+    tail can be placed in time (one stall, or a steady spread)."""
+    if not pairs:
+        return []
+    t0 = min(t for t, _ in pairs)
+    by_s: dict[int, list[float]] = {}
+    for t, lat in pairs:
+        by_s.setdefault(int(t - t0), []).append(lat)
+    return [{"s": k, "n": len(v), "p50_ms": round(float(np.median(v)) * 1000, 1), "max_ms": round(max(v) * 1000, 1)}
+            for k, v in sorted(by_s.items())]
 
 
 def _stream(seed: int) -> Iterator[tuple[bytes, dict[str, Any]]]:
@@ -374,9 +388,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             prod2.send(s.topic_input, key=key, value=orjson.dumps(e))
         prod2.flush()
         allrecs = _collect_scored(s, s.topic_scored, n_utt + len(sent_ids), timeout=120)
-        lat = [_epoch(r["scored_at"]) - _epoch(r["ts"]) for eid, r in allrecs.items() if eid in sent_ids]
+        pairs = [(_epoch(r["ts"]), _epoch(r["scored_at"]) - _epoch(r["ts"])) for eid, r in allrecs.items()
+                 if eid in sent_ids]
+        lat = [x for _, x in pairs]
         result["latency"] = {"rate_events_per_s": rate, "utterance_share": round(n_utt / len(backlog), 3),
-                             "utterances": len(lat), "ms": _percentiles(lat),
+                             "utterances": len(lat), "ms": _percentiles(lat), "timeline": _timeline(pairs),
                              "stages": _stage_means(st1, _stage_totals(ports)), "cpu": _cpu_use(c2, _cpu_now(pids))}
         print(f"  event-to-scored latency ms: {result['latency']['ms']}", file=sys.stderr)
         rss = [_rss(pid) for pid in pids]
