@@ -51,13 +51,16 @@ class Settings(BaseSettings):
     # Measured with `imon bench` on 2 cores (README "Measured performance", 2026-12-03): batches that
     # follow the backlog (64 max, 16 below a backlog of 64, 5 ms wait) kept the capacity of fixed
     # 64-event batches (206.7-208.6 vs 212.7 utt/s) with p99 177-179 ms at half capacity, where fixed
-    # 64 / 50 ms gave 412-545 ms and fixed 16 / 5 ms lost ~20 % of the capacity.
+    # 64 / 50 ms gave 412-545 ms and fixed 16 / 5 ms lost ~20 % of the capacity. Since 2026-12-04 a
+    # backlog of 16 or more (not 64) gets batches of up to 64: on the 2-core AMD machine, at a fixed 150
+    # events/s, three interleaved pairs gave p99 777-1,080 ms vs 848-4,417 with the switch at 64.
     batch_max_size: int = Field(64, ge=1, le=4096, description="Most events per model batch.")
     batch_small_size: int = Field(
         16,
         ge=0,
         le=4096,
-        description="Most events per batch while fewer than IMON_BATCH_MAX_SIZE are waiting (0: always the max).",
+        description="Most events per batch while fewer than this many are waiting; from this many on, a batch "
+        "holds up to IMON_BATCH_MAX_SIZE (0: always the max).",
     )
     batch_max_wait_s: float = Field(0.005, gt=0, le=5, description="Longest wait to fill a batch, seconds.")
     max_text_bytes: int = Field(8192, ge=16, description="Longer utterances are rejected to the DLQ.")

@@ -46,8 +46,8 @@ def test_a_partial_batch_is_returned_after_the_time_bound() -> None:
 
 def test_batch_size_follows_the_backlog() -> None:
     """With ``small_size``: a full batch at once while a backlog of ``max_size`` or more waits
-    (throughput), small ones without waiting once it has drained (latency), and a partial one after
-    the time bound."""
+    (throughput); a backlog of ``small_size`` or more but under ``max_size`` in one batch after the
+    time bound rather than in small pieces; a lone item after the time bound."""
 
     async def main() -> tuple[list[list[int]], list[float]]:
         b: Batcher[int] = Batcher(max_size=8, max_wait=0.2, small_size=2)
@@ -55,15 +55,39 @@ def test_batch_size_follows_the_backlog() -> None:
             await b.put(i)
         loop = asyncio.get_running_loop()
         batches, waits = [], []
-        for _ in range(3):
+        for _ in range(2):
             t0 = loop.time()
             batches.append(await b.take())
             waits.append(loop.time() - t0)
+        await b.put(11)
+        t0 = loop.time()
+        batches.append(await b.take())
+        waits.append(loop.time() - t0)
         return batches, waits
 
     batches, waits = run(main())
-    assert batches == [[0, 1, 2, 3, 4, 5, 6, 7], [8, 9], [10]]
-    assert waits[0] < 0.1 and waits[1] < 0.1 and 0.15 <= waits[2] < 2.0
+    assert batches == [[0, 1, 2, 3, 4, 5, 6, 7], [8, 9, 10], [11]]
+    assert waits[0] < 0.1 and 0.15 <= waits[1] < 2.0 and 0.15 <= waits[2] < 2.0
+
+
+def test_a_small_batch_holds_at_most_small_size() -> None:
+    """Below ``small_size`` a batch takes at most ``small_size`` items, even when more arrive while it waits."""
+
+    async def main() -> list[int]:
+        b: Batcher[int] = Batcher(max_size=8, max_wait=0.5, small_size=3)
+        await b.put(0)
+
+        async def later() -> None:
+            await asyncio.sleep(0.05)
+            for i in range(1, 6):  # several arrive at once, as from one fetch (put does not yield here)
+                await b.put(i)
+
+        task = asyncio.create_task(later())
+        batch = await b.take()
+        await task
+        return batch
+
+    assert run(main()) == [0, 1, 2]
 
 
 def test_small_size_must_fit_in_max_size() -> None:
