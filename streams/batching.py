@@ -9,13 +9,13 @@ from fetching far ahead of the model.
 
 With ``small_size`` the batch size follows the backlog: while fewer than ``small_size`` items wait,
 a batch holds at most ``small_size`` (short batches, short waits: latency); once ``small_size`` or
-more wait, it holds everything waiting up to ``max_size`` (the model is most efficient per item on
-large batches, so a backlog that builds up is drained in one pass instead of in small ones). A fixed
-cap cannot do both: with large batches a half-loaded worker waits for batches to fill and drifts into
-long cycles, with small ones a backlog drains more slowly. Until 2026-12-04 the switch to
-``max_size`` came only once ``max_size`` items waited; on the 2-core AMD machine that drained
-backlogs of 17-63 items in slow 16-item, one-thread batches and the half-loaded worker's queue kept
-growing (README, "Measured performance").
+more wait, it holds everything waiting up to ``max_size`` (after at most ``max_wait`` for more; the
+model is most efficient per item on large batches, so a backlog that builds up is drained in one pass
+instead of in small ones). A fixed cap cannot do both: with large batches a half-loaded worker waits
+for batches to fill and drifts into long cycles, with small ones a backlog drains more slowly. Until
+2026-12-04 the switch to ``max_size`` came only once ``max_size`` items waited; on the 2-core AMD
+machine that drained backlogs of 17-63 items in slow 16-item, one-thread batches and the half-loaded
+worker's queue kept growing (README, "Measured performance").
 """
 
 from __future__ import annotations
