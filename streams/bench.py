@@ -9,7 +9,9 @@ Three phases, one run, one machine, so the ratios mean something:
    and not a rebalance; the load generator then runs beside them (its rate is reported);
 3. latency: events produced at ``--latency-rate`` (default: half the measured capacity), each
    stamped with its send time; event-to-scored latency = scored_at - ts, reported as p50/p95/p99,
-   and per second of sending (``timeline``: utterances, p50, worst) to place a tail in time.
+   and per second of sending (``timeline``: utterances, p50, worst) to place a tail in time; and the
+   event-to-alert latency of the alerts those events raised, from send time to when a consumer of the
+   alerts topic read them (``alerts``; the scored latency is to the worker's ``scored_at``).
 Phases 2 and 3 also report where the time went: the mean of each stage of the worker's
 ``imon_pipeline_stage_seconds`` (queued per event; prepare, score, finish, publish per batch), and the
 garbage collector's pauses per generation (``imon_gc_pause_seconds``: gc2 = full collections).
@@ -30,6 +32,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -75,6 +78,40 @@ def _timeline(pairs: list[tuple[float, float]]) -> list[dict[str, float]]:
         by_s.setdefault(int(t - t0), []).append(lat)
     return [{"s": k, "n": len(v), "p50_ms": round(float(np.median(v)) * 1000, 1), "max_ms": round(max(v) * 1000, 1)}
             for k, v in sorted(by_s.items())]
+
+
+class _AlertWatch(threading.Thread):
+    """Reads the alerts topic while the latency phase runs and notes when each alert arrived, so the
+    event-to-alert latency is where a consumer of the topic (a paging bridge, a dashboard) sees it:
+    scoring, publishing and the broker included. SLA alerts are left out (a timer raises them, by design
+    minutes after their event)."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        super().__init__(name="bench-alert-watch", daemon=True)
+        from streams.kafka_io import consumer
+
+        self.consumer = consumer(settings, topic, consumer_timeout_ms=200)
+        self.seen: dict[str, tuple[str, float, float]] = {}  # alert id -> (event id, event ts, received)
+        self.ready = threading.Event()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.done.is_set():
+                polled = self.consumer.poll(timeout_ms=100)
+                now = time.time()
+                if self.consumer.assignment():
+                    self.ready.set()
+                for records in polled.values():
+                    for m in records:
+                        r = orjson.loads(m.value)
+                        if r.get("type") != "human_request_sla":
+                            self.seen.setdefault(r["alert_id"], (r["event_id"], _epoch(r["ts"]), now))
+        finally:
+            self.consumer.close()
+
+    def latencies(self, event_ids: set[str]) -> list[float]:
+        return [got - ts for eid, ts, got in self.seen.values() if eid in event_ids]
 
 
 def _stream(seed: int) -> Iterator[tuple[bytes, dict[str, Any]]]:
@@ -192,7 +229,7 @@ def _collect_scored(settings: Settings, topic: str, want: int, timeout: float) -
         while len(got) < want and time.monotonic() < deadline:
             for m in c:
                 r = orjson.loads(m.value)
-                got[r["event_id"]] = {"ts": r["ts"], "scored_at": r["scored_at"]}
+                got[r["event_id"]] = {"ts": r["ts"], "scored_at": r["scored_at"], "alerts": len(r.get("alerts") or ())}
     finally:
         c.close()
     return got
@@ -375,6 +412,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"phase 3/3: latency at {rate} events/s for {args.latency_seconds:.0f}s ...", file=sys.stderr)
         stream = _events(n, args.seed + 2)
         prod2 = producer(s, linger_ms=0)
+        watch = _AlertWatch(s, s.topic_alerts)
+        watch.start()
+        if not watch.ready.wait(60):
+            raise RuntimeError("the alerts topic could not be read within 60 s")
         c2 = _cpu_now(pids)
         t0 = time.monotonic()
         sent_ids = set()
@@ -388,13 +429,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             prod2.send(s.topic_input, key=key, value=orjson.dumps(e))
         prod2.flush()
         allrecs = _collect_scored(s, s.topic_scored, n_utt + len(sent_ids), timeout=120)
+        time.sleep(2.0)  # every utterance is scored, so its alerts were published with it: let the watch read them
+        watch.done.set()
+        watch.join(30)
+        alert_lat = watch.latencies(sent_ids)
         pairs = [(_epoch(r["ts"]), _epoch(r["scored_at"]) - _epoch(r["ts"])) for eid, r in allrecs.items()
                  if eid in sent_ids]
         lat = [x for _, x in pairs]
         result["latency"] = {"rate_events_per_s": rate, "utterance_share": round(n_utt / len(backlog), 3),
                              "utterances": len(lat), "ms": _percentiles(lat), "timeline": _timeline(pairs),
-                             "stages": _stage_means(st1, _stage_totals(ports)), "cpu": _cpu_use(c2, _cpu_now(pids))}
+                             "stages": _stage_means(st1, _stage_totals(ports)), "cpu": _cpu_use(c2, _cpu_now(pids)),
+                             "alerts": {"raised": sum(r["alerts"] for eid, r in allrecs.items() if eid in sent_ids),
+                                        "read": len(alert_lat), "ms": _percentiles(alert_lat)}}
         print(f"  event-to-scored latency ms: {result['latency']['ms']}", file=sys.stderr)
+        print(f"  event-to-alert latency ms (as read from the alerts topic, {len(alert_lat)} alerts): "
+              f"{result['latency']['alerts']['ms']}", file=sys.stderr)
         rss = [_rss(pid) for pid in pids]
         result["worker_rss_bytes"] = sum(r for r in rss if r) or None
         if args.workers > 1:

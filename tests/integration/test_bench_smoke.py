@@ -39,6 +39,10 @@ def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: P
     # the per-second timeline covers every latency-phase utterance and its worst second is the max
     assert sum(r["n"] for r in lat["timeline"]) == lat["utterances"]
     assert max(r["max_ms"] for r in lat["timeline"]) == lat["ms"]["max"]
+    # every alert the worker raised for the latency phase's events was read from the alerts topic
+    alerts = lat["alerts"]
+    assert alerts["raised"] > 0 and alerts["read"] == alerts["raised"]
+    assert 0 < alerts["ms"]["p50"] <= alerts["ms"]["max"]
     assert res["settings"]["encoder_dtype_resolved"] in ("float32", "bfloat16")
     assert res["worker_rss_bytes"] > 0
     # Where the cores went (Linux /proc): the raw scorer runs in the bench process, the pipeline in the worker.
