@@ -72,13 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         h = train_heads(X_tr, tr, X_va, va, seed=args.seed, hidden=int(hidden), lexical=lex == "lex", progress=False)
         r = evaluate_heads(h, cache, data, None, args.seed)
-        pv = h.predict(X_va[vi], [va[i].text for i in vi])["sentiment"]
-        row = {"validation_sentiment_macro_f1": float(f1_score(vy, pv.argmax(1), average="macro")),
+        pva = h.predict(X_va, [e.text for e in va])  # the validation split, scored once for every figure below
+        row = {"validation_sentiment_macro_f1": float(f1_score(vy, pva["sentiment"][vi].argmax(1), average="macro")),
                "tweeteval_sentiment_macro_recall": r["tweeteval_sentiment_val"]["sentiment"]["macro_recall"],
                "tweeteval_hate_offensive_macro_f1": r["tweeteval_hate_offensive_val"]["unfair_treatment"]["macro_f1"]}
         # per language on the validation split (the split that picks heads): what a per-language choice of
         # head (e.g. the n-gram channel only for Dutch) would have to be decided on
-        pva = h.predict(X_va, [e.text for e in va])
         for lang in ("en", "nl"):
             for t in ("sentiment", *BINARY_TASKS):
                 idx = [i for i, e in enumerate(va) if e.lang == lang and e.label(t) is not None]

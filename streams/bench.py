@@ -111,7 +111,16 @@ class _AlertWatch(threading.Thread):
             self.consumer.close()
 
     def latencies(self, event_ids: set[str]) -> list[float]:
-        return [got - ts for eid, ts, got in self.seen.values() if eid in event_ids]
+        return [got - ts for eid, ts, got in list(self.seen.values()) if eid in event_ids]
+
+    def stop_once_read(self, event_ids: set[str], want: int, timeout: float = 30.0) -> list[float]:
+        """Wait until ``want`` alerts of ``event_ids`` were read (or ``timeout``), stop; their latencies."""
+        deadline = time.monotonic() + timeout
+        while len(self.latencies(event_ids)) < want and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.done.set()
+        self.join(30)
+        return self.latencies(event_ids)
 
 
 def _stream(seed: int) -> Iterator[tuple[bytes, dict[str, Any]]]:
@@ -345,6 +354,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     logs = [out.with_suffix(".worker.log" if i == 0 else f".worker{i + 1}.log") for i in range(args.workers)]
 
     procs: list[subprocess.Popen[bytes]] = []
+    watch: _AlertWatch | None = None
 
     def start_workers() -> None:
         procs.extend(_start_worker({**env, "IMON_METRICS_PORT": str(port)}, lg) for port, lg in zip(ports, logs, strict=True))
@@ -429,18 +439,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             prod2.send(s.topic_input, key=key, value=orjson.dumps(e))
         prod2.flush()
         allrecs = _collect_scored(s, s.topic_scored, n_utt + len(sent_ids), timeout=120)
-        time.sleep(2.0)  # every utterance is scored, so its alerts were published with it: let the watch read them
-        watch.done.set()
-        watch.join(30)
-        alert_lat = watch.latencies(sent_ids)
+        # every utterance is scored, so its alerts were published with it: the watch reads them shortly
+        raised = sum(r["alerts"] for eid, r in allrecs.items() if eid in sent_ids)
+        alert_lat = watch.stop_once_read(sent_ids, raised)
         pairs = [(_epoch(r["ts"]), _epoch(r["scored_at"]) - _epoch(r["ts"])) for eid, r in allrecs.items()
                  if eid in sent_ids]
         lat = [x for _, x in pairs]
         result["latency"] = {"rate_events_per_s": rate, "utterance_share": round(n_utt / len(backlog), 3),
                              "utterances": len(lat), "ms": _percentiles(lat), "timeline": _timeline(pairs),
                              "stages": _stage_means(st1, _stage_totals(ports)), "cpu": _cpu_use(c2, _cpu_now(pids)),
-                             "alerts": {"raised": sum(r["alerts"] for eid, r in allrecs.items() if eid in sent_ids),
-                                        "read": len(alert_lat), "ms": _percentiles(alert_lat)}}
+                             "alerts": {"raised": raised, "read": len(alert_lat), "ms": _percentiles(alert_lat)}}
         print(f"  event-to-scored latency ms: {result['latency']['ms']}", file=sys.stderr)
         print(f"  event-to-alert latency ms (as read from the alerts topic, {len(alert_lat)} alerts): "
               f"{result['latency']['alerts']['ms']}", file=sys.stderr)
@@ -449,6 +457,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.workers > 1:
             result["worker_rss_bytes_each"] = rss
     finally:
+        if watch is not None:
+            watch.done.set()
         for proc in procs:
             proc.terminate()
         for proc in procs:
