@@ -44,9 +44,9 @@ def _windows(n_words: int) -> list[tuple[int, int]]:
         return []
     if 2 * n_words - 1 <= MAX_OCCLUSIONS:
         return [(i, i + 1) for i in range(n_words)] + [(i, i + 2) for i in range(n_words - 1)]
-    size = max(2, -(-n_words * 2 // MAX_OCCLUSIONS))  # ceil, so the windows cover the whole text
-    stride = max(1, size // 2)
-    return [(s, min(s + size, n_words)) for s in range(0, n_words, stride)][:MAX_OCCLUSIONS]
+    stride = -(-n_words // MAX_OCCLUSIONS)  # ceil: at most MAX_OCCLUSIONS windows, which cover the whole text
+    size = 2 * stride
+    return [(s, min(s + size, n_words)) for s in range(0, n_words, stride)]
 
 
 def _pick(drops: np.ndarray, wins: list[tuple[int, int]]) -> list[tuple[int, int]]:
