@@ -7,7 +7,10 @@ Routing (:func:`route_mask`): an utterance goes to the transformer when, on the 
   below the threshold); escalation and human_requested only count for customer turns (they are never
   positive for agent/bot turns, see :func:`models.heads.decide`);
 - sentiment is negative (argmax), or negative is within ``band["sentiment"]`` of the top class, or the top
-  two classes are within ``band["sentiment"]`` of each other.
+  two classes are within ``band["sentiment"]`` of each other;
+- or (in :meth:`CascadeScorer.route`) the text is longer than the encoder reads at once, so the transformer
+  scores it in windows (:func:`models.scorer.text_windows`): averaged over a long text, the fast path's
+  static vectors would dilute a request for a person made in one sentence of it.
 
 Every band is >= 0, so an utterance the fast path keeps has no positive binary label and no negative
 sentiment: **every positive decision and all evidence come from the transformer**. Kept utterances report
@@ -116,8 +119,10 @@ class CascadeScorer(Scorer):
 
     def route(self, batch: Sequence[Utterance]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """(routed mask, fast-path probabilities) for ``batch``."""
-        probs = self.fast.predict(self.transformer.preprocess(batch))
+        texts = self.transformer.preprocess(batch)
+        probs = self.fast.predict(texts)
         mask = route_mask(probs, self.fast.heads.thresholds, self.bands, [u.speaker for u in batch])
+        mask |= np.array([len(w) > 1 for w in self.transformer.windows(texts)], dtype=bool)
         return mask, probs
 
     def score(self, batch: Sequence[Utterance]) -> list[UtteranceScore]:

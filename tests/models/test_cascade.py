@@ -53,6 +53,10 @@ class RecordingTransformer:
     def __init__(self) -> None:
         self.seen: list[str] = []
 
+    @staticmethod
+    def windows(texts: Sequence[str]) -> list[list[tuple[int, int]]]:  # "long" = over 300 characters here
+        return [[(0, len(t))] if len(t) <= 300 else [(0, 300), (250, len(t))] for t in texts]
+
     @property
     def thresholds(self) -> dict[str, float]:
         return {t: 0.5 for t in BINARY_TASKS}
@@ -199,6 +203,9 @@ def test_cascade_sends_every_positive_to_the_transformer(fast_dir: Path) -> None
     assert everything.route(batch)[0].all()
     assert (cas.route(batch)[0] | ~m0).all()
     assert cas.score([]) == []
+    # a text the transformer reads in windows always goes to it, whatever the fast path says
+    long = Utterance(text="Thanks, that is all clear now. " * 12)
+    assert zero.route([long])[0].tolist() == [True]
 
 
 def test_load_scorer_returns_the_real_cascade(fast_dir: Path) -> None:

@@ -93,3 +93,78 @@ def test_held_out_openings_and_fillers_are_routine(scorer) -> None:
     assert escalated <= MAX_ESCALATED, (escalated, len(rows))
     assert negative <= MAX_NEGATIVE, (negative, len(rows))
     assert human <= MAX_HUMAN, (human, len(rows))
+
+
+# --- long texts: windows (docs/experiments/rule_9.md to rule_11.md) ------------------------------------------
+
+_STORY = ("I ordered a new router last month and set it up following the guide in the box. The lights came on and "
+          "the connection worked for a few days. Then the speed dropped in the evenings, mostly around eight. I "
+          "restarted it several times, moved it to the hallway and changed the channel as your website suggests. ")
+
+
+def test_text_windows_cover_long_texts_on_word_boundaries(scorer) -> None:
+    from models.scorer import WINDOW_OVERLAP, text_windows
+
+    tok = scorer.enc.tokenizer
+    short = "How do I change my address?"
+    long = _STORY * 6  # ~500 tokens
+    spans = text_windows(tok, [short, long, "x" * 126], 126)
+    assert spans[0] == [(0, len(short))] and spans[2] == [(0, 126)]
+    wins = spans[1]
+    assert len(wins) >= 4
+    assert wins[0][0] == 0 and wins[-1][1] == len(long.rstrip())
+    for (a, b), (c, d) in zip(wins, wins[1:], strict=False):
+        assert a < c < b < d  # they overlap and move on
+        assert long[c - 1] == " " and (b == len(long) or not long[b].isalnum())  # whole words only
+        assert len(tok(long[c:b], add_special_tokens=False)["input_ids"]) >= WINDOW_OVERLAP // 2
+    for a, b in wins:
+        assert len(tok(long[a:b], add_special_tokens=False)["input_ids"]) <= 126
+    covered = text_windows(tok, [long], 126, max_windows=2)[0]
+    assert len(covered) == 2  # capped: the rest of a text too long for max_windows is not scored
+
+
+def test_merge_windows_takes_the_highest_window_for_statements_only() -> None:
+    import numpy as np
+
+    from models.scorer import first_windows, merge_windows
+
+    owner = [0, 1, 1, 1, 2]
+    assert first_windows(owner, 3).tolist() == [0, 1, 4]
+    view = {"sentiment": np.eye(3, dtype=np.float32), "escalation": np.array([0.1, 0.2, 0.3], np.float32),
+            "human_requested": np.array([0.1, 0.2, 0.3], np.float32),
+            "unfair_treatment": np.array([0.5, 0.0, 0.0], np.float32)}
+    per = {"sentiment": np.full((5, 3), 1 / 3, np.float32), "escalation": np.full(5, 0.9, np.float32),
+           "human_requested": np.array([0.0, 0.1, 0.8, 0.4, 0.0], np.float32),
+           "unfair_treatment": np.array([0.0, 0.0, 0.0, 0.6, 0.0], np.float32)}
+    m = merge_windows(view, per, owner)
+    assert m["escalation"].tolist() == pytest.approx([0.1, 0.2, 0.3])  # the view, not the 0.9 windows
+    assert (m["sentiment"] == view["sentiment"]).all()
+    assert m["human_requested"].tolist() == pytest.approx([0.1, 0.8, 0.3])
+    assert m["unfair_treatment"].tolist() == pytest.approx([0.5, 0.6, 0.0])
+
+
+def test_a_request_for_a_person_at_the_end_of_a_long_text_is_found(scorer) -> None:
+    ask = "Please, I want to speak to a real person about this."
+    long = _STORY * 2 + ask  # the request lies past the encoder's 128 tokens
+    r = scorer.score([Utterance(text=long)])[0]
+    assert r.labels["human_requested"], r
+    assert any("person" in p or "speak" in p for p in r.evidence["human_requested"]), r.evidence
+    # the same text truncated to what the encoder reads, as the scorer did before windows: not found
+    only_first = {"windows": lambda texts: [[(0, len(t))] for t in texts]}
+    scorer.__dict__.update(only_first)
+    try:
+        assert not scorer.score([Utterance(text=long)])[0].labels["human_requested"]
+    finally:
+        del scorer.__dict__["windows"]
+
+
+def test_short_texts_score_as_one_window(scorer) -> None:
+    texts = ["my bill is wrong", "get me a manager now", _STORY]
+    assert [len(w) for w in scorer.windows(texts)] == [1, 1, 1]
+    a = scorer.score([Utterance(text=t) for t in texts] + [Utterance(text=_STORY * 3)])[:3]
+    b = scorer.score([Utterance(text=t) for t in texts])
+    # a long text in the batch does not change its neighbours' scores (beyond padding's rounding in bfloat16)
+    for x, y in zip(a, b, strict=True):
+        assert x.escalation == pytest.approx(y.escalation, abs=1e-3)
+        assert x.sentiment == pytest.approx(y.sentiment, abs=1e-3)
+        assert x.labels == y.labels
