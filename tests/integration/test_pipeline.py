@@ -20,6 +20,14 @@ from tests.conftest import STACK, consume_all, settings_from
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
+# an email whose request for a person comes after the encoder's first 128 word pieces (windows, MODEL_CARD.md)
+LONG_EMAIL = ("Dear customer service, I am writing about the internet subscription at our new address. We moved in at "
+              "the start of the month and the engineer installed the modem on the second. Since then the connection "
+              "has worked most of the day, but in the evenings the speed drops and video calls freeze. I have restarted "
+              "the modem, replaced the cable that came in the box, moved the modem to the living room and followed the "
+              "steps on your support pages, including the speed test and the channel settings. My neighbours have the "
+              "same package and do not see this. I have attached the results of the speed tests from the last five "
+              "evenings. I would like to speak to a real person about this, so please have someone call me back.")
 PII_TEXT = "Hi, I'm furious. Call me on +31 6 12345678 or mail jan.devries@example.nl, card 4111 1111 1111 1111"
 
 
@@ -60,7 +68,7 @@ def run(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_factory: 
     request.addfinalizer(w.stop)
 
     good: list[dict[str, Any]] = []
-    c1, c2, c3 = (str(uuid.uuid4()) for _ in range(3))
+    c1, c2, c3, c4 = (str(uuid.uuid4()) for _ in range(4))
     good += [ev(c1, None, etype="start"),
              ev(c1, "I want to speak to a real person, not a bot. Get me a human agent now."),
              ev(c1, PII_TEXT),
@@ -68,6 +76,7 @@ def run(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_factory: 
              ev(c1, None, etype="end", outcome="unresolved")]
     good += [ev(c2, "Thanks so much, that solved my problem!"),
              ev(c2, "The agent said people from my neighbourhood never pay their bills. That's discrimination.")]
+    good += [ev(c4, LONG_EMAIL, channel="email")]
     no_consent = [ev(c3, "Please do not analyse me. My email is piet@example.com", consent=False)]
     sim = Simulator(seed=7, bad_ratio=0.0)
     simulated = [orjson.loads(v) for _, v in (next(sim.events()) for _ in range(120))]
@@ -96,7 +105,7 @@ def run(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_factory: 
     alerts = consume_all(s, s.topic_alerts, lambda rs: len(rs) > 0, timeout=30)
     return {"settings": s, "worker": w, "events": events, "good": good, "no_consent": no_consent,
             "bad": bad_raw, "scored": scored, "dlq": dlq, "audit": audit, "alerts": alerts, "scored_ids": scored_ids,
-            "c1": c1, "c2": c2}
+            "c1": c1, "c2": c2, "c4": c4}
 
 
 def test_every_consented_utterance_is_scored_once(run: dict[str, Any]) -> None:
@@ -143,6 +152,9 @@ def test_alerts_fire_with_evidence_and_rule(run: dict[str, Any]) -> None:
         assert a["rule"] and a["model"]["version"] and a["alert_id"]
         if a["type"] != "human_request_sla":
             assert a["evidence"], f"alert without evidence: {a['type']}"
+    # the long email's request stands past the encoder's first window: found, with it as evidence
+    (mail,) = [a for a in run["alerts"] if a["interaction_id"] == run["c4"] and a["type"] == "human_requested"]
+    assert any("speak to a real person" in p for p in mail["evidence"]), mail["evidence"]
 
 
 def test_metrics_count_every_event_once(run: dict[str, Any]) -> None:
