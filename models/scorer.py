@@ -29,13 +29,12 @@ log = logging.getLogger(__name__)
 MAX_OCCLUSIONS = 48
 #: Phrases returned per task.
 MAX_PHRASES = 3
-#: Word pieces per window of a text longer than the encoder reads at once, and how many neighbouring windows
-#: share (so a phrase cut by one window's end is whole in the next); see :func:`text_windows`.
-WINDOW_TOKENS = 126
+#: Tokens that neighbouring windows of a long text share, so that a phrase cut by one window's end is
+#: whole in the next (see :func:`text_windows`).
 WINDOW_OVERLAP = 32
-#: Most windows scored per text: 64 windows of 126 pieces cover ~6,000, more than the worker's largest
-#: accepted text (``IMON_MAX_TEXT_BYTES``, 8 KB); anything beyond is not scored.
-MAX_WINDOWS = 64
+#: Most windows scored per text: 32 windows of 126 tokens cover ~3,000 tokens, more than the worker's
+#: largest accepted text (``IMON_MAX_TEXT_BYTES``, 8 KB); anything beyond is not scored.
+MAX_WINDOWS = 32
 _WS = re.compile(r"\s+")
 _STRIP = " ,.;:!?\"'()[]"
 
@@ -47,19 +46,17 @@ def _word_start(words: Sequence[int | None], k: int, floor: int) -> int:
     return k
 
 
-def text_windows(tokenizer: Any, texts: Sequence[str], max_tokens: int, window: int | None = None,
+def text_windows(tokenizer: Any, texts: Sequence[str], max_tokens: int,
                  overlap: int = WINDOW_OVERLAP, max_windows: int = MAX_WINDOWS) -> list[list[tuple[int, int]]]:
-    """Per text, the character spans [start, end) of its windows: one span (the whole text) when its tokens
-    fit in ``max_tokens`` (the encoder's length less [CLS] and [SEP]), else overlapping windows of at most
-    ``window`` tokens (default ``max_tokens``) that start and end on word boundaries.
+    """Per text, the character spans [start, end) it is scored in: the whole text when its tokens fit in
+    ``max_tokens`` (the encoder's length less [CLS] and [SEP]), else overlapping windows of at most
+    ``max_tokens`` tokens that start and end on word boundaries.
 
     The encoder reads at most 128 tokens (~90 English words): a request for a person at the end of a long
-    email would otherwise never reach it. A text of at most ``max_tokens`` characters cannot have more
-    tokens than that (every token covers a character), so only longer texts are tokenized here.
+    email would otherwise never reach it. The first window starts at character 0, so its token offsets are
+    the text's own. A text of at most ``max_tokens`` characters cannot have more tokens than that (every
+    token covers a character), so only longer texts are tokenized here.
     """
-    window = window or max_tokens
-    if not 0 <= overlap < window:
-        raise ValueError(f"window overlap must be in [0, {window}), got {overlap}")
     out: list[list[tuple[int, int]]] = [[(0, len(t))] for t in texts]
     longer = [i for i, t in enumerate(texts) if len(t) > max_tokens]
     if not longer:
@@ -74,10 +71,10 @@ def text_windows(tokenizer: Any, texts: Sequence[str], max_tokens: int, window: 
         spans: list[tuple[int, int]] = []
         start = 0
         while len(spans) < max_windows:
-            end = min(start + window, n)
+            end = min(start + max_tokens, n)
             if end < n:
                 end = _word_start(words, end, start + 1)  # a word longer than a window is cut, not skipped
-            spans.append((int(offs[start][0]), int(offs[end - 1][1])))
+            spans.append((int(offs[start][0]) if spans else 0, int(offs[end - 1][1])))
             if end >= n:
                 break
             start = _word_start(words, max(end - overlap, start + 1), start + 1)
@@ -124,17 +121,22 @@ def _pick(drops: np.ndarray, wins: list[tuple[int, int]]) -> list[tuple[int, int
 
 #: Tasks that take a long text's highest window: a request for a person or a report of unfair treatment is one
 #: statement that can stand anywhere in it. Sentiment and escalation are about the turn as a whole and keep the
-#: truncated view (the text as the encoder reads it: its first 126 pieces, and the whole text's n-grams): with
-#: the highest window, escalation's false alarms on real complaint text grew faster than its late finds
-#: (docs/experiments/rule_9.md to rule_13.md).
+#: truncated view (the first window's embedding, the whole text's n-grams): with the highest window,
+#: escalation's false alarms on real complaint text grew faster than its late finds (docs/experiments/rule_9.md
+#: to rule_11.md).
 WINDOW_MAX_TASKS = ("human_requested", "unfair_treatment")
 
 
+def first_windows(owner: Sequence[int], n: int) -> np.ndarray:
+    """Row of each utterance's first window (``owner``: the utterance of each row, consecutive, first window first)."""
+    return np.searchsorted(np.asarray(owner), np.arange(n))
+
+
 def merge_windows(view: dict[str, np.ndarray], probs: dict[str, np.ndarray], owner: Sequence[int]) -> dict[str, np.ndarray]:
-    """Per-utterance probabilities for a batch with long texts: ``view`` = every utterance's truncated view,
-    ``probs`` = the long texts' windows (row ``k`` belongs to utterance ``owner[k]``).
+    """Per-utterance probabilities for texts scored in windows: ``view`` = each utterance's truncated view
+    (first window's embedding, whole text's n-grams), ``probs`` = each window's own (rows by ``owner``).
     :data:`WINDOW_MAX_TASKS` take the highest of the view and the windows; the other tasks keep the view."""
-    idx = np.asarray(owner, dtype=np.int64)
+    idx = np.asarray(owner)
     out = dict(view)
     for t in WINDOW_MAX_TASKS:
         m = view[t].copy()
@@ -225,8 +227,6 @@ class TransformerScorer(Scorer):
         self.heads = heads
         self.batch_size = batch_size
         self.with_evidence = with_evidence
-        self.window_tokens = WINDOW_TOKENS
-        self.window_overlap = WINDOW_OVERLAP
         self.name = str(heads.meta.get("name", "imon-minilm-heads"))
         self.version = str(heads.meta.get("version", "0"))
         self.encoder = str(heads.meta.get("encoder", {}).get("name", encoder.name))
@@ -251,21 +251,23 @@ class TransformerScorer(Scorer):
         return self.enc.encode_with_tokens(texts, batch_size=self.batch_size)
 
     def windows(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
-        """Each text's windows (:func:`text_windows`): one span for a text the encoder reads at once,
-        overlapping windows of ``window_tokens`` pieces for a longer one."""
-        return text_windows(self.enc.tokenizer, texts, self.enc.max_length - 2, self.window_tokens, self.window_overlap)
+        """Each text's character spans as the encoder reads them (:func:`text_windows`): one span for
+        a text that fits, overlapping windows for a longer one."""
+        return text_windows(self.enc.tokenizer, texts, self.enc.max_length - 2)
 
     def postprocess(
         self, emb: np.ndarray, batch: Sequence[Utterance], texts: Sequence[str] | None = None,
-        windows: tuple[np.ndarray, Sequence[str], Sequence[int]] | None = None,
+        pieces: Sequence[str] | None = None, owner: Sequence[int] | None = None,
     ) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
         """``texts``: ``preprocess(batch)`` when the caller has it already (the lexical channel reads them).
-        ``windows``: the long texts' window embeddings, texts and owners (:meth:`windows`, :func:`merge_windows`)."""
+        When some texts were encoded in windows, ``emb`` has one row per window: ``pieces`` are the windows'
+        texts and ``owner`` the utterance of each (:meth:`windows`, :func:`merge_windows`)."""
         texts = self.preprocess(batch) if texts is None else texts
-        probs = self.heads.predict(emb, texts)
-        if windows is not None:
-            w_emb, w_texts, owner = windows
-            probs = merge_windows(probs, self.heads.predict(w_emb, w_texts), owner)
+        if pieces is None or owner is None or len(owner) == len(batch):
+            probs = self.heads.predict(emb, texts)
+        else:
+            view = self.heads.predict(emb[first_windows(owner, len(batch))], texts)
+            probs = merge_windows(view, self.heads.predict(emb, pieces), owner)
         labels = decide(probs, self.heads.thresholds, [u.speaker for u in batch])
         return probs, labels
 
@@ -276,20 +278,18 @@ class TransformerScorer(Scorer):
             small = len(batch) <= self.small_batch_size
             self.enc.use_threads(self.small_batch_threads if small else self.large_batch_threads)
         texts = self.preprocess(batch)
-        n = len(texts)
-        # every text as the encoder reads it (the truncated view), then the windows of the long ones
-        spans = [(i, a, b) for i, sp in enumerate(self.windows(texts)) if len(sp) > 1 for a, b in sp]
-        pieces = texts + [texts[i][a:b] for i, a, b in spans]
-        owner = [i for i, _, _ in spans]
+        spans = self.windows(texts)
+        owner = [i for i, sp in enumerate(spans) for _ in sp]
+        pieces = texts if len(owner) == len(texts) else [texts[i][a:b] for i, sp in enumerate(spans) for a, b in sp]
         emb, tokens = self.forward(pieces)
-        probs, labels = self.postprocess(emb[:n], batch, texts, (emb[n:], pieces[n:], owner) if spans else None)
+        probs, labels = self.postprocess(emb, batch, texts, pieces, owner)
         evidence: list[dict[str, list[str]]] = [{} for _ in batch]
         if self.with_evidence:
             wanted = [
                 [t for t in BINARY_TASKS if lab[t]] + (["sentiment"] if lab["sentiment"] == "negative" else [])
                 for lab in labels
             ]
-            if any(wanted) and not spans:
+            if any(wanted) and len(pieces) == len(texts):
                 evidence = explain(texts, wanted, tokens, self.heads)
             elif any(wanted):
                 evidence = self._explain_windows(texts, wanted, emb, pieces, tokens, owner)
@@ -311,28 +311,28 @@ class TransformerScorer(Scorer):
 
     def _explain_windows(self, texts: Sequence[str], wanted: Sequence[Sequence[str]], emb: np.ndarray,
                          pieces: Sequence[str], tokens: Sequence[TokenStates], owner: Sequence[int]) -> list[dict[str, list[str]]]:
-        """Evidence for a batch with long texts (rows ``len(texts):`` of ``emb``, ``pieces`` and ``tokens`` are
-        their windows, of utterances ``owner``): each task from where its score came (:func:`merge_windows`),
-        the truncated view or, for :data:`WINDOW_MAX_TASKS`, the window that scored higher than it."""
-        n = len(texts)
-        owners = np.asarray(owner, dtype=np.int64)
-        from_window: list[list[str]] = [[] for _ in owner]
+        """Evidence where some texts were encoded in windows: each task from where its score came
+        (:func:`merge_windows`): the truncated view (first window's tokens, whole text; its offsets are the
+        text's, as the first window starts it) or, for :data:`WINDOW_MAX_TASKS`, the window that scored
+        higher than that view."""
+        first = first_windows(owner, len(texts))
+        owners = np.asarray(owner)
+        from_window: list[list[str]] = [[] for _ in pieces]
         from_view: list[list[str]] = [list(w) for w in wanted]
-        lex = self.heads.lexical is not None
-        zv = self.heads.lexical_logits(texts, n) if lex else None
-        zw = self.heads.lexical_logits(pieces[n:], len(owner)) if lex else None
+        zl = self.heads.lexical_logits(pieces, len(pieces)) if self.heads.lexical is not None else None
+        zv = self.heads.lexical_logits(texts, len(texts)) if self.heads.lexical is not None else None
         for task in WINDOW_MAX_TASKS:
             if not any(task in w for w in wanted):
                 continue
-            dv = self.heads.decision_value(task, emb[:n], zv)
-            dw = self.heads.decision_value(task, emb[n:], zw)
+            dw = self.heads.decision_value(task, emb, zl)
+            dv = self.heads.decision_value(task, emb[first], zv)
             for i, w in enumerate(wanted):
                 rows = np.flatnonzero(owners == i)
-                if task in w and len(rows) and dw[rows].max() > dv[i]:
+                if task in w and len(rows) > 1 and dw[rows].max() > dv[i]:
                     from_view[i].remove(task)
                     from_window[int(rows[np.argmax(dw[rows])])].append(task)
-        out = explain(texts, from_view, tokens[:n], self.heads)
-        for k, ev in enumerate(explain(pieces[n:], from_window, tokens[n:], self.heads)):
+        out = explain(texts, from_view, [tokens[int(k)] for k in first], self.heads)
+        for k, ev in enumerate(explain(pieces, from_window, tokens, self.heads)):
             out[owner[k]].update(ev)
         return out
 

@@ -65,8 +65,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip", type=int, default=0,
                     help="leave out the first N cues of the seeded order (a fresh sample for a second rule)")
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--window-tokens", type=int, nargs="+", default=None,
-                    help="compare these window sizes in word pieces (overlap a quarter; default: the scorer's own)")
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     args = ap.parse_args(argv)
 
@@ -75,19 +73,15 @@ def main(argv: list[str] | None = None) -> int:
 
     scorer = load_scorer(Settings())
     rows = [r for lang in ("en", "nl") for r in build(lang, args.per_language, args.filler_chars, args.seed, args.skip)]
-    n_windows = [len(w) for w in scorer.windows([r["text"] for r in rows])]  # type: ignore[attr-defined]
+    windows = scorer.windows  # type: ignore[attr-defined]
+    n_windows = [len(w) for w in windows([r["text"] for r in rows])]
     result: dict[str, Any] = {"rows": len(rows), "per_language": args.per_language, "filler_chars": args.filler_chars,
                               "seed": args.seed, "skip": args.skip, "windows_per_text": {
                                   p: float(np.mean([k for k, r in zip(n_windows, rows, strict=True) if r["place"] == p]))
                                   for p in ("end", "start", "alone")}, "macro_f1": {}}
-    sizes = args.window_tokens or [scorer.window_tokens]  # type: ignore[attr-defined]
-    modes = [f"windows_{w}" for w in sizes] + ["truncation"]
-    for mode in modes:
+    for mode in ("windows", "truncation"):
         if mode == "truncation":  # the scorer before windows: every text one span, cut at 128 tokens
             scorer.windows = lambda texts: [[(0, len(t))] for t in texts]  # type: ignore[attr-defined]
-        else:
-            scorer.window_tokens = int(mode.split("_")[1])  # type: ignore[attr-defined]
-            scorer.window_overlap = round(scorer.window_tokens / 4)  # type: ignore[attr-defined]
         t0 = time.perf_counter()
         scores = []
         for s in range(0, len(rows), 64):
@@ -101,13 +95,13 @@ def main(argv: list[str] | None = None) -> int:
                     p = [int(scores[i].labels[t]) for i in idx]
                     result["macro_f1"].setdefault(mode, {}).setdefault(lang, {}).setdefault(place, {})[t] = round(
                         float(f1_score(y, p, average="macro", zero_division=0)), 4)
-    del scorer.windows  # type: ignore[attr-defined]  # back to the class's own
-    print(f"{'language':8s} {'cue at':6s} {'task':18s} " + " ".join(f"{m:>12s}" for m in modes))
+    scorer.windows = windows  # type: ignore[attr-defined]
+    print(f"{'language':8s} {'cue at':6s} {'task':18s} {'windows':>8s} {'truncation':>10s}")
     for lang in ("en", "nl"):
         for place in ("end", "start", "alone"):
             for t in BINARY_TASKS:
-                print(f"{lang:8s} {place:6s} {t:18s} "
-                      + " ".join(f"{result['macro_f1'][m][lang][place][t]:12.3f}" for m in modes))
+                w, tr = (result["macro_f1"][m][lang][place][t] for m in ("windows", "truncation"))
+                print(f"{lang:8s} {place:6s} {t:18s} {w:8.3f} {tr:10.3f}")
     print("windows per text:", result["windows_per_text"])
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

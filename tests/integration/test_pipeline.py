@@ -17,17 +17,10 @@ import pytest
 from streams.kafka_io import create_topics, producer
 from streams.simulator import Simulator
 from tests.conftest import STACK, consume_all, settings_from
+from tests.models.sample_texts import LONG_EMAIL
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
-# an email whose request for a person comes after the encoder's first 128 word pieces (windows, MODEL_CARD.md)
-LONG_EMAIL = ("Dear customer service, I am writing about the internet subscription at our new address. We moved in at "
-              "the start of the month and the engineer installed the modem on the second. Since then the connection "
-              "has worked most of the day, but in the evenings the speed drops and video calls freeze. I have restarted "
-              "the modem, replaced the cable that came in the box, moved the modem to the living room and followed the "
-              "steps on your support pages, including the speed test and the channel settings. My neighbours have the "
-              "same package and do not see this. I have attached the results of the speed tests from the last five "
-              "evenings. I would like to speak to a real person about this, so please have someone call me back.")
 PII_TEXT = "Hi, I'm furious. Call me on +31 6 12345678 or mail jan.devries@example.nl, card 4111 1111 1111 1111"
 
 

@@ -26,6 +26,7 @@ from models.onnx_encoder import (
 from models.scorer import load_scorer
 from streams.cli import build_parser
 from streams.config import Settings
+from tests.models.sample_texts import LONG_EMAIL
 from tests.models.sample_texts import TEXTS as SAMPLE_TEXTS
 
 pytestmark = pytest.mark.slow
@@ -96,6 +97,10 @@ def test_scorer_on_int8_backend(onnx_dir: Path) -> None:
     r = s.score([Utterance(text="I want to speak to a real person right now"), Utterance(text="thanks, that fixed it!")])
     assert r[0].labels["human_requested"] and r[0].evidence["human_requested"]
     assert r[1].labels["sentiment"] == "positive"
+    # a long text is read in windows on this backend too: the request past the first 128 tokens is found
+    (long,) = s.score([Utterance(text=LONG_EMAIL)])
+    assert len(s.windows([LONG_EMAIL])[0]) > 1  # type: ignore[attr-defined]
+    assert long.labels["human_requested"], long
 
 
 def test_heads_refitted_on_int8_embeddings_are_used_by_the_int8_scorer(onnx_dir: Path, tmp_path: Path) -> None:

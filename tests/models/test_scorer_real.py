@@ -126,15 +126,16 @@ def test_text_windows_cover_long_texts_on_word_boundaries(scorer) -> None:
 def test_merge_windows_takes_the_highest_window_for_statements_only() -> None:
     import numpy as np
 
-    from models.scorer import merge_windows
+    from models.scorer import first_windows, merge_windows
 
-    owner = [1, 1, 1, 2]  # utterance 0 fits the encoder: no windows
+    owner = [0, 1, 1, 1, 2]
+    assert first_windows(owner, 3).tolist() == [0, 1, 4]
     view = {"sentiment": np.eye(3, dtype=np.float32), "escalation": np.array([0.1, 0.2, 0.3], np.float32),
             "human_requested": np.array([0.1, 0.2, 0.3], np.float32),
             "unfair_treatment": np.array([0.5, 0.0, 0.0], np.float32)}
-    per = {"sentiment": np.full((4, 3), 1 / 3, np.float32), "escalation": np.full(4, 0.9, np.float32),
-           "human_requested": np.array([0.1, 0.8, 0.4, 0.0], np.float32),
-           "unfair_treatment": np.array([0.0, 0.0, 0.6, 0.0], np.float32)}
+    per = {"sentiment": np.full((5, 3), 1 / 3, np.float32), "escalation": np.full(5, 0.9, np.float32),
+           "human_requested": np.array([0.0, 0.1, 0.8, 0.4, 0.0], np.float32),
+           "unfair_treatment": np.array([0.0, 0.0, 0.0, 0.6, 0.0], np.float32)}
     m = merge_windows(view, per, owner)
     assert m["escalation"].tolist() == pytest.approx([0.1, 0.2, 0.3])  # the view, not the 0.9 windows
     assert (m["sentiment"] == view["sentiment"]).all()
