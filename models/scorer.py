@@ -72,12 +72,16 @@ def text_windows(tokenizer: Any, texts: Sequence[str], max_tokens: int,
         start = 0
         while len(spans) < max_windows:
             end = min(start + max_tokens, n)
-            if end < n:
-                end = _word_start(words, end, start + 1)  # a word longer than a window is cut, not skipped
+            if end < n:  # end on a word boundary unless that would leave the window less than half full: a
+                # word that long (text without spaces, for a tokenizer whose words are space-separated) is cut
+                boundary = _word_start(words, end, start + 1)
+                end = boundary if boundary > start + max_tokens // 2 else end
             spans.append((int(offs[start][0]) if spans else 0, int(offs[end - 1][1])))
             if end >= n:
                 break
-            start = _word_start(words, max(end - overlap, start + 1), start + 1)
+            nxt = max(end - overlap, start + 1)  # likewise the next start, unless that would double the overlap
+            boundary = _word_start(words, nxt, start + 1)
+            start = boundary if boundary >= nxt - overlap else nxt
         out[i] = spans
     return out
 

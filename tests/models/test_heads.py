@@ -214,3 +214,39 @@ def test_hidden_layer_heads_roundtrip_and_match_torch(tmp_path) -> None:
     assert h2.dim == DIM
     for k, v in h.predict(x).items():
         np.testing.assert_allclose(v, h2.predict(x)[k], rtol=1e-5)
+
+
+class _OneCharTokens:
+    """Tokenizer double for text_windows: one token per character; a "word" is a run of non-spaces (as for
+    tokenizers that split words on spaces only, so text without spaces is one long word)."""
+
+    def __call__(self, texts, **_kw):  # noqa: ANN001, ANN204
+        offs, wids = [], []
+        for t in texts:
+            o = [(k, k + 1) for k, ch in enumerate(t) if ch != " "]
+            w, ids, prev = -1, [], -2
+            for a, _ in o:
+                w += a != prev + 1
+                ids.append(w)
+                prev = a
+            offs.append(o)
+            wids.append(ids)
+
+        class Enc(dict):
+            def word_ids(self, j: int) -> list[int]:
+                return wids[j]
+
+        return Enc(offset_mapping=offs)
+
+
+def test_text_windows_cut_a_word_longer_than_half_a_window() -> None:
+    from models.scorer import text_windows
+
+    tok = _OneCharTokens()
+    spaced = " ".join(["abcd"] * 100)  # 400 tokens in words of 4
+    (wins,) = text_windows(tok, [spaced], 126, overlap=32)
+    assert all(spaced[a - 1] == " " for a, _ in wins[1:]) and all(b == len(spaced) or spaced[b] == " " for _, b in wins)
+    glued = "a b c " + "x" * 600  # a 600-token "word": windows are cut inside it, at least half full
+    (wins,) = text_windows(tok, [glued], 126, overlap=32)
+    assert wins[-1][1] == len(glued) and len(wins) <= 8
+    assert all(b - a >= 63 for a, b in wins[:-1]), wins
