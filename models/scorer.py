@@ -32,8 +32,9 @@ MAX_PHRASES = 3
 #: Tokens that neighbouring windows of a long text share, so that a phrase cut by one window's end is
 #: whole in the next (see :func:`text_windows`).
 WINDOW_OVERLAP = 32
-#: Most windows scored per text: 32 windows of 126 tokens cover ~3,000 tokens, more than the worker's
-#: largest accepted text (``IMON_MAX_TEXT_BYTES``, 8 KB); anything beyond is not scored.
+#: Most windows scored per text: 32 windows of 126 tokens cover ~3,000 tokens, more than an English or Dutch
+#: text of the worker's largest accepted size (``IMON_MAX_TEXT_BYTES``, 8 KB: ~2,000 tokens); anything beyond
+#: (text of digits or symbols, at about one token per character) is not scored.
 MAX_WINDOWS = 32
 _WS = re.compile(r"\s+")
 _STRIP = " ,.;:!?\"'()[]"
