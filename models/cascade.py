@@ -122,7 +122,9 @@ class CascadeScorer(Scorer):
         texts = self.transformer.preprocess(batch)
         probs = self.fast.predict(texts)
         mask = route_mask(probs, self.fast.heads.thresholds, self.bands, [u.speaker for u in batch])
-        mask |= np.array([len(w) > 1 for w in self.transformer.windows(texts)], dtype=bool)
+        kept = np.flatnonzero(~mask)  # routed texts are windowed by the transformer itself: check the rest only
+        if len(kept):
+            mask[kept] = [len(w) > 1 for w in self.transformer.windows([texts[int(i)] for i in kept])]
         return mask, probs
 
     def score(self, batch: Sequence[Utterance]) -> list[UtteranceScore]:

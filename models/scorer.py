@@ -324,11 +324,11 @@ class TransformerScorer(Scorer):
         owners = np.asarray(owner)
         from_window: list[list[str]] = [[] for _ in pieces]
         from_view: list[list[str]] = [list(w) for w in wanted]
-        zl = self.heads.lexical_logits(pieces, len(pieces)) if self.heads.lexical is not None else None
-        zv = self.heads.lexical_logits(texts, len(texts)) if self.heads.lexical is not None else None
-        for task in WINDOW_MAX_TASKS:
-            if not any(task in w for w in wanted):
-                continue
+        tasks = [t for t in WINDOW_MAX_TASKS if any(t in w for w in wanted)]
+        lex = self.heads.lexical is not None and bool(tasks)
+        zl = self.heads.lexical_logits(pieces, len(pieces)) if lex else None
+        zv = self.heads.lexical_logits(texts, len(texts)) if lex else None
+        for task in tasks:
             dw = self.heads.decision_value(task, emb, zl)
             dv = self.heads.decision_value(task, emb[first], zv)
             for i, w in enumerate(wanted):
