@@ -238,6 +238,18 @@ def written(split: str, limit: int | None = None, seed: int = 0) -> list[Example
     return [e for lang in ("en", "nl") for e in _cap(out[lang], limit, seed)]
 
 
+TRANSLATIONS_FILE = "written_nl_translations.jsonl"
+
+
+def translation_pairs() -> list[tuple[str, str]]:
+    """(English source, Dutch translation) of the 1,200 English written rows of the training split that were
+    translated into Dutch (``models/data/written_nl_translations.jsonl``, ``models/data/WRITTEN.md``). Not
+    labelled training rows: the fine-tune's alignment term uses them (``models.finetune``, rule 14)."""
+    with (synth_dir() / TRANSLATIONS_FILE).open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [(d["source"], d["text"]) for d in rows]
+
+
 #: SemEval tweets in the training split, and the row count whose total weight they share: 30,000 tweets at
 #: weight 0.27 gave TweetEval val macro-recall 0.661 vs 0.631 for 8,000 at weight 1, with the synthetic
 #: tasks level or better (3 Dec 2026, MODEL_CARD.md); unweighted they outweighed the other sources.

@@ -66,6 +66,9 @@ def finetune_adapter(
     clp: float = 0.0,
     clp_groups: int = 4,
     language_balance: bool = True,
+    align: float = 0.0,
+    align_pairs: int = 8,
+    pairs: list[tuple[str, str]] | None = None,
 ) -> Any:
     """Train a LoRA adapter for ``enc`` (a :class:`models.encoder.Encoder` without one) on ``exs``.
     Returns a :class:`models.adapter.Adapter`; ``enc.model`` is left as it was (unwrapped).
@@ -74,7 +77,13 @@ def finetune_adapter(
     counterfactual copies (``models.cda``: one utterance with different names / identity terms) and adds
     ``clp`` x their mean squared distance from the group's mean embedding to the loss. The penalty is on the
     embedding, not on the throw-away heads, because the shipped heads are fitted afterwards on it.
-    ``language_balance``: classes are balanced within each language (as the heads are)."""
+    ``language_balance``: classes are balanced within each language (as the heads are).
+
+    ``align`` > 0 adds cross-lingual alignment: every step also embeds ``align_pairs`` (English, Dutch)
+    translation pairs (``pairs``, default ``models.datasets.translation_pairs()``) and adds ``align`` x the
+    mean squared distance between the Dutch unit embedding and its English source's, the English side with
+    its gradient stopped: Dutch is pulled to where the tasks put English that says the same, not the reverse
+    (docs/experiments/rule_14.md)."""
     import torch
     from tqdm import tqdm
 
@@ -102,6 +111,10 @@ def finetune_adapter(
     cgroups = cda_groups(exs, np.arange(len(exs))) if clp > 0 else np.zeros((0, 0), dtype=np.int64)
     if clp > 0 and not len(cgroups):
         raise ValueError("--finetune-clp needs counterfactual copies (models.cda) in the training rows")
+    if align > 0 and pairs is None:
+        pairs = D.translation_pairs()
+    if align > 0 and not pairs:  # an empty list given, or no pairs shipped
+        raise ValueError("--finetune-align needs (English, Dutch) translation pairs")
     model, embed = enc.model, enc.embed_for_training
     dev = next(model.parameters()).device  # IMON_DEVICE: everything trained sits beside the encoder
     wrapped = A.attach_lora(model, r, alpha, seed)
@@ -143,6 +156,12 @@ def finetune_adapter(
                     g = cgroups[gen.integers(len(cgroups), size=clp_groups)]
                     eg = embed([exs[int(i)].text for i in g.reshape(-1)]).reshape(g.shape[0], g.shape[1], -1)
                     loss = loss + clp * ((eg - eg.mean(dim=1, keepdim=True)) ** 2).sum(-1).mean()
+                if align > 0 and pairs:
+                    pp = [pairs[int(i)] for i in gen.integers(len(pairs), size=align_pairs)]
+                    with torch.no_grad():
+                        e_en = embed([a for a, _ in pp])
+                    e_nl = embed([b for _, b in pp])
+                    loss = loss + align * ((e_nl - e_en) ** 2).sum(-1).mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -167,6 +186,9 @@ def finetune_adapter(
                      "seed": seed, "seconds": round(took, 1),
                      "clp": ({"weight": clp, "groups_per_step": clp_groups, "groups": int(len(cgroups)),
                               "on": "squared distance of the unit embeddings from their group mean"} if clp > 0 else None),
+                     "align": ({"weight": align, "pairs_per_step": align_pairs, "pairs": len(pairs or []),
+                                "on": "squared distance of the Dutch unit embedding from its English source's "
+                                      "(English side gradient-stopped)"} if align > 0 else None),
                      "final_loss_mean_last_50": round(float(np.mean(losses[-50:])), 4) if losses else None,
                      "sources": dict(sorted(_sources(exs, pick).items()))},
     }

@@ -322,6 +322,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ft.add_argument("--finetune-clp", type=float, default=0.0,
                     help="counterfactual pairing weight during the fine-tune: penalise different embeddings for "
                          "copies of one utterance with different names / identity terms (default 0 = off)")
+    ft.add_argument("--finetune-align", type=float, default=0.0,
+                    help="cross-lingual alignment weight during the fine-tune: pull each Dutch translation's "
+                         "embedding towards its English source's (models/data/written_nl_translations.jsonl; "
+                         "docs/experiments/rule_14.md; default 0 = off)")
+    ft.add_argument("--finetune-align-pairs", type=int, default=8,
+                    help="translation pairs embedded per fine-tuning step for --finetune-align (default 8)")
     fp = parser.add_argument_group("fast path / cascade (models/fastpath.py, models/cascade.py)")
     fp.add_argument("--fast-path", action="store_true",
                     help="build the cascade's fast path (static embeddings distilled from the encoder + heads) "
@@ -465,7 +471,8 @@ def _finetune(args: argparse.Namespace, settings: Any, tr: list[D.Example], thre
     base = load_encoder(settings.encoder_dir, device=settings.device, threads=threads, adapter="none")
     adapter = finetune_adapter(base, tr, rows=args.finetune_rows, epochs=args.finetune_epochs, r=args.lora_r,
                                alpha=2.0 * args.lora_r, lr=args.lora_lr, seed=args.seed,
-                               clp=args.finetune_clp,
+                               clp=args.finetune_clp, align=args.finetune_align,
+                               align_pairs=args.finetune_align_pairs,
                                language_balance=not getattr(args, "no_language_balance", False))
     npz, meta = save_adapter(adapter, out)
     print(f"wrote {npz} and {meta} ({adapter.n_params:,} parameters, {npz.stat().st_size / 1e3:.0f} KB)")

@@ -176,6 +176,31 @@ def test_finetune_with_counterfactual_pairing_reduces_the_swap_gap() -> None:
     assert spread(paired) < spread(plain)
 
 
+def test_finetune_alignment_pulls_translations_towards_their_sources() -> None:
+    """--finetune-align: a Dutch translation's embedding moves towards its English source's (against the same
+    fine-tune without the term); the pairs shipped for it are the English training rows' translations."""
+    pairs = D.translation_pairs()
+    assert len(pairs) == 1200 and all(en.strip() and nl.strip() and en != nl for en, nl in pairs)
+    train_en = {e.text for e in D.written("train") if e.lang == "en"}
+    assert all(en in train_en for en, _ in pairs)  # sources are training rows, never validation or gold text
+    few = pairs[:6]
+    exs = [D.Example(text=en, source="written:en", labels={"sentiment": 1}) for en, _ in few] * 4
+
+    def gap(ad: A.Adapter) -> float:
+        enc = Encoder(default_encoder_dir(), threads=2, adapter=ad)
+        return float(((enc.encode([nl for _, nl in few]) - enc.encode([en for en, _ in few])) ** 2).sum(-1).mean())
+
+    kw = {"rows": 24, "epochs": 3, "r": 2, "alpha": 4.0, "lr": 3e-3, "batch": 8, "seed": 5, "progress": False}
+    plain = finetune_adapter(Encoder(default_encoder_dir(), threads=2), exs, **kw)
+    aligned = finetune_adapter(Encoder(default_encoder_dir(), threads=2), exs, align=5.0, align_pairs=6,
+                               pairs=few, **kw)
+    assert aligned.meta["training"]["align"]["pairs"] == 6 and plain.meta["training"]["align"] is None
+    assert gap(aligned) < gap(plain)
+    with pytest.raises(ValueError, match="translation pairs"):
+        finetune_adapter(Encoder(default_encoder_dir(), threads=2), exs, rows=8, batch=4, align=1.0, pairs=[],
+                         progress=False)
+
+
 def test_scorer_refuses_the_shipped_heads_without_their_adapter() -> None:
     """Heads fitted on the adapted encoder never score with the bare one: a clear error names the setting."""
     from models.scorer import HeadsEncoderMismatchError, load_scorer
