@@ -467,6 +467,8 @@ def _finetune(args: argparse.Namespace, settings: Any, tr: list[D.Example], thre
         raise SystemExit("--finetune trains on the torch encoder: unset IMON_ENCODER_BACKEND")
     if args.adapter_out and not (args.out or settings.heads_path):
         raise SystemExit("--adapter-out writes an adapter the shipped heads were not fitted on: give --out too")
+    if args.finetune_align < 0 or args.finetune_align_pairs < 1:
+        raise SystemExit("--finetune-align must be >= 0 and --finetune-align-pairs >= 1")
     out = args.adapter_out or default_adapter_path()
     base = load_encoder(settings.encoder_dir, device=settings.device, threads=threads, adapter="none")
     adapter = finetune_adapter(base, tr, rows=args.finetune_rows, epochs=args.finetune_epochs, r=args.lora_r,
