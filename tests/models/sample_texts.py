@@ -13,7 +13,7 @@ TEXTS = [
     "Could you check the status of order 123?",
 ]
 
-# an email whose request for a person comes after the encoder's first 128 word pieces (windows, MODEL_CARD.md)
+# an email whose request for a person comes after the encoder's first window of 126 word pieces (MODEL_CARD.md, "Long texts")
 LONG_EMAIL = ("Dear customer service, I am writing about the internet subscription at our new address. We moved in at "
               "the start of the month and the engineer installed the modem on the second. Since then the connection "
               "has worked most of the day, but in the evenings the speed drops and video calls freeze. I have restarted "

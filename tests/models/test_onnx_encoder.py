@@ -97,7 +97,7 @@ def test_scorer_on_int8_backend(onnx_dir: Path) -> None:
     r = s.score([Utterance(text="I want to speak to a real person right now"), Utterance(text="thanks, that fixed it!")])
     assert r[0].labels["human_requested"] and r[0].evidence["human_requested"]
     assert r[1].labels["sentiment"] == "positive"
-    # a long text is read in windows on this backend too: the request past the first 128 tokens is found
+    # a long text is read in windows on this backend too: the request past the first window (126 word pieces) is found
     (long,) = s.score([Utterance(text=LONG_EMAIL)])
     assert len(s.windows([LONG_EMAIL])[0]) > 1  # type: ignore[attr-defined]
     assert long.labels["human_requested"], long
