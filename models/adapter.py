@@ -53,10 +53,15 @@ def target_names(model: Any) -> list[str]:
     return names
 
 
-def attach_lora(model: Any, r: int, alpha: float, seed: int) -> dict[str, Any]:
+def attach_lora(model: Any, r: int, alpha: float, seed: int, init: Adapter | None = None) -> dict[str, Any]:
     """Freeze ``model`` and wrap every target layer with a trainable LoRA branch (``B`` starts at zero, so
-    the wrapped model computes exactly what the base did). Returns {layer name: wrapper}."""
+    the wrapped model computes exactly what the base did; with ``init``, the branches start as that
+    adapter's factors, so it computes what the base with ``init`` merged does). Returns {layer name: wrapper}."""
     import torch
+
+    if init is not None and (init.r != r or init.alpha != alpha):
+        raise AdapterError(f"cannot start a rank-{r} adapter (alpha {alpha}) from a rank-{init.r} one "
+                           f"(alpha {init.alpha})")
 
     class LoRALinear(torch.nn.Module):
         def __init__(self, base: torch.nn.Linear, gen: torch.Generator) -> None:
@@ -81,6 +86,13 @@ def attach_lora(model: Any, r: int, alpha: float, seed: int) -> dict[str, Any]:
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name)
         w = LoRALinear(getattr(parent, child), gen)
+        if init is not None:
+            if name not in init.factors:
+                raise AdapterError(f"adapter to start from has no layer {name}")
+            a, b = init.factors[name]
+            with torch.no_grad():
+                w.A.copy_(torch.from_numpy(a.astype(np.float32)))
+                w.B.copy_(torch.from_numpy(b.astype(np.float32)))
         setattr(parent, child, w)
         wrapped[name] = w
     return wrapped

@@ -202,3 +202,122 @@ def finetune_adapter(
 
 def _sources(exs: list[D.Example], pick: np.ndarray) -> dict[str, int]:
     return dict(Counter(exs[i].source.split(":")[0] for i in pick))
+
+
+def distil_student(
+    enc: Any,
+    teacher: Any,
+    exs: list[D.Example],
+    *,
+    epochs: float = 3.0,
+    pairs_per_step: int = 8,
+    rows_per_step: int = 16,
+    lr: float = 5e-4,
+    seed: int = 13,
+    progress: bool = True,
+    pairs: list[tuple[str, str]] | None = None,
+) -> Any:
+    """Distil a bilingual student from ``teacher`` (a :class:`models.adapter.Adapter` for ``enc``, the base
+    encoder without one merged in): the student is a LoRA adapter of the same rank that starts as the
+    teacher; each step it embeds ``pairs_per_step`` (English, Dutch) translation pairs and
+    ``rows_per_step`` English rows of ``exs`` (drawn by source weight), and the loss is the mean squared
+    distance of its Dutch embeddings from the teacher's embedding of their English sources plus the mean
+    squared distance of its English embeddings from the teacher's own (multilingual knowledge distillation,
+    Reimers & Gurevych 2020). English is held where the teacher's heads were trained on it; Dutch is moved
+    to where the teacher puts English that says the same (docs/experiments/rule_16.md). Teacher embeddings
+    are computed once, before training. Returns the student :class:`models.adapter.Adapter`; ``enc.model``
+    is left as it was."""
+    import torch
+    from tqdm import tqdm
+
+    from models import adapter as A
+
+    if getattr(enc, "adapter", None) is not None:
+        raise ValueError("distil on the base encoder, not one with an adapter merged in")
+    if pairs is None:
+        pairs = D.translation_pairs()
+    if not pairs:
+        raise ValueError("--distil-nl needs (English, Dutch) translation pairs")
+    if epochs <= 0 or pairs_per_step < 1 or rows_per_step < 0:
+        raise ValueError("--distil-nl needs epochs > 0, pairs per step >= 1 and rows per step >= 0")
+    torch.manual_seed(seed)
+    steps = max(1, int(epochs * len(pairs) / pairs_per_step))
+    english = [e for e in exs if e.lang == "en"]
+    if rows_per_step and not english:
+        raise ValueError("--distil-nl holds English in place with English training rows: none given")
+    pick = sample_rows(english, steps * rows_per_step, seed) if rows_per_step else np.zeros(0, dtype=np.int64)
+    rows = [english[i].text for i in pick]
+    model, embed = enc.model, enc.embed_for_training
+    wrapped = A.attach_lora(model, teacher.r, teacher.alpha, seed, init=teacher)
+    model.eval()
+    try:
+        with torch.no_grad():  # the student starts as the teacher: its eval-mode embeddings are the targets
+            sources = sorted({a for a, _ in pairs})
+            t_src = _embed_batched(embed, sources, progress, "teacher: English sources")
+            t_rows = _embed_batched(embed, rows, progress, "teacher: English rows")
+        src_at = {a: i for i, a in enumerate(sources)}
+        params = [p for w in wrapped.values() for p in (w.A, w.B)]
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+        warm = max(1, int(0.1 * steps))
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / steps))
+        gen = np.random.default_rng(seed)
+        order = np.concatenate([gen.permutation(len(pairs)) for _ in range(int(np.ceil(epochs)) + 1)])
+        model.train()
+        t0, losses, gaps = time.time(), [], []
+        bar = tqdm(total=steps, desc="distil Dutch student", unit="step", disable=not progress)
+        for step in range(steps):
+            pp = [pairs[int(i)] for i in order[step * pairs_per_step : (step + 1) * pairs_per_step]]
+            target = t_src[[src_at[a] for a, _ in pp]]
+            r0 = step * rows_per_step
+            en_texts = [a for a, _ in pp] + rows[r0 : r0 + rows_per_step]
+            en_target = torch.cat([target, t_rows[r0 : r0 + rows_per_step]]) if rows_per_step else target
+            e = embed([b for _, b in pp] + en_texts)
+            gap = ((e[: len(pp)] - target) ** 2).sum(-1).mean()
+            hold = ((e[len(pp) :] - en_target) ** 2).sum(-1).mean()
+            loss = gap + hold
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            gaps.append(gap.item())
+            bar.update(1)
+            if (step + 1) % 20 == 0:
+                bar.set_postfix(nl_gap=f"{np.mean(gaps[-50:]):.3f}", loss=f"{np.mean(losses[-50:]):.3f}")
+        bar.close()
+    finally:
+        model.eval()
+    took = time.time() - t0
+    meta = {
+        "base_fingerprint": enc.fingerprint,
+        "base_encoder": enc.name,
+        "training": {"distilled_from": {"content_sha256": teacher.sha256, "training": teacher.meta.get("training")},
+                     "method": "multilingual knowledge distillation (student starts as the teacher)",
+                     "loss": "squared distance of the student's Dutch unit embedding from the teacher's embedding "
+                             "of its English source + of the student's English embeddings from the teacher's",
+                     "pairs": len(pairs), "pairs_per_step": pairs_per_step, "english_rows_per_step": rows_per_step,
+                     "epochs": epochs, "steps": steps, "lr": lr, "weight_decay": 0.01,
+                     "schedule": "10% linear warm-up, then linear decay", "seed": seed, "seconds": round(took, 1),
+                     "nl_gap_first_50": round(float(np.mean(gaps[:50])), 4),
+                     "nl_gap_last_50": round(float(np.mean(gaps[-50:])), 4),
+                     "final_loss_mean_last_50": round(float(np.mean(losses[-50:])), 4)},
+    }
+    student = A.from_wrapped(wrapped, teacher.r, teacher.alpha, meta)
+    A.unwrap(model, wrapped)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    log.info("distilled the Dutch student: %d steps in %.0f s; Dutch-to-source distance %.3f -> %.3f",
+             steps, took, meta["training"]["nl_gap_first_50"], meta["training"]["nl_gap_last_50"])
+    return student
+
+
+def _embed_batched(embed: Any, texts: list[str], progress: bool, desc: str, batch: int = 64) -> Any:
+    import torch
+    from tqdm import tqdm
+
+    if not texts:
+        return torch.zeros((0, 0))
+    out = [embed(texts[s : s + batch]) for s in tqdm(range(0, len(texts), batch), desc=desc, unit="batch",
+                                                      disable=not progress)]
+    return torch.cat(out)

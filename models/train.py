@@ -328,6 +328,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          "docs/experiments/rule_14.md; default 0 = off)")
     ft.add_argument("--finetune-align-pairs", type=int, default=8,
                     help="translation pairs embedded per fine-tuning step for --finetune-align (default 8)")
+    ft.add_argument("--distil-nl", type=float, default=0.0, metavar="EPOCHS",
+                    help="then distil a Dutch student from the adapter (the one --finetune just trained, else the "
+                         "configured one): Dutch translations are pulled to where the adapter puts their English "
+                         "sources while English is held where it was; EPOCHS passes over the translation pairs, "
+                         "written to --adapter-out (docs/experiments/rule_16.md; default 0 = off)")
     fp = parser.add_argument_group("fast path / cascade (models/fastpath.py, models/cascade.py)")
     fp.add_argument("--fast-path", action="store_true",
                     help="build the cascade's fast path (static embeddings distilled from the encoder + heads) "
@@ -398,6 +403,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     adapter = settings.encoder_adapter
     if getattr(args, "finetune", False):
         adapter = str(_finetune(args, settings, tr, threads))
+    if getattr(args, "distil_nl", 0.0):
+        adapter = str(_distil_nl(args, settings, tr, threads, adapter))
     enc = load_encoder(settings.encoder_dir, device=settings.device, threads=threads, backend=backend,
                        onnx_dir=settings.onnx_dir, adapter=adapter)
     cache = EmbeddingCache(enc, args.build_dir)
@@ -478,6 +485,29 @@ def _finetune(args: argparse.Namespace, settings: Any, tr: list[D.Example], thre
                                language_balance=not getattr(args, "no_language_balance", False))
     npz, meta = save_adapter(adapter, out)
     print(f"wrote {npz} and {meta} ({adapter.n_params:,} parameters, {npz.stat().st_size / 1e3:.0f} KB)")
+    return Path(npz)
+
+
+def _distil_nl(args: argparse.Namespace, settings: Any, tr: list[D.Example], threads: int, teacher: Any) -> Path:
+    """``--distil-nl``: distil a Dutch student from the ``teacher`` adapter setting, save it; returns its path."""
+    from models.adapter import default_adapter_path, save_adapter
+    from models.encoder import load_encoder, resolve_adapter
+    from models.finetune import distil_student
+
+    if settings.encoder_backend != "torch":
+        raise SystemExit("--distil-nl trains on the torch encoder: unset IMON_ENCODER_BACKEND")
+    if args.distil_nl < 0:
+        raise SystemExit("--distil-nl must be >= 0")
+    if args.adapter_out and not (args.out or settings.heads_path):
+        raise SystemExit("--adapter-out writes an adapter the shipped heads were not fitted on: give --out too")
+    base = load_encoder(settings.encoder_dir, device=settings.device, threads=threads, adapter="none")
+    lora = resolve_adapter(teacher, base.path)
+    if lora is None:
+        raise SystemExit("--distil-nl distils from an adapter: train one (--finetune) or configure one "
+                         "(IMON_ENCODER_ADAPTER), not none")
+    student = distil_student(base, lora, tr, epochs=args.distil_nl, seed=args.seed)
+    npz, meta = save_adapter(student, args.adapter_out or default_adapter_path())
+    print(f"wrote {npz} and {meta} (Dutch student of adapter {lora.sha256[:12]}, {npz.stat().st_size / 1e3:.0f} KB)")
     return Path(npz)
 
 

@@ -17,7 +17,7 @@ import torch
 from models import adapter as A
 from models import datasets as D
 from models.encoder import Encoder, default_encoder_dir, load_encoder, resolve_adapter
-from models.finetune import finetune_adapter, sample_rows
+from models.finetune import distil_student, finetune_adapter, sample_rows
 
 pytestmark = pytest.mark.slow
 
@@ -49,11 +49,7 @@ def test_fresh_lora_changes_nothing_and_merge_matches_the_wrapped_model(tmp_path
     adapter, wrapped = _random_adapter(Encoder(default_encoder_dir(), threads=2))
     # the wrapped forward, with the factors rounded to float16 as they are saved
     wrapped_enc = Encoder(default_encoder_dir(), threads=2)
-    w2 = A.attach_lora(wrapped_enc.model, 4, 8.0, seed=1)
-    with torch.no_grad():
-        for name, (a, b) in adapter.factors.items():
-            w2[name].A.copy_(torch.from_numpy(a.astype(np.float32)))
-            w2[name].B.copy_(torch.from_numpy(b.astype(np.float32)))
+    A.attach_lora(wrapped_enc.model, 4, 8.0, seed=1, init=adapter)
     want = wrapped_enc.encode(TEXTS)
     npz, meta = A.save_adapter(adapter, tmp_path / "adapter.npz")
     merged = Encoder(default_encoder_dir(), threads=2, adapter=A.load_adapter(npz))
@@ -199,6 +195,40 @@ def test_finetune_alignment_pulls_translations_towards_their_sources() -> None:
     with pytest.raises(ValueError, match="translation pairs"):
         finetune_adapter(Encoder(default_encoder_dir(), threads=2), exs, rows=8, batch=4, align=1.0, pairs=[],
                          progress=False)
+
+
+def test_distilled_student_moves_dutch_to_the_teachers_english_and_holds_english(base: Encoder) -> None:
+    """--distil-nl: the student starts as the teacher (attach_lora from its factors computes what the teacher
+    merged in does), then puts Dutch translations nearer the teacher's embedding of their English sources
+    than the teacher puts them, while its English stays nearer the teacher's English than that."""
+    teacher, wrapped = _random_adapter(base)
+    A.unwrap(base.model, wrapped)
+    teacher.sha256 = teacher.content_hash()
+    few = D.translation_pairs()[:6]
+    en, nl = [a for a, _ in few], [b for _, b in few]
+    merged = Encoder(default_encoder_dir(), threads=2, adapter=teacher)
+    t_en, t_nl = merged.encode(en), merged.encode(nl)
+    start = A.attach_lora(base.model, teacher.r, teacher.alpha, seed=0, init=teacher)
+    try:
+        assert np.abs(base.encode(en) - t_en).max() < 1e-4
+    finally:
+        A.unwrap(base.model, start)
+    exs = [D.Example(text=t, source="written:en", labels={"sentiment": 1}) for t in TEXTS[:3]]
+    student = distil_student(base, teacher, exs, epochs=6, pairs_per_step=3, rows_per_step=2, lr=3e-3, seed=5,
+                             progress=False, pairs=few)
+    assert student.meta["training"]["pairs"] == 6 and student.meta["training"]["steps"] == 12
+    assert student.meta["training"]["distilled_from"]["content_sha256"] == teacher.sha256
+    s = Encoder(default_encoder_dir(), threads=2, adapter=student)
+    before = float(((t_nl - t_en) ** 2).sum(-1).mean())
+    after = float(((s.encode(nl) - t_en) ** 2).sum(-1).mean())
+    drift = float(((s.encode(en) - t_en) ** 2).sum(-1).mean())
+    assert after < 0.8 * before and drift < after
+    with pytest.raises(ValueError, match="translation pairs"):
+        distil_student(base, teacher, exs, pairs=[], progress=False)
+    with pytest.raises(ValueError, match="base encoder"):
+        distil_student(merged, teacher, exs, pairs=few, progress=False)
+    with pytest.raises(A.AdapterError, match="rank"):
+        A.attach_lora(base.model, 8, 16.0, seed=0, init=teacher)
 
 
 def test_scorer_refuses_the_shipped_heads_without_their_adapter() -> None:
