@@ -229,6 +229,10 @@ def test_distilled_student_moves_dutch_to_the_teachers_english_and_holds_english
         distil_student(merged, teacher, exs, pairs=few, progress=False)
     with pytest.raises(A.AdapterError, match="rank"):
         A.attach_lora(base.model, 8, 16.0, seed=0, init=teacher)
+    from models.train import main as train_main
+
+    with pytest.raises(SystemExit, match="--distil-nl must be >= 0"):
+        train_main(["--distil-nl", "-1"])
 
 
 def test_scorer_refuses_the_shipped_heads_without_their_adapter() -> None:
