@@ -10,8 +10,8 @@
 2. A Dutch-only route with the shipped heads (English through the shipped encoder, as served; Dutch through
    the student): escalation flagged on the same gold turns in each language, and macro-F1 per task on the
    gold and synthetic Dutch sets, against the shipped encoder for Dutch too.
-3. With ``--heads`` (heads fitted on the student): the same flagged counts for those heads on the student and,
-   as a pointer only, on the shipped encoder (a mismatch the scorer refuses).
+3. With ``--heads`` (heads fitted on the student): the same counts and Dutch metrics for those heads on the
+   student and, as a pointer only, on the shipped encoder (a mismatch the scorer refuses).
 """
 
 from __future__ import annotations
@@ -82,13 +82,17 @@ def main() -> None:
             e = r["escalation"]
             print(f"   {label:25s} EN via {en_name:7s} NL via {nl_name:7s} {part:4s}: "
                   f"{e['flagged_en']:3d} vs {e['flagged_nl']:3d}  {e['mean_diff']:+.3f}")
-    print("2. Dutch macro-F1 per task with the shipped heads, Dutch through the shipped encoder vs the student")
+    print("2/3. Dutch macro-F1 per task: heads x the encoder the Dutch goes through")
     sets = {f"gold_nl_{p}": gold.examples(data, "nl", p) for p in ("dev", "test")}
     sets["synth_test_nl"] = [e for e in D.synthetic("test", None, 13) if e.lang == "nl"]
+    runs = [("shipped heads", shipped, "shipped"), ("shipped heads", shipped, "student")]
+    if args.heads:
+        runs += [("student heads", own, "student"), ("student heads (mismatch)", own, "shipped")]
     for name, exs in sets.items():
-        for via in ("shipped", "student"):
-            r = _eval_set(shipped, enc[via]([x.text for x in exs]), exs, ci=False)
-            print(f"   {name:14s} via {via:7s} " + "  ".join(f"{t} {v['macro_f1']:.3f}" for t, v in r.items()))
+        for label, heads, via in runs:
+            r = _eval_set(heads, enc[via]([x.text for x in exs]), exs, ci=False)
+            print(f"   {name:14s} {label:25s} via {via:7s} "
+                  + "  ".join(f"{t} {v['macro_f1']:.3f}" for t, v in r.items()))
 
 
 if __name__ == "__main__":
