@@ -248,13 +248,14 @@ def distil_student(
     pick = sample_rows(english, steps * rows_per_step, seed) if rows_per_step else np.zeros(0, dtype=np.int64)
     rows = [english[i].text for i in pick]
     model, embed = enc.model, enc.embed_for_training
+    dev = next(model.parameters()).device
     wrapped = A.attach_lora(model, teacher.r, teacher.alpha, seed, init=teacher)
     model.eval()
     try:
-        with torch.no_grad():  # the student starts as the teacher: its eval-mode embeddings are the targets
-            sources = sorted({a for a, _ in pairs})
-            t_src = _embed_batched(embed, sources, progress, "teacher: English sources")
-            t_rows = _embed_batched(embed, rows, progress, "teacher: English rows")
+        # the student starts as the teacher: its eval-mode embeddings are the targets
+        sources = sorted({a for a, _ in pairs})
+        t_src = torch.from_numpy(enc.encode(sources, batch_size=64, progress=progress)).to(dev)
+        t_rows = torch.from_numpy(enc.encode(rows, batch_size=64, progress=progress)).to(dev)
         src_at = {a: i for i, a in enumerate(sources)}
         params = [p for w in wrapped.values() for p in (w.A, w.B)]
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
@@ -271,7 +272,7 @@ def distil_student(
             target = t_src[[src_at[a] for a, _ in pp]]
             r0 = step * rows_per_step
             en_texts = [a for a, _ in pp] + rows[r0 : r0 + rows_per_step]
-            en_target = torch.cat([target, t_rows[r0 : r0 + rows_per_step]]) if rows_per_step else target
+            en_target = torch.cat([target, t_rows[r0 : r0 + rows_per_step]])
             e = embed([b for _, b in pp] + en_texts)
             gap = ((e[: len(pp)] - target) ** 2).sum(-1).mean()
             hold = ((e[len(pp) :] - en_target) ** 2).sum(-1).mean()
@@ -311,13 +312,3 @@ def distil_student(
              steps, took, meta["training"]["nl_gap_first_50"], meta["training"]["nl_gap_last_50"])
     return student
 
-
-def _embed_batched(embed: Any, texts: list[str], progress: bool, desc: str, batch: int = 64) -> Any:
-    import torch
-    from tqdm import tqdm
-
-    if not texts:
-        return torch.zeros((0, 0))
-    out = [embed(texts[s : s + batch]) for s in tqdm(range(0, len(texts), batch), desc=desc, unit="batch",
-                                                      disable=not progress)]
-    return torch.cat(out)

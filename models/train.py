@@ -467,16 +467,21 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
+def _check_adapter_training(args: argparse.Namespace, settings: Any, flag: str) -> None:
+    """What ``--finetune`` and ``--distil-nl`` both need before they train an adapter."""
+    if settings.encoder_backend != "torch":
+        raise SystemExit(f"{flag} trains on the torch encoder: unset IMON_ENCODER_BACKEND")
+    if args.adapter_out and not (args.out or settings.heads_path):
+        raise SystemExit("--adapter-out writes an adapter the shipped heads were not fitted on: give --out too")
+
+
 def _finetune(args: argparse.Namespace, settings: Any, tr: list[D.Example], threads: int) -> Path:
     """``--finetune``: train a LoRA adapter on the base encoder, save it; returns its path."""
     from models.adapter import default_adapter_path, save_adapter
     from models.encoder import load_encoder
     from models.finetune import finetune_adapter
 
-    if settings.encoder_backend != "torch":
-        raise SystemExit("--finetune trains on the torch encoder: unset IMON_ENCODER_BACKEND")
-    if args.adapter_out and not (args.out or settings.heads_path):
-        raise SystemExit("--adapter-out writes an adapter the shipped heads were not fitted on: give --out too")
+    _check_adapter_training(args, settings, "--finetune")
     if args.finetune_align < 0 or args.finetune_align_pairs < 1:
         raise SystemExit("--finetune-align must be >= 0 and --finetune-align-pairs >= 1")
     out = args.adapter_out or default_adapter_path()
@@ -497,10 +502,7 @@ def _distil_nl(args: argparse.Namespace, settings: Any, tr: list[D.Example], thr
     from models.encoder import load_encoder, resolve_adapter
     from models.finetune import distil_student
 
-    if settings.encoder_backend != "torch":
-        raise SystemExit("--distil-nl trains on the torch encoder: unset IMON_ENCODER_BACKEND")
-    if args.adapter_out and not (args.out or settings.heads_path):
-        raise SystemExit("--adapter-out writes an adapter the shipped heads were not fitted on: give --out too")
+    _check_adapter_training(args, settings, "--distil-nl")
     base = load_encoder(settings.encoder_dir, device=settings.device, threads=threads, adapter="none")
     lora = resolve_adapter(teacher, base.path)
     if lora is None:
