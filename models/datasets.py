@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,17 +223,40 @@ def written(split: str, limit: int | None = None, seed: int = 0) -> list[Example
     (``models/data/written.jsonl``; how they were made: ``models/data/WRITTEN.md``). 80 % train / 20 %
     validation by a hash of the text; there is no test part: the real-text gold set (``models/gold.py``)
     is where they are judged. ``limit`` caps rows per language."""
+    return _written_file(WRITTEN_FILE, "written", split, TASKS, limit, seed)
+
+
+BATCH3_FILE = "written_batch3.jsonl"
+#: Tasks batch 3 of the written rows labels for when ``imon train --batch3-tasks`` names none (rule 17).
+BATCH3_TASKS_DEFAULT: tuple[str, ...] = ()
+
+
+def written_batch3(split: str, tasks: Sequence[str], limit: int | None = None, seed: int = 0) -> list[Example]:
+    """Batch 3 of the written rows (``models/data/written_batch3.jsonl``, ``models/data/WRITTEN.md``) as
+    rows labelled for ``tasks`` only: the other tasks are left unlabelled, as for a public source without
+    them (docs/experiments/rule_17.md: its escalation mix raised false Dutch escalations, rule 4). Split
+    by the same text hash as ``written.jsonl``."""
+    bad = [t for t in tasks if t not in TASKS]
+    if bad:
+        raise ValueError(f"unknown task(s) {bad}; choose from {list(TASKS)}")
+    return _written_file(BATCH3_FILE, "written3", split, tasks, limit, seed) if tasks else []
+
+
+def _written_file(name: str, source: str, split: str, tasks: Sequence[str], limit: int | None,
+                  seed: int) -> list[Example]:
     if split not in ("train", "val"):
         raise ValueError(f"written rows have train and val splits only, not {split!r}")
     out: dict[str, list[Example]] = {"en": [], "nl": []}
-    with (synth_dir() / WRITTEN_FILE).open(encoding="utf-8") as f:
+    with (synth_dir() / name).open(encoding="utf-8") as f:
         for line in f:
             d = json.loads(line)
             if (split == "val") != (_bucket("written:" + d["text"]) < 20):
                 continue
-            labels: dict[str, int | None] = {"sentiment": SENT_INDEX[d["sentiment"]]}
-            labels.update({t: int(d[t]) for t in BINARY_TASKS})
-            out[d["lang"]].append(Example(text=d["text"], source="written:" + d["lang"], lang=d["lang"],
+            labels: dict[str, int | None] = {}
+            if "sentiment" in tasks:
+                labels["sentiment"] = SENT_INDEX[d["sentiment"]]
+            labels.update({t: int(d[t]) for t in BINARY_TASKS if t in tasks})
+            out[d["lang"]].append(Example(text=d["text"], source=f"{source}:{d['lang']}", lang=d["lang"],
                                           speaker=d["speaker"], labels=labels))
     return [e for lang in ("en", "nl") for e in _cap(out[lang], limit, seed)]
 
@@ -257,8 +280,10 @@ SEMEVAL_TRAIN_ROWS = 30000
 SEMEVAL_TRAIN_WEIGHT_ROWS = 8000
 
 
-def load_split(data: Path, split: str, limit: int | None, seed: int) -> list[Example]:
-    """All sources for ``train`` or ``val`` (``limit`` caps rows per source, for quick runs)."""
+def load_split(data: Path, split: str, limit: int | None, seed: int,
+               batch3_tasks: Sequence[str] = BATCH3_TASKS_DEFAULT) -> list[Example]:
+    """All sources for ``train`` or ``val`` (``limit`` caps rows per source, for quick runs).
+    ``batch3_tasks``: the tasks batch 3 of the written rows is labelled for (``written_batch3``)."""
     if split == "train":
         caps = {"semeval": SEMEVAL_TRAIN_ROWS, "goemotions": 3000, "bitext": None, "davidson": 3000, "tweeteval": 3000}
     else:
@@ -281,4 +306,5 @@ def load_split(data: Path, split: str, limit: int | None, seed: int) -> list[Exa
         from models.cda import augment
 
         out += augment(out, n_base=1500 if limit is None else 4 * limit, seed=seed)
+    out += written_batch3(split, batch3_tasks, limit, seed)  # after the CDA draw, which stays as it was
     return out

@@ -304,6 +304,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight the validation rows to the English rows' class shares in every language when "
                              "fitting: binary = the binary tasks' calibration, all = also sentiment and the "
                              "thresholds (docs/experiments/rule_6.md, rule_7.md; default off)")
+    parser.add_argument("--batch3-tasks", type=_task_list, default=D.BATCH3_TASKS_DEFAULT, metavar="TASKS",
+                        help="comma-separated tasks that batch 3 of the written rows (models/data/written_batch3.jsonl) "
+                             "trains and validates; its other labels are left out; '' = none "
+                             "(docs/experiments/rule_17.md; default: "
+                             f"{','.join(D.BATCH3_TASKS_DEFAULT) or 'none'})")
     parser.add_argument("--lexical-bits", type=int, default=17, help="hashed n-gram buckets = 2^bits (default 17)")
     parser.add_argument("--lexical-C", type=float, default=1.0,
                         help="inverse L2 strength of the n-gram models (default 1.0)")
@@ -359,6 +364,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ox.add_argument("--onnx-drop-fp32", action="store_true", help="delete the exported float model afterwards")
 
 
+def _task_list(value: str) -> tuple[str, ...]:
+    """``"sentiment,unfair_treatment"`` -> the tasks, checked; ``""`` or ``none`` -> none."""
+    tasks = tuple(t.strip() for t in value.split(",") if t.strip() and t.strip() != "none")
+    bad = [t for t in tasks if t not in D.TASKS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown task(s) {', '.join(bad)}; choose from {', '.join(D.TASKS)}")
+    return tasks
+
+
 def _class_weight_rule(args: argparse.Namespace) -> str:
     return "balanced x source weight" + ("" if getattr(args, "no_language_balance", False) else ", within each language")
 
@@ -400,8 +414,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     # With IMON_ENCODER_BACKEND=onnx-int8 the heads are fitted, calibrated and thresholded on the int8
     # encoder's own embeddings (its vectors differ from fp32 by cosine ~0.99, enough to move thresholds).
     data_dir = args.data_dir or D.default_data_dir()
-    tr = D.load_split(data_dir, "train", args.limit, args.seed)
-    va = D.load_split(data_dir, "val", args.limit, args.seed)
+    batch3 = getattr(args, "batch3_tasks", D.BATCH3_TASKS_DEFAULT)
+    tr = D.load_split(data_dir, "train", args.limit, args.seed, batch3)
+    va = D.load_split(data_dir, "val", args.limit, args.seed, batch3)
     log.info("train %d examples, validation %d", len(tr), len(va))
     adapter = settings.encoder_adapter
     if getattr(args, "finetune", False):
@@ -445,7 +460,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             ),
             "seed": args.seed,
             "limit": args.limit,
-            "training_data": {"train": _summary(tr), "validation": _summary(va)},
+            "training_data": {"train": _summary(tr), "validation": _summary(va), "batch3_tasks": list(batch3)},
         }
     )
     if not args.no_eval:

@@ -4,8 +4,11 @@ and print the counts a ship rule reads (docs/experiments/rule_4.md).
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/score_probe.py models/data/probes/blind2.jsonl \\
         [--heads out/cand/heads.npz] [--out out/probe_scored.jsonl]
 
-Rows: {"text", "lang", "group", "escalation", "human_requested"}; groups ending in _opening, _escalation and
-_human are counted as such. Without --heads the shipped heads are scored.
+Rows: {"text", "lang", "group", "escalation", "human_requested"} (probe 2; groups ending in _opening,
+_escalation and _human are counted as such) or {"text", "lang", "speaker", "group", "sentiment",
+"unfair_treatment"} (probe 3, docs/experiments/rule_17.md): correct decisions are counted per language for
+every task a row is labelled for. Each row is scored as its speaker (default customer). Without --heads the
+shipped heads are scored.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def main() -> None:
     rows = [json.loads(line) for line in args.probe.read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "in.jsonl", args.out or Path(tmp) / "out.jsonl"
-        src.write_text("".join(json.dumps({"text": r["text"], "language": r["lang"], "speaker": "customer",
+        src.write_text("".join(json.dumps({"text": r["text"], "language": r["lang"], "speaker": r.get("speaker", "customer"),
                                            "interaction_id": f"probe{i}", "event_id": f"probe{i}"}) + "\n"
                                for i, r in enumerate(rows)), encoding="utf-8")
         env = dict(os.environ, HF_HUB_OFFLINE="1")
@@ -41,23 +44,31 @@ def main() -> None:
         scored = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     if len(scored) != len(rows) or any("error" in s for s in scored):
         raise SystemExit("some probe rows were not scored")
-    correct = {"en": 0, "nl": 0}
+    correct: dict[str, dict[str, int]] = {}
     counts = {"opening_escalation": 0, "opening_human": 0, "escalation_escalation": 0, "human_human": 0}
     groups: dict[str, dict[str, int]] = {}
     for r, s in zip(rows, scored, strict=True):
-        esc, hum = bool(s["labels"]["escalation"]), bool(s["labels"]["human_requested"])
-        correct[r["lang"]] += esc == bool(r["escalation"])
-        g = groups.setdefault(r["group"], {"n": 0, "escalation": 0, "human_requested": 0, "negative": 0})
+        got = {t: bool(s["labels"][t]) for t in ("escalation", "human_requested", "unfair_treatment")}
+        for t in ("escalation", "unfair_treatment", "sentiment"):
+            if t in r:
+                right = s["labels"][t] == r[t] if t == "sentiment" else got[t] == bool(r[t])
+                c = correct.setdefault(t, {"en": 0, "nl": 0})
+                c[r["lang"]] += right
+        g = groups.setdefault(r["group"], {"n": 0, "escalation": 0, "human_requested": 0, "unfair_treatment": 0,
+                                           "negative": 0})
         g["n"] += 1
-        g["escalation"] += esc
-        g["human_requested"] += hum
+        for t, v in got.items():
+            g[t] += v
         g["negative"] += s["labels"]["sentiment"] == "negative"
-        kind = r["group"].rsplit("_", 1)[-1]  # opening, escalation or human
-        counts[f"{kind}_escalation"] = counts.get(f"{kind}_escalation", 0) + esc
-        counts[f"{kind}_human"] = counts.get(f"{kind}_human", 0) + hum
-    res = {"correct_escalation": correct, "openings_escalated": counts["opening_escalation"],
-           "escalations_caught": counts["escalation_escalation"], "human_on_requests": counts["human_human"],
-           "human_on_openings": counts["opening_human"], "groups": groups}
+        kind = r["group"].rsplit("_", 1)[-1]  # opening, escalation or human (probe 2)
+        counts[f"{kind}_escalation"] = counts.get(f"{kind}_escalation", 0) + got["escalation"]
+        counts[f"{kind}_human"] = counts.get(f"{kind}_human", 0) + got["human_requested"]
+    res: dict[str, object] = {f"correct_{t}": c for t, c in correct.items()}
+    if "escalation" in correct:
+        res.update({"openings_escalated": counts["opening_escalation"],
+                    "escalations_caught": counts["escalation_escalation"], "human_on_requests": counts["human_human"],
+                    "human_on_openings": counts["opening_human"]})
+    res["groups"] = groups
     print(json.dumps(res, indent=1))
 
 
