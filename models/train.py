@@ -56,6 +56,13 @@ def _balanced_weights(y: np.ndarray, w: np.ndarray, groups: np.ndarray | None = 
     return out * (len(out) / out.sum())
 
 
+#: Sources whose positive label for a task follows another definition than ours (``imon train
+#: --threshold-rows own`` leaves them out when choosing that task's threshold; docs/experiments/rule_18.md):
+#: Davidson's "hate speech or offensive language" and TweetEval's hate / offensive tweets count swearing at a
+#: situation, which the product's unfair_treatment does not.
+PROXY_LABEL_SOURCES = {"unfair_treatment": ("davidson", "tweeteval_hate", "tweeteval_offensive")}
+THRESHOLD_ROWS = ("all", "own")
+
 #: ``train_heads(shared_prior=...)`` / ``imon train --shared-prior``.
 SHARED_PRIOR_MODES = ("off", "binary", "all")
 
@@ -180,6 +187,7 @@ def train_heads(
     lexical_C: float = 1.0,
     language_balance: bool = True,
     shared_prior: str = "off",
+    threshold_rows: str = "all",
 ) -> Any:
     """Fit, calibrate and threshold all heads. Returns :class:`models.heads.Heads` (meta partly filled).
     ``hidden`` = 0: logistic regression (L2 strength ``C``); > 0: one GELU hidden layer of that size.
@@ -189,9 +197,13 @@ def train_heads(
     classes within each language (``_balanced_weights``), so the language of a turn is no evidence.
     ``shared_prior``: fit on validation rows weighted to the English rows' class shares in every language
     (``_shared_prior_weights``), for the same reason: ``binary`` the binary tasks' fused calibration,
-    ``all`` also the sentiment stack and the thresholds; ``off`` nothing (docs/experiments/rule_6.md, 7)."""
+    ``all`` also the sentiment stack and the thresholds; ``off`` nothing (docs/experiments/rule_6.md, 7).
+    ``threshold_rows``: ``own`` chooses each task's precision threshold without the validation rows of
+    ``PROXY_LABEL_SOURCES`` (whose positives mean something else); ``all`` on every labelled row."""
     if shared_prior not in SHARED_PRIOR_MODES:
         raise ValueError(f"shared_prior must be one of {SHARED_PRIOR_MODES}, got {shared_prior!r}")
+    if threshold_rows not in THRESHOLD_ROWS:
+        raise ValueError(f"threshold_rows must be one of {THRESHOLD_ROWS}, got {threshold_rows!r}")
     from models.calibration import fit_platt, fit_temperature, threshold_for_precision
     from models.heads import BinaryHead, Heads, SentimentHead
 
@@ -257,12 +269,17 @@ def train_heads(
             zl = zl_va[vi, lexical_index(t)]
             W, c = _fit_stack(np.column_stack([head.logit(X_va[vi]), zl]), vy, seed, vw(vi, vy, "all", "binary"))
             head.platt_a, head.platt_b, head.platt_c = float(W[0, 0]), float(W[0, 1]), float(c[0])
-        thresholds[t], rules[t] = threshold_for_precision(head.proba(X_va[vi], zl), vy, target_precision[t],
-                                                          w=vw(vi, vy, "all"))
+        pv, tw = head.proba(X_va[vi], zl), vw(vi, vy, "all")
+        keep = np.ones(len(vi), dtype=bool)
+        if threshold_rows == "own":
+            keep = np.array([va[i].source.split(":")[0] not in PROXY_LABEL_SOURCES.get(t, ()) for i in vi])
+        thresholds[t], rules[t] = threshold_for_precision(pv[keep], vy[keep], target_precision[t],
+                                                          w=None if tw is None else tw[keep])
         binary[t] = head
     heads = Heads(sentiment=sent, binary=binary, thresholds=thresholds, lexical=lex)
     heads.meta["threshold_rule"] = {t: {"target_precision": target_precision[t], "rule": rules[t]} for t in BINARY_TASKS}
     heads.meta["shared_prior"] = shared_prior
+    heads.meta["threshold_rows"] = threshold_rows
     return heads
 
 
@@ -304,6 +321,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight the validation rows to the English rows' class shares in every language when "
                              "fitting: binary = the binary tasks' calibration, all = also sentiment and the "
                              "thresholds (docs/experiments/rule_6.md, rule_7.md; default off)")
+    parser.add_argument("--threshold-rows", choices=THRESHOLD_ROWS, default="all",
+                        help="validation rows each precision threshold is chosen on: all labelled rows, or own = "
+                             "without sources whose positive label follows another definition (Davidson and "
+                             "TweetEval hate/offensive for unfair_treatment; docs/experiments/rule_18.md; default all)")
     parser.add_argument("--batch3-tasks", type=_task_list, default=D.BATCH3_TASKS_DEFAULT, metavar="TASKS",
                         help="comma-separated tasks that batch 3 of the written rows (models/data/written_batch3.jsonl) "
                              "trains and validates; its other labels are left out; '' = none "
@@ -378,12 +399,13 @@ def _class_weight_rule(args: argparse.Namespace) -> str:
 
 
 def lexical_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``train_heads`` keyword arguments for the n-gram channel (on by default) and the per-language class
-    balance (on by default) from the command line."""
+    """``train_heads`` keyword arguments for the n-gram channel (on by default), the per-language class
+    balance (on by default), the calibration's priors and the threshold rows from the command line."""
     return {"lexical": not getattr(args, "no_lexical", False), "lexical_bits": getattr(args, "lexical_bits", 17),
             "lexical_C": getattr(args, "lexical_C", 1.0),
             "language_balance": not getattr(args, "no_language_balance", False),
-            "shared_prior": getattr(args, "shared_prior", "off")}
+            "shared_prior": getattr(args, "shared_prior", "off"),
+            "threshold_rows": getattr(args, "threshold_rows", "all")}
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:

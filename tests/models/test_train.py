@@ -61,3 +61,49 @@ def test_weighted_threshold_counts_weighted_precision() -> None:
     assert threshold_for_precision(p, y, 0.8) == threshold_for_precision(p, y, 0.8, w=np.ones(400))
     fewer_positives = np.where(y == 1, 0.25, 1.0)  # positives count a quarter: precision is harder to reach
     assert threshold_for_precision(p, y, 0.8, w=fewer_positives)[0] > threshold_for_precision(p, y, 0.8)[0]
+
+
+def test_threshold_rows_own_leaves_proxy_sources_out_of_the_unfair_threshold_only() -> None:
+    """Rule 18: with threshold_rows="own" the unfair_treatment threshold is chosen at its precision target on the
+    validation rows that are not from Davidson / TweetEval hate or offensive; every other task, the calibration
+    and the scores are as with "all"."""
+    from models.base import BINARY_TASKS
+    from models.calibration import threshold_for_precision
+    from models.datasets import Example
+
+    rng = np.random.default_rng(3)
+
+    def rows(n: int, source: str) -> tuple[np.ndarray, list[Example]]:
+        y = rng.integers(0, 2, n)
+        x = rng.normal(size=(n, 6)).astype(np.float32)
+        x[:, 0] += 2.5 * y - 1.2  # a separable-ish signal in one direction
+        if source.startswith("davidson"):  # a proxy whose negatives score like positives: its labels mean
+            x[y == 0, 0] += 2.0  # something else, so precision measured on it is not precision of our label
+        exs = [Example(text=f"{source} {i}", source=source, lang="en",
+                       labels={"sentiment": int(v) * 2 if i % 5 else 1, **{t: int(v) for t in BINARY_TASKS}})
+               for i, v in enumerate(y)]
+        return x, exs
+
+    parts = [rows(300, "synth:en"), rows(300, "davidson")]
+    X_tr = np.vstack([p[0] for p in parts])
+    tr = [e for p in parts for e in p[1]]
+    parts_va = [rows(200, "synth:en"), rows(200, "davidson")]
+    X_va = np.vstack([p[0] for p in parts_va])
+    va = [e for p in parts_va for e in p[1]]
+    kw = {"seed": 1, "hidden": 0, "progress": False, "lexical": False}
+    a = train.train_heads(X_tr, tr, X_va, va, threshold_rows="all", **kw)
+    o = train.train_heads(X_tr, tr, X_va, va, threshold_rows="own", **kw)
+    t = "unfair_treatment"
+    own = np.array([not e.source.startswith("davidson") for e in va])
+    p = o.binary[t].proba(X_va)
+    y = np.array([e.label(t) for e in va])
+    expected, _ = threshold_for_precision(p[own], y[own], train.DEFAULT_TARGET_PRECISION[t])
+    assert o.thresholds[t] == expected and o.thresholds[t] < a.thresholds[t]
+    for other in BINARY_TASKS:
+        np.testing.assert_array_equal(o.binary[other].proba(X_va), a.binary[other].proba(X_va))
+        if other != t:
+            assert o.thresholds[other] == a.thresholds[other]
+    np.testing.assert_array_equal(o.sentiment.proba(X_va), a.sentiment.proba(X_va))
+    assert o.meta["threshold_rows"] == "own"
+    with pytest.raises(ValueError, match="threshold_rows"):
+        train.train_heads(X_tr, tr, X_va, va, threshold_rows="some", **kw)
