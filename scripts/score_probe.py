@@ -7,7 +7,7 @@ and print the counts a ship rule reads (docs/experiments/rule_4.md).
 Rows: {"text", "lang", "group", "escalation", "human_requested"} (probe 2; groups ending in _opening,
 _escalation and _human are counted as such) or {"text", "lang", "speaker", "group", "sentiment",
 "unfair_treatment"} (probe 3, docs/experiments/rule_17.md): correct decisions are counted per language for
-every task a row is labelled for. Each row is scored as its speaker (default customer). Without --heads the
+every task a row is labelled for, with the ROC AUC of the scores per language. Each row is scored as its speaker (default customer). Without --heads the
 shipped heads are scored.
 """
 
@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,6 +66,14 @@ def main() -> None:
         counts[f"{kind}_escalation"] = counts.get(f"{kind}_escalation", 0) + got["escalation"]
         counts[f"{kind}_human"] = counts.get(f"{kind}_human", 0) + got["human_requested"]
     res: dict[str, object] = {f"correct_{t}": c for t, c in correct.items()}
+    sys.path.insert(0, str(ROOT))
+    from models.calibration import auc
+
+    for t in ("escalation", "unfair_treatment"):  # how well the scores rank the rows, per language
+        by_lang = {lang: [(s["scores"][t], int(r[t])) for r, s in zip(rows, scored, strict=True)
+                          if t in r and r["lang"] == lang] for lang in ("en", "nl")}
+        res[f"auc_{t}"] = {lang: round(auc(np.array([p for p, _ in v]), np.array([y for _, y in v])), 3)
+                           for lang, v in by_lang.items() if len({y for _, y in v}) == 2}
     if "escalation" in correct:
         res.update({"openings_escalated": counts["opening_escalation"],
                     "escalations_caught": counts["escalation_escalation"], "human_on_requests": counts["human_human"],
