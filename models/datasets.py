@@ -226,20 +226,22 @@ def written(split: str, limit: int | None = None, seed: int = 0) -> list[Example
     return _written_file(WRITTEN_FILE, "written", split, TASKS, limit, seed)
 
 
-BATCH3_FILE = "written_batch3.jsonl"
-#: Tasks batch 3 of the written rows labels for when ``imon train --batch3-tasks`` names none (rule 17).
-BATCH3_TASKS_DEFAULT: tuple[str, ...] = ()
+#: Written batches kept out of ``written.jsonl`` (``models/data/WRITTEN.md``): batch number -> file.
+WRITTEN_BATCHES = {3: "written_batch3.jsonl", 4: "written_batch4.jsonl"}
+#: Batches and the tasks they train when ``imon train --written-batch`` names none (rules 17, 19).
+WRITTEN_BATCHES_DEFAULT: dict[int, tuple[str, ...]] = {}
 
 
-def written_batch3(split: str, tasks: Sequence[str], limit: int | None = None, seed: int = 0) -> list[Example]:
-    """Batch 3 of the written rows (``models/data/written_batch3.jsonl``, ``models/data/WRITTEN.md``) as
-    rows labelled for ``tasks`` only: the other tasks are left unlabelled, as for a public source without
-    them (docs/experiments/rule_17.md: its escalation mix raised false Dutch escalations, rule 4). Split
-    by the same text hash as ``written.jsonl``."""
+def written_batch(n: int, split: str, tasks: Sequence[str], limit: int | None = None, seed: int = 0) -> list[Example]:
+    """Written batch ``n`` (``WRITTEN_BATCHES``) as rows labelled for ``tasks`` only: the other tasks are left
+    unlabelled, as for a public source without them (docs/experiments/rule_17.md: batch 3's escalation mix
+    raised false Dutch escalations, rule 4). Split by the same text hash as ``written.jsonl``."""
+    if n not in WRITTEN_BATCHES:
+        raise ValueError(f"no written batch {n}; there are {sorted(WRITTEN_BATCHES)}")
     bad = [t for t in tasks if t not in TASKS]
     if bad:
         raise ValueError(f"unknown task(s) {bad}; choose from {list(TASKS)}")
-    return _written_file(BATCH3_FILE, "written3", split, tasks, limit, seed) if tasks else []
+    return _written_file(WRITTEN_BATCHES[n], f"written{n}", split, tasks, limit, seed) if tasks else []
 
 
 def _written_file(name: str, source: str, split: str, tasks: Sequence[str], limit: int | None,
@@ -281,9 +283,10 @@ SEMEVAL_TRAIN_WEIGHT_ROWS = 8000
 
 
 def load_split(data: Path, split: str, limit: int | None, seed: int,
-               batch3_tasks: Sequence[str] = BATCH3_TASKS_DEFAULT) -> list[Example]:
+               batches: dict[int, tuple[str, ...]] | None = None) -> list[Example]:
     """All sources for ``train`` or ``val`` (``limit`` caps rows per source, for quick runs).
-    ``batch3_tasks``: the tasks batch 3 of the written rows is labelled for (``written_batch3``)."""
+    ``batches``: written batches kept apart and the tasks each trains (``written_batch``; default
+    ``WRITTEN_BATCHES_DEFAULT``)."""
     if split == "train":
         caps = {"semeval": SEMEVAL_TRAIN_ROWS, "goemotions": 3000, "bitext": None, "davidson": 3000, "tweeteval": 3000}
     else:
@@ -306,5 +309,6 @@ def load_split(data: Path, split: str, limit: int | None, seed: int,
         from models.cda import augment
 
         out += augment(out, n_base=1500 if limit is None else 4 * limit, seed=seed)
-    out += written_batch3(split, batch3_tasks, limit, seed)  # after the CDA draw, which stays as it was
+    for n, tasks in sorted((WRITTEN_BATCHES_DEFAULT if batches is None else batches).items()):
+        out += written_batch(n, split, tasks, limit, seed)  # after the CDA draw, which stays as it was
     return out

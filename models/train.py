@@ -325,11 +325,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="validation rows each precision threshold is chosen on: all labelled rows, or own = "
                              "without sources whose positive label follows another definition (Davidson and "
                              "TweetEval hate/offensive for unfair_treatment; docs/experiments/rule_18.md; default all)")
-    parser.add_argument("--batch3-tasks", type=_task_list, default=D.BATCH3_TASKS_DEFAULT, metavar="TASKS",
-                        help="comma-separated tasks that batch 3 of the written rows (models/data/written_batch3.jsonl) "
-                             "trains and validates; its other labels are left out; '' = none "
-                             "(docs/experiments/rule_17.md; default: "
-                             f"{','.join(D.BATCH3_TASKS_DEFAULT) or 'none'})")
+    parser.add_argument("--written-batch", type=_written_batch, action="append", default=None, metavar="N=TASKS",
+                        help="train written batch N (models/data/written_batchN.jsonl) for the comma-separated TASKS "
+                             "only, its other labels left out (repeatable; 'N=' = not at all; "
+                             "docs/experiments/rule_17.md, rule_19.md; default: "
+                             f"{_batches_text(D.WRITTEN_BATCHES_DEFAULT)})")
     parser.add_argument("--lexical-bits", type=int, default=17, help="hashed n-gram buckets = 2^bits (default 17)")
     parser.add_argument("--lexical-C", type=float, default=1.0,
                         help="inverse L2 strength of the n-gram models (default 1.0)")
@@ -385,13 +385,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ox.add_argument("--onnx-drop-fp32", action="store_true", help="delete the exported float model afterwards")
 
 
-def _task_list(value: str) -> tuple[str, ...]:
-    """``"sentiment,unfair_treatment"`` -> the tasks, checked; ``""`` or ``none`` -> none."""
-    tasks = tuple(t.strip() for t in value.split(",") if t.strip() and t.strip() != "none")
+def _written_batch(value: str) -> tuple[int, tuple[str, ...]]:
+    """``"3=sentiment,unfair_treatment"`` -> (3, the tasks), checked; ``"3="`` -> batch 3 with no task."""
+    n, sep, rest = value.partition("=")
+    if not sep or not n.strip().isdigit() or int(n) not in D.WRITTEN_BATCHES:
+        raise argparse.ArgumentTypeError(f"expected N=TASKS with N one of {sorted(D.WRITTEN_BATCHES)}, got {value!r}")
+    tasks = tuple(t.strip() for t in rest.split(",") if t.strip())
     bad = [t for t in tasks if t not in D.TASKS]
     if bad:
         raise argparse.ArgumentTypeError(f"unknown task(s) {', '.join(bad)}; choose from {', '.join(D.TASKS)}")
-    return tasks
+    return int(n), tasks
+
+
+def _batches_text(batches: dict[int, tuple[str, ...]]) -> str:
+    return " ".join(f"{n}={','.join(t)}" for n, t in sorted(batches.items()) if t) or "none"
 
 
 def _class_weight_rule(args: argparse.Namespace) -> str:
@@ -436,9 +443,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     # With IMON_ENCODER_BACKEND=onnx-int8 the heads are fitted, calibrated and thresholded on the int8
     # encoder's own embeddings (its vectors differ from fp32 by cosine ~0.99, enough to move thresholds).
     data_dir = args.data_dir or D.default_data_dir()
-    batch3 = getattr(args, "batch3_tasks", D.BATCH3_TASKS_DEFAULT)
-    tr = D.load_split(data_dir, "train", args.limit, args.seed, batch3)
-    va = D.load_split(data_dir, "val", args.limit, args.seed, batch3)
+    batches = {**D.WRITTEN_BATCHES_DEFAULT, **dict(getattr(args, "written_batch", None) or [])}
+    tr = D.load_split(data_dir, "train", args.limit, args.seed, batches)
+    va = D.load_split(data_dir, "val", args.limit, args.seed, batches)
     log.info("train %d examples, validation %d", len(tr), len(va))
     adapter = settings.encoder_adapter
     if getattr(args, "finetune", False):
@@ -482,7 +489,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             ),
             "seed": args.seed,
             "limit": args.limit,
-            "training_data": {"train": _summary(tr), "validation": _summary(va), "batch3_tasks": list(batch3)},
+            "training_data": {"train": _summary(tr), "validation": _summary(va), "written_batches": {str(n): list(t) for n, t in sorted(batches.items()) if t}},
         }
     )
     if not args.no_eval:

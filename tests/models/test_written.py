@@ -48,11 +48,11 @@ def test_written_split_is_disjoint_and_stable() -> None:
         D.written("test")
 
 
-def test_batch3_carries_only_the_tasks_it_is_asked_for_and_splits_like_the_written_rows() -> None:
-    """Rule 17: batch 3 trains and validates the tasks named, its other labels left out, on the same text hash
-    as written.jsonl; with no task it adds nothing, and an unknown task is refused."""
+def test_a_written_batch_carries_only_the_tasks_it_is_asked_for_and_splits_like_the_written_rows() -> None:
+    """Rules 17 and 19: a written batch trains and validates the tasks named, its other labels left out, on the
+    same text hash as written.jsonl; with no task it adds nothing; unknown batches and tasks are refused."""
     tasks = ("sentiment", "unfair_treatment")
-    tr, va = D.written_batch3("train", tasks), D.written_batch3("val", tasks)
+    tr, va = D.written_batch(3, "train", tasks), D.written_batch(3, "val", tasks)
     assert len(tr) + len(va) == len(BATCH3) and not {e.text for e in tr} & {e.text for e in va}
     assert 0.15 < len(va) / len(BATCH3) < 0.25
     by_text = {r["text"]: r for r in BATCH3}
@@ -61,11 +61,27 @@ def test_batch3_carries_only_the_tasks_it_is_asked_for_and_splits_like_the_writt
         assert e.label("escalation") is None and e.label("human_requested") is None
         assert e.label("unfair_treatment") == by_text[e.text]["unfair_treatment"]
         assert D.SENTIMENT_CLASSES[e.label("sentiment")] == by_text[e.text]["sentiment"]
-    assert D.written_batch3("train", ()) == []
+    assert D.written_batch(3, "train", ()) == []
     with pytest.raises(ValueError, match="unknown task"):
-        D.written_batch3("train", ("escalatoin",))
+        D.written_batch(3, "train", ("escalatoin",))
+    with pytest.raises(ValueError, match="no written batch"):
+        D.written_batch(7, "train", tasks)
     with pytest.raises(ValueError, match="train and val"):
-        D.written_batch3("test", tasks)
+        D.written_batch(3, "test", tasks)
+
+
+def test_written_batch_option_parses_and_refuses_bad_values() -> None:
+    import argparse
+
+    from models import train
+
+    p = argparse.ArgumentParser()
+    train.add_arguments(p)
+    a = p.parse_args(["--written-batch", "3=sentiment, unfair_treatment", "--written-batch", "4="])
+    assert dict(a.written_batch) == {3: ("sentiment", "unfair_treatment"), 4: ()}
+    for bad in ("9=sentiment", "3", "x=sentiment", "3=escalatoin"):
+        with pytest.raises(SystemExit):
+            p.parse_args(["--written-batch", bad])
 
 
 def test_written_rows_are_not_gold_text() -> None:
