@@ -15,6 +15,8 @@ from models.train import _balanced_weights
 ROWS = [json.loads(x) for x in (D.synth_dir() / D.WRITTEN_FILE).read_text(encoding="utf-8").splitlines()]
 #: batch 3, kept apart: not in training (models/data/WRITTEN.md, docs/experiments/rule_4.md)
 BATCH3 = [json.loads(x) for x in (D.synth_dir() / "written_batch3.jsonl").read_text(encoding="utf-8").splitlines()]
+#: batch 4 (unfair_treatment on both sides of its boundary), kept apart: rule 19
+BATCH4 = [json.loads(x) for x in (D.synth_dir() / "written_batch4.jsonl").read_text(encoding="utf-8").splitlines()]
 #: Dutch translations of English training rows, kept apart too (docs/experiments/rule_5.md)
 TRANSLATED = [json.loads(x) for x in
               (D.synth_dir() / "written_nl_translations.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -25,7 +27,9 @@ def test_written_rows_are_valid_unique_and_balanced_over_languages() -> None:
     assert Counter(r["lang"] for r in ROWS) == {"en": 2524, "nl": 2558}
     assert len(BATCH3) == 1795 and Counter(r["lang"] for r in BATCH3) == {"en": 600, "nl": 1195}
     assert len(TRANSLATED) == 1200 and {r["lang"] for r in TRANSLATED} == {"nl"}
-    kept_apart = BATCH3 + TRANSLATED
+    assert len(BATCH4) == 600 and Counter((r["lang"], r["unfair_treatment"]) for r in BATCH4) == {
+        ("nl", 1): 203, ("nl", 0): 197, ("en", 1): 100, ("en", 0): 100}
+    kept_apart = BATCH3 + BATCH4 + TRANSLATED
     assert len({r["text"].strip().lower() for r in ROWS + kept_apart}) == len(ROWS) + len(kept_apart)
     for r in ROWS + kept_apart:
         assert r["sentiment"] in ("negative", "neutral", "positive") and r["speaker"] in ("customer", "agent")
@@ -93,7 +97,7 @@ def test_written_rows_are_not_gold_text() -> None:
     gold |= {norm(json.loads(x)["text_nl"]) for x in
              (GOLD_DIR / "ibm_nl.jsonl").read_text(encoding="utf-8").splitlines()}
     assert len(gold) > 1500
-    assert not gold & {norm(r["text"]) for r in ROWS + BATCH3 + TRANSLATED}
+    assert not gold & {norm(r["text"]) for r in ROWS + BATCH3 + BATCH4 + TRANSLATED}
 
 
 def test_class_balance_within_each_language_removes_the_language_signal() -> None:
