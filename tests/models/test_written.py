@@ -15,7 +15,7 @@ from models.train import _balanced_weights
 ROWS = [json.loads(x) for x in (D.synth_dir() / D.WRITTEN_FILE).read_text(encoding="utf-8").splitlines()]
 #: batch 3, kept apart: not in training (models/data/WRITTEN.md, docs/experiments/rule_4.md)
 BATCH3 = [json.loads(x) for x in (D.synth_dir() / "written_batch3.jsonl").read_text(encoding="utf-8").splitlines()]
-#: batch 4 (unfair_treatment on both sides of its boundary), kept apart: rule 19
+#: batch 4 (unfair_treatment on both sides of its boundary): trains unfair_treatment only (rule 19)
 BATCH4 = [json.loads(x) for x in (D.synth_dir() / "written_batch4.jsonl").read_text(encoding="utf-8").splitlines()]
 #: Dutch translations of English training rows, kept apart too (docs/experiments/rule_5.md)
 TRANSLATED = [json.loads(x) for x in
