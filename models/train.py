@@ -489,7 +489,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             ),
             "seed": args.seed,
             "limit": args.limit,
-            "training_data": {"train": _summary(tr), "validation": _summary(va), "written_batches": {str(n): list(t) for n, t in sorted(batches.items()) if t}},
+            "training_data": {"train": _summary(tr), "validation": _summary(va),
+                              "written_batches": {str(n): list(t) for n, t in sorted(batches.items()) if t}},
         }
     )
     if not args.no_eval:

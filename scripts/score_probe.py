@@ -6,9 +6,9 @@ and print the counts a ship rule reads (docs/experiments/rule_4.md).
 
 Rows: {"text", "lang", "group", "escalation", "human_requested"} (probe 2; groups ending in _opening,
 _escalation and _human are counted as such) or {"text", "lang", "speaker", "group", "sentiment",
-"unfair_treatment"} (probe 3, docs/experiments/rule_17.md): correct decisions are counted per language for
-every task a row is labelled for, with the ROC AUC of the scores per language. Each row is scored as its speaker (default customer). Without --heads the
-shipped heads are scored.
+"unfair_treatment"} (probes 3 and 4, docs/experiments/rule_17.md, rule_18.md): correct decisions are counted
+per language for every task a row is labelled for, with the ROC AUC of the scores per language. Each row is
+scored as its speaker (default customer). Without --heads the shipped heads are scored.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def main() -> None:
     rows = [json.loads(line) for line in args.probe.read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "in.jsonl", args.out or Path(tmp) / "out.jsonl"
-        src.write_text("".join(json.dumps({"text": r["text"], "language": r["lang"], "speaker": r.get("speaker", "customer"),
+        src.write_text("".join(json.dumps({"text": r["text"], "language": r["lang"],
+                                           "speaker": r.get("speaker", "customer"),
                                            "interaction_id": f"probe{i}", "event_id": f"probe{i}"}) + "\n"
                                for i, r in enumerate(rows)), encoding="utf-8")
         env = dict(os.environ, HF_HUB_OFFLINE="1")
@@ -72,8 +73,10 @@ def main() -> None:
     for t in ("escalation", "unfair_treatment"):  # how well the scores rank the rows, per language
         by_lang = {lang: [(s["scores"][t], int(r[t])) for r, s in zip(rows, scored, strict=True)
                           if t in r and r["lang"] == lang] for lang in ("en", "nl")}
-        res[f"auc_{t}"] = {lang: round(auc(np.array([p for p, _ in v]), np.array([y for _, y in v])), 3)
-                           for lang, v in by_lang.items() if len({y for _, y in v}) == 2}
+        aucs = {lang: round(auc(np.array([p for p, _ in v]), np.array([y for _, y in v])), 3)
+                for lang, v in by_lang.items() if len({y for _, y in v}) == 2}
+        if aucs:
+            res[f"auc_{t}"] = aucs
     if "escalation" in correct:
         res.update({"openings_escalated": counts["opening_escalation"],
                     "escalations_caught": counts["escalation_escalation"], "human_on_requests": counts["human_human"],

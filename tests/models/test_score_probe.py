@@ -10,16 +10,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_score_probe_counts_what_imon_score_decided(tmp_path: Path) -> None:
-    rows = [json.loads(x) for x in (ROOT / "models/data/probes/blind2.jsonl").read_text(encoding="utf-8").splitlines()]
-    pick = [next(r for r in rows if r["group"] == g) for g in ("nl_opening", "en_escalation", "nl_human", "en_opening")]
+def _score(tmp_path: Path, pick: list[dict]) -> tuple[dict, list[dict]]:
+    """Run the script on ``pick``: its printed counts and the scored lines it kept."""
     probe = tmp_path / "probe.jsonl"
     probe.write_text("".join(json.dumps(r) + "\n" for r in pick), encoding="utf-8")
     scored = tmp_path / "scored.jsonl"
     out = subprocess.run([sys.executable, "scripts/score_probe.py", str(probe), "--out", str(scored)], cwd=ROOT,
                          capture_output=True, text=True, check=True, timeout=300)
-    res = json.loads(out.stdout)
-    lines = [json.loads(x) for x in scored.read_text(encoding="utf-8").splitlines()]
+    return json.loads(out.stdout), [json.loads(x) for x in scored.read_text(encoding="utf-8").splitlines()]
+
+
+def test_score_probe_counts_what_imon_score_decided(tmp_path: Path) -> None:
+    rows = [json.loads(x) for x in (ROOT / "models/data/probes/blind2.jsonl").read_text(encoding="utf-8").splitlines()]
+    pick = [next(r for r in rows if r["group"] == g) for g in ("nl_opening", "en_escalation", "nl_human", "en_opening")]
+    res, lines = _score(tmp_path, pick)
     assert [x["interaction_id"] for x in lines] == [f"probe{i}" for i in range(4)], "each row its own conversation"
     esc = [bool(x["labels"]["escalation"]) for x in lines]
     hum = [bool(x["labels"]["human_requested"]) for x in lines]
@@ -36,13 +40,7 @@ def test_score_probe_scores_each_row_as_its_speaker_and_counts_unfair_treatment(
     rows = [json.loads(x) for x in (ROOT / "models/data/probes/blind3.jsonl").read_text(encoding="utf-8").splitlines()]
     pick = [next(r for r in rows if r["group"] == g and r["speaker"] == sp)
             for g, sp in (("nl_unfair", "agent"), ("nl_fair", "customer"), ("en_unfair", "customer"), ("en_fair", "agent"))]
-    probe = tmp_path / "probe.jsonl"
-    probe.write_text("".join(json.dumps(r) + "\n" for r in pick), encoding="utf-8")
-    scored = tmp_path / "scored.jsonl"
-    out = subprocess.run([sys.executable, "scripts/score_probe.py", str(probe), "--out", str(scored)], cwd=ROOT,
-                         capture_output=True, text=True, check=True, timeout=300)
-    res = json.loads(out.stdout)
-    lines = [json.loads(x) for x in scored.read_text(encoding="utf-8").splitlines()]
+    res, lines = _score(tmp_path, pick)
     assert [x["speaker"] for x in lines] == [r["speaker"] for r in pick]
     unfair = [bool(x["labels"]["unfair_treatment"]) for x in lines]
     assert res["correct_unfair_treatment"] == {"nl": unfair[0] + (not unfair[1]), "en": unfair[2] + (not unfair[3])}
