@@ -233,15 +233,20 @@ WRITTEN_BATCHES = {3: "written_batch3.jsonl", 4: "written_batch4.jsonl"}
 WRITTEN_BATCHES_DEFAULT: dict[int, tuple[str, ...]] = {4: ("unfair_treatment",)}
 
 
+def check_tasks(tasks: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming any of ``tasks`` that is not one of ``TASKS``."""
+    bad = [t for t in tasks if t not in TASKS]
+    if bad:
+        raise ValueError(f"unknown task(s) {', '.join(bad)}; choose from {', '.join(TASKS)}")
+
+
 def written_batch(n: int, split: str, tasks: Sequence[str], limit: int | None = None, seed: int = 0) -> list[Example]:
     """Written batch ``n`` (``WRITTEN_BATCHES``) as rows labelled for ``tasks`` only: the other tasks are left
     unlabelled, as for a public source without them (docs/experiments/rule_17.md: batch 3's escalation mix
     raised false Dutch escalations, rule 4). Split by the same text hash as ``written.jsonl``."""
     if n not in WRITTEN_BATCHES:
         raise ValueError(f"no written batch {n}; there are {sorted(WRITTEN_BATCHES)}")
-    bad = [t for t in tasks if t not in TASKS]
-    if bad:
-        raise ValueError(f"unknown task(s) {bad}; choose from {list(TASKS)}")
+    check_tasks(tasks)
     return _written_file(WRITTEN_BATCHES[n], f"written{n}", split, tasks, limit, seed) if tasks else []
 
 

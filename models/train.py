@@ -391,9 +391,10 @@ def _written_batch(value: str) -> tuple[int, tuple[str, ...]]:
     if not sep or not n.strip().isdigit() or int(n) not in D.WRITTEN_BATCHES:
         raise argparse.ArgumentTypeError(f"expected N=TASKS with N one of {sorted(D.WRITTEN_BATCHES)}, got {value!r}")
     tasks = tuple(t.strip() for t in rest.split(",") if t.strip())
-    bad = [t for t in tasks if t not in D.TASKS]
-    if bad:
-        raise argparse.ArgumentTypeError(f"unknown task(s) {', '.join(bad)}; choose from {', '.join(D.TASKS)}")
+    try:
+        D.check_tasks(tasks)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return int(n), tasks
 
 
