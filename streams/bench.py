@@ -19,7 +19,8 @@ Every phase reports the cores it used (``cpu.cores_used``, from /proc on Linux):
 (raw scorer, load generator, collector), the worker, the whole machine and the rest ("other": the
 broker, mostly). ``pipeline_vs_raw_per_core`` compares utterances per worker core-second with
 utterances per raw-scorer core-second: near 1 means the pipeline adds no work per utterance and its
-gap to the raw rate is cores left idle.
+gap to the raw rate is cores left idle. It is left out when less than half of the backlog was scored after
+the worker's cores were first read (``cpu.drain_share_measured``: a backlog too small for the machine).
 Results are printed and saved as JSON (``--out``).
 """
 
@@ -383,11 +384,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             # pauses count from here (model loading collects too).
             st0 = {k: v for k, v in _stage_totals(ports).items() if k.startswith("gc")}
             c0 = _cpu_now([p.pid for p in procs])
+            cpu_from = time.time()  # scored_at is wall-clock time
         else:
             start_workers()
             result["assignments_before_backlog"] = _wait_group_settled(ports)
             st0 = _stage_totals(ports)
             c0 = _cpu_now([p.pid for p in procs])
+            cpu_from = time.time()
             produce_rate = produce_backlog()
         pids = [p.pid for p in procs]
         recs = _collect_scored(s, s.topic_scored, n_utt, timeout=max(300.0, n_utt / 20))
@@ -405,8 +408,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         # the start of the backlog, to the last record read), and the same ratio per core used by the workers and
         # by the raw scorer.
         result["pipeline"]["cpu"] = cpu = _cpu_use(c0, c1)
+        # A small backlog on a fast machine can be mostly or wholly scored before /readyz answers: then the
+        # window holds little or none of the drain, and the worker's cores (and the ratio per core) say nothing.
+        cpu["drain_share_measured"] = share = round(sum(t >= cpu_from for t in times) / len(times), 3)
         raw_cores = result["raw_scorer"]["cpu"]["cores_used"].get("bench")
-        if (w := cpu["cores_used"].get("worker")) and raw_cores:
+        if share >= 0.5 and (w := cpu["cores_used"].get("worker")) and raw_cores:
             result["pipeline_vs_raw_per_core"] = round((cap / w) / (result["raw_scorer"]["utterances_per_s"] / raw_cores), 3)
         print(f"  {cap:.1f} utterances/s through {args.workers} worker(s) ({result['pipeline_vs_raw']}x raw)",
               file=sys.stderr)

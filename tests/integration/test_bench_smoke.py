@@ -47,10 +47,17 @@ def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: P
     assert res["worker_rss_bytes"] > 0
     # Where the cores went (Linux /proc): the raw scorer runs in the bench process, the pipeline in the worker.
     assert res["raw_scorer"]["cpu"]["cores_used"]["bench"] > 0
+    # A backlog this small can be scored before the worker reports ready, on a fast machine: then the bench
+    # says so rather than report a worker that used no core and a ratio per core from that.
     for phase in (pipe, lat):
         use = phase["cpu"]["cores_used"]
-        assert use["worker"] > 0 and 0 < use["machine"] <= phase["cpu"]["cores"] + 0.1, phase["cpu"]
-    assert res["pipeline_vs_raw_per_core"] > 0
+        assert 0 < use["machine"] <= phase["cpu"]["cores"] + 0.1, phase["cpu"]
+        assert use["worker"] > 0 or phase["cpu"].get("drain_share_measured", 1) < 0.5, phase["cpu"]
+    assert 0 <= pipe["cpu"]["drain_share_measured"] <= 1
+    if pipe["cpu"]["drain_share_measured"] < 0.5:
+        assert "pipeline_vs_raw_per_core" not in res
+    else:
+        assert res["pipeline_vs_raw_per_core"] > 0
     assert (tmp_path / "bench.worker.log").exists()
 
 
