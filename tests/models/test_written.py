@@ -17,6 +17,8 @@ ROWS = [json.loads(x) for x in (D.synth_dir() / D.WRITTEN_FILE).read_text(encodi
 BATCH3 = [json.loads(x) for x in (D.synth_dir() / "written_batch3.jsonl").read_text(encoding="utf-8").splitlines()]
 #: batch 4 (unfair_treatment on both sides of its boundary): trains unfair_treatment only (rule 19)
 BATCH4 = [json.loads(x) for x in (D.synth_dir() / "written_batch4.jsonl").read_text(encoding="utf-8").splitlines()]
+#: batch 5 (near misses that talk about people, and reports): kept apart unless --written-batch 5=... (rule 20)
+BATCH5 = [json.loads(x) for x in (D.synth_dir() / "written_batch5.jsonl").read_text(encoding="utf-8").splitlines()]
 #: Dutch translations of English training rows, kept apart too (docs/experiments/rule_5.md)
 TRANSLATED = [json.loads(x) for x in
               (D.synth_dir() / "written_nl_translations.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -29,7 +31,9 @@ def test_written_rows_are_valid_unique_and_balanced_over_languages() -> None:
     assert len(TRANSLATED) == 1200 and {r["lang"] for r in TRANSLATED} == {"nl"}
     assert len(BATCH4) == 600 and Counter((r["lang"], r["unfair_treatment"]) for r in BATCH4) == {
         ("nl", 1): 203, ("nl", 0): 197, ("en", 1): 100, ("en", 0): 100}
-    kept_apart = BATCH3 + BATCH4 + TRANSLATED
+    assert len(BATCH5) == 600 and Counter((r["lang"], r["unfair_treatment"]) for r in BATCH5) == {
+        ("nl", 1): 120, ("nl", 0): 280, ("en", 1): 60, ("en", 0): 140}
+    kept_apart = BATCH3 + BATCH4 + BATCH5 + TRANSLATED
     assert len({r["text"].strip().lower() for r in ROWS + kept_apart}) == len(ROWS) + len(kept_apart)
     for r in ROWS + kept_apart:
         assert r["sentiment"] in ("negative", "neutral", "positive") and r["speaker"] in ("customer", "agent")
@@ -114,3 +118,13 @@ def test_class_balance_within_each_language_removes_the_language_signal() -> Non
         assert within[m & (y == 1)].sum() == pytest.approx(within[m & (y == 0)].sum())
         assert within[m].sum() == pytest.approx(100.0), "each language keeps its total weight"
     assert within.mean() == pytest.approx(1.0)
+
+
+def test_no_blind_probe_row_is_a_written_row() -> None:
+    """The probes (models/data/probes/blind*.jsonl) measure; nothing may train on them."""
+    written = {" ".join(r["text"].lower().split()) for r in ROWS + BATCH3 + BATCH4 + BATCH5 + TRANSLATED}
+    probes = sorted((D.synth_dir() / "probes").glob("blind*.jsonl"))
+    assert len(probes) >= 5
+    for path in probes:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            assert " ".join(json.loads(line)["text"].lower().split()) not in written, path.name
