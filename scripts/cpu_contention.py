@@ -4,7 +4,8 @@ Scores the bench's utterances in batches for ``--seconds`` at a time, in turn: a
 load in a thread of the same interpreter (what overlapping the worker's publishing with its scoring
 does); beside the same load in a separate process (what scoring in a process of its own would do).
 The load imitates the worker's event loop per batch: canonical JSON, hashing and serialising 64 audit-like
-records, then a 10 ms wait (Kafka's acknowledgements), about a quarter of a core.
+records, then a 10 ms wait (Kafka's acknowledgements); on a 2-vCPU Xeon it keeps about half a core busy
+(``load_bursts`` counts its bursts: each is ~10 ms of work plus the wait), more than the worker's event loop.
 
 If the scorer keeps its speed beside the process load, the machine has a spare core that an overlapped
 pipeline could use; if it slows down as much as the pipeline's own overhead, no overlap can raise the
