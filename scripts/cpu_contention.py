@@ -62,18 +62,15 @@ def main() -> None:
 
     import torch
 
-    from models.base import Utterance
     from models.scorer import load_scorer
-    from streams.bench import _utterance_texts
+    from streams.bench import raw_utterances
     from streams.config import load_settings
-    from streams.redaction import Redactor
 
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     scorer = load_scorer(load_settings())
     scorer.warmup()
-    red = Redactor()
-    utts = [Utterance(text=red.redact(t).text) for t in _utterance_texts(args.utterances, 1)]
+    utts = raw_utterances(args.utterances, 1)
 
     def score_for(seconds: float) -> float:
         t0, n = time.perf_counter(), 0

@@ -28,17 +28,14 @@ def main() -> None:
                     help="score without occlusion evidence (what the evidence costs: the difference in 'other')")
     args = ap.parse_args()
 
-    from models.base import Utterance
     from models.scorer import load_scorer
     from streams import bench
     from streams.config import Settings
-    from streams.redaction import Redactor
 
     scorer = load_scorer(Settings())
     scorer.warmup()
     scorer.with_evidence = not args.no_evidence
-    red = Redactor()
-    utts = [Utterance(text=red.redact(t).text) for t in bench._utterance_texts(args.n, 1)]
+    utts = bench.raw_utterances(args.n, 1)
     enc = scorer.enc
     forward = enc.forward
     stat = {"tokens": 0, "seconds": 0.0}

@@ -144,16 +144,22 @@ def _utterance_texts(n: int, seed: int) -> list[str]:
     return list(itertools.islice(texts, n))
 
 
-def raw_scorer(settings: Settings, n: int, seed: int) -> dict[str, Any]:
+def raw_utterances(n: int, seed: int) -> list[Any]:
+    """The first ``n`` simulated utterances, redacted as the worker would, ready for ``Scorer.score``: what the
+    raw scorer phase scores (and the scripts that time the scorer alone)."""
     from models.base import Utterance
-    from models.scorer import load_scorer
     from streams.redaction import Redactor
+
+    red = Redactor()
+    return [Utterance(text=red.redact(t).text) for t in _utterance_texts(n, seed)]
+
+
+def raw_scorer(settings: Settings, n: int, seed: int) -> dict[str, Any]:
+    from models.scorer import load_scorer
 
     scorer = load_scorer(settings)
     scorer.warmup()
-    red = Redactor()
-    texts = _utterance_texts(n, seed)
-    utts = [Utterance(text=red.redact(t).text) for t in texts]
+    utts = raw_utterances(n, seed)
     bs = settings.batch_max_size
     c0 = _cpu_now()
     t0 = time.perf_counter()
