@@ -1,0 +1,69 @@
+"""Would a threshold per language help? Precision and recall per language on the validation split (issue #3).
+
+For each binary task prints, per language, the heads' precision and recall at their one shared threshold on
+the validation split ``imon train`` calibrated and thresholded on, and the threshold the same rule (the lowest
+one whose precision reaches the task's target) would choose on that language's rows alone: once unweighted,
+once with the rows weighted to the English rows' class shares (``imon train --shared-prior``'s weights, so
+the way our Dutch data was made does not set the Dutch threshold). A Dutch threshold below the shared one
+would flag more Dutch turns, not fewer.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/language_thresholds.py [--heads models/artifacts/heads.npz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import numpy as np
+
+    from models import datasets as D
+    from models.base import BINARY_TASKS
+    from models.calibration import threshold_for_precision
+    from models.embcache import EmbeddingCache
+    from models.encoder import load_encoder
+    from models.heads import Heads, default_heads_path
+    from models.train import _labelled, _shared_prior_weights
+    from streams.config import load_settings
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--heads", type=Path, default=default_heads_path(), help="heads .npz (default: the shipped ones)")
+    p.add_argument("--seed", type=int, default=13, help="the seed the heads were trained with (default 13)")
+    a = p.parse_args(argv)
+    heads = Heads.load(a.heads)
+    batches = {int(n): tuple(t) for n, t in heads.meta.get("training_data", {}).get("written_batches", {}).items()}
+    va = D.load_split(D.default_data_dir(), "val", heads.meta.get("limit"), a.seed,
+                      {**D.WRITTEN_BATCHES_DEFAULT, **batches})
+    s = load_settings()
+    enc = load_encoder(s.encoder_dir, device=s.device, threads=2, backend=s.encoder_backend, onnx_dir=s.onnx_dir,
+                       adapter=s.encoder_adapter)
+    X = EmbeddingCache(enc, None).encode([e.text for e in va])
+    prob = heads.predict(X, [e.text for e in va])
+    langs = np.array([e.lang for e in va])
+    targets = {t: float(heads.meta["threshold_rule"][t]["target_precision"]) for t in BINARY_TASKS}
+    print(f"heads {heads.meta.get('version')}, validation split: {len(va)} rows")
+    for t in BINARY_TASKS:
+        vi, vy, _ = _labelled(va, t)
+        pv, thr = prob[t][vi], heads.thresholds[t]
+        weights = _shared_prior_weights(vy, langs[vi])
+        print(f"{t}: shared threshold {thr:.3f} (precision target {targets[t]:g})")
+        for lang in sorted(set(langs[vi])):
+            m = langs[vi] == lang
+            y, flagged = vy[m] == 1, pv[m] >= thr
+            tp, fp = int((y & flagged).sum()), int((~y & flagged).sum())
+            own, _ = threshold_for_precision(pv[m], vy[m], targets[t])
+            shared_prior, _ = threshold_for_precision(pv[m], vy[m], targets[t], w=weights[m])
+            print(f"  {lang}: {int(m.sum()):5d} rows, {int(y.sum()):4d} positive; at the shared threshold precision "
+                  f"{tp / max(1, tp + fp):.3f}, recall {tp / max(1, int(y.sum())):.3f}; own threshold {own:.3f}, "
+                  f"with English class shares {shared_prior:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
