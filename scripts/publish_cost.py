@@ -7,6 +7,8 @@ to a throwaway topic on the real broker, in rounds of ``--batch`` whose acknowle
 per record. The paths are interleaved ``--rounds`` times, because the machine is noisy:
 
 - ``topic``: ``faust.Topic.send`` (what ``Worker.publish`` used until 2026-12-05);
+- ``buffer``: ``faust.Topic.send_soon`` through Faust's producer buffer, the path of a table's changelog records
+  (one per conversation state change), with the eager partitioning tables ask for;
 - ``driver``: Faust's producer driver, ``app.producer.send`` (what it uses now);
 - ``aiokafka``: the aiokafka producer under the driver.
 
@@ -29,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PATHS = ("topic", "driver", "aiokafka")
+PATHS = ("topic", "buffer", "driver", "aiokafka")
 TOPIC = "imon-publish-cost"
 
 
@@ -42,6 +44,10 @@ def _value() -> bytes:
     return orjson.dumps({"event_id": "0" * 32, "interaction_id": "1" * 32, "text": "word " * 60, "scores": scores,
                          "labels": {"escalation": True}, "evidence": {"escalation": ["word word"]},
                          "model": "imon-minilm-heads 0.1.0+00000000"})
+
+
+async def _now(fut: Any) -> Any:
+    return fut
 
 
 async def _time(send: Callable[[bytes], Awaitable[Any]], records: int, batch: int) -> tuple[float, float]:
@@ -67,6 +73,7 @@ async def measure(bootstrap: str, records: int, batch: int, rounds: int) -> dict
     client = producer._ensure_producer()  # the aiokafka producer under the driver
     sends: dict[str, Callable[[bytes], Awaitable[Any]]] = {
         "topic": lambda k: topic.send(key=k, value=value),
+        "buffer": lambda k: _now(topic.send_soon(key=k, value=value, eager_partitioning=True)),
         "driver": lambda k: producer.send(TOPIC, k, value, partition=None, timestamp=None, headers=None),
         "aiokafka": lambda k: client.send(TOPIC, value, key=k),
     }
