@@ -15,9 +15,11 @@ import os
 import ssl
 import tempfile
 import time
+from collections import deque
 from collections.abc import Iterator, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import faust
@@ -51,6 +53,28 @@ def _at(outs: list[Output], partition: int) -> list[Output]:
     for o in outs:
         o.partition = partition
     return outs
+
+
+class _ChangelogRecord(asyncio.Future[Any]):
+    """The future of one table changelog record sent by the worker (``Worker._track_changelog_sends``).
+
+    It resolves with the record's metadata when Kafka acknowledged it. ``message.partition`` is what
+    Faust's table reads from the future ``send_changelog`` returns.
+    """
+
+    def __init__(self, partition: int) -> None:
+        super().__init__()
+        self.message = SimpleNamespace(partition=partition)
+
+    def settle_from(self, fut: asyncio.Future[Any]) -> None:
+        if self.done():
+            return
+        if fut.cancelled():
+            self.cancel()
+        elif (exc := fut.exception()) is not None:
+            self.set_exception(exc)
+        else:
+            self.set_result(fut.result())
 
 
 def _delivered(fut: Any) -> bool:
@@ -273,6 +297,9 @@ class Worker:
             use_partitioner=True,
         )
         self._changelog_sends: list[Any] = []
+        self._changelog_queue: deque[tuple[str, Any, Any, int, Any, _ChangelogRecord]] = deque()
+        self._changelog_lock = asyncio.Lock()
+        self._changelog_sender: asyncio.Future[None] | None = None
         self._idle = asyncio.Event()  # set while no batch is being handled (see _commit_acks_before_revoke)
         self._idle.set()
         self._handled = HandledOffsets()  # input offsets handled and acked (see _unhandled)
@@ -570,24 +597,67 @@ class Worker:
         consumer._imon_commits_before_revoke = True
 
     def _track_changelog_sends(self) -> None:
-        """Keep the future of every changelog record the table sends (see :meth:`_changelog_durable`).
+        """Send the table's changelog records ourselves, in the order written, and keep the future of
+        each (see :meth:`_changelog_durable`).
 
         Faust's own ``producer.flush()`` is no proof: its buffer gives up after 0.1 s without a send
         and returns with records still queued (faust-streaming 0.15.3, ``ProducerBuffer.flush_atmost``),
-        which is how a busy worker acked events whose state the next owner never saw (bug 9).
+        which is how a busy worker acked events whose state the next owner never saw (bug 9). And its
+        path (``Topic.send_soon`` through that buffer) cost 80-88 µs of CPU per record against 12-13
+        through the producer driver (``scripts/publish_cost.py``), one record per state change, on the
+        event loop. So a record is serialised as Faust would (the table's schema) and partitioned as
+        Faust's eager partitioning would (the producer's partitioner on the serialised key), queued, and
+        sent through the driver by :meth:`_flush_changelog`, one sender at a time, so records of a key
+        reach the changelog in the order the table was written. Before the producer has started (no
+        partitioner yet) Faust's own path is used. (Faust's callback for a sent changelog record only
+        notes its offset for an on-disk store; this worker's table is in memory, ``store="memory://"``.)
         """
         send = self.table.send_changelog
         sends = self._changelog_sends
+        queue = self._changelog_queue
+        table: Any = self.table
+        topic: Any = table.changelog_topic
+        name = topic.get_topic_name()
 
-        def send_changelog(*args: Any, **kwargs: Any) -> Any:
-            fut = send(*args, **kwargs)
-            sends.append(fut)
-            return fut
+        def send_changelog(partition: int | None, key: Any, value: Any, key_serializer: Any = None,
+                           value_serializer: Any = None) -> Any:
+            producer = self.app.producer
+            if not producer.started:
+                sends.append(send(partition, key, value, key_serializer, value_serializer))
+                return sends[-1]
+            k, headers = topic.prepare_key(key, key_serializer or table.key_serializer, None, {})
+            v, headers = topic.prepare_value(value, value_serializer or table.value_serializer, None, headers)
+            if partition is None:
+                partition = producer.key_partition(name, k).partition
+            record = _ChangelogRecord(partition)
+            queue.append((name, k, v, partition, headers or None, record))
+            if self._changelog_sender is None or self._changelog_sender.done():
+                self._changelog_sender = asyncio.ensure_future(self._flush_changelog())
+            sends.append(record)
+            return record
 
         self.table.send_changelog = send_changelog  # type: ignore[method-assign]
 
+    async def _flush_changelog(self) -> None:
+        """Hand every queued changelog record to the producer, in order (their futures resolve on Kafka's ack)."""
+        queue = self._changelog_queue
+        async with self._changelog_lock:
+            if not queue:
+                return
+            producer = await self.app.maybe_start_producer()
+            while queue:
+                name, key, value, partition, headers, record = queue.popleft()
+                try:
+                    fut = await producer.send(name, key, value, partition=partition, timestamp=None, headers=headers)
+                except Exception as exc:  # the batch that wrote it must not be acked: its wait raises this
+                    if not record.done():
+                        record.set_exception(exc)
+                    continue
+                fut.add_done_callback(record.settle_from)
+
     async def _changelog_durable(self) -> None:
         """Wait until Kafka acknowledged every changelog record sent so far (raises if one failed)."""
+        await self._flush_changelog()
         sends = self._changelog_sends
         while sends:
             futs = sends[:]

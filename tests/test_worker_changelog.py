@@ -1,7 +1,8 @@
 """The worker acks a batch only after Kafka took every changelog record of its state (bug 9).
 
 Faust's ``producer.flush()`` can return with table changelog records still queued in its buffer, so
-the worker keeps the future of each record the table sends and waits for all of them. These tests
+the worker keeps the future of each record the table sends and waits for all of them. Once the producer
+has started, the worker sends those records itself, through the producer driver, in the order written. These tests
 drive ``Worker._changelog_durable`` with futures the test resolves; the fault tests
 (tests/faults/test_rebalance.py, test_kill9.py) show the effect on the real broker.
 """
@@ -9,9 +10,12 @@ drive ``Worker._changelog_durable`` with futures the test resolves; the fault te
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -32,6 +36,98 @@ def test_table_changelog_sends_are_tracked(offline: OfflineWorker) -> None:
 
     fut = offline.loop.run_until_complete(write())
     assert offline.worker._changelog_sends == [fut]
+
+
+class RecordingProducer:
+    """Stands in for Faust's producer driver in these offline tests (the broker tests use the real one):
+    records each send and returns a future the test settles, as Kafka's acknowledgement would."""
+
+    started = True
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.sent: list[tuple[str, bytes, bytes, int]] = []
+        self.acks: list[asyncio.Future[str]] = []
+        self.fail_next: Exception | None = None
+
+    def key_partition(self, topic: str, key: bytes) -> Any:
+        return SimpleNamespace(partition=len(key) % 4)
+
+    async def send(self, topic: str, key: bytes, value: bytes, *, partition: int, timestamp: Any, headers: Any) -> Any:
+        await asyncio.sleep(0)  # the real one can yield (metadata, a full buffer): writes may land meanwhile
+        if self.fail_next is not None:
+            exc, self.fail_next = self.fail_next, None
+            raise exc
+        self.sent.append((topic, key, value, partition))
+        self.acks.append(self.loop.create_future())
+        return self.acks[-1]
+
+
+@pytest.fixture()
+def direct(offline: OfflineWorker) -> RecordingProducer:
+    """The offline worker with a started producer: its table's changelog records go the worker's own way."""
+    producer = RecordingProducer(offline.loop)
+    offline.worker.app._producer = producer  # type: ignore[assignment]
+
+    async def started() -> RecordingProducer:
+        return producer
+
+    offline.worker.app.maybe_start_producer = started  # type: ignore[method-assign]
+    return producer
+
+
+def test_changelog_records_are_sent_in_the_order_written(offline: OfflineWorker, direct: RecordingProducer) -> None:
+    w = offline.worker
+
+    async def write() -> list[Any]:
+        futs = [w.table.send_changelog(None, b"conv-1", {"n": 1}), w.table.send_changelog(None, b"conv-22", {"n": 1})]
+        await asyncio.sleep(0)  # the sender has started: a write now lands while it is sending
+        futs.append(w.table.send_changelog(None, b"conv-1", {"n": 2}))
+        futs.append(w.table.send_changelog(None, b"conv-1", None, value_serializer="raw"))  # a delete
+        await w._flush_changelog()
+        return futs
+
+    futs = offline.loop.run_until_complete(write())
+    name = w.table.changelog_topic.get_topic_name()
+    assert [(t, k, json.loads(v) if v else v, p) for t, k, v, p in direct.sent] == [
+        (name, b"conv-1", {"n": 1}, 2), (name, b"conv-22", {"n": 1}, 3), (name, b"conv-1", {"n": 2}, 2),
+        (name, b"conv-1", None, 2)]
+    assert [f.message.partition for f in futs] == [2, 3, 2, 2]  # what Faust's table reads from the future
+    assert w._changelog_sends == futs
+    assert not any(f.done() for f in futs), "a record counted durable before Kafka acknowledged it"
+    for i, ack in enumerate(direct.acks):
+        ack.set_result(f"offset {i}")
+    offline.loop.run_until_complete(asyncio.wait_for(w._changelog_durable(), 1))
+    assert [f.result() for f in futs] == [f"offset {i}" for i in range(4)]
+
+
+def test_a_changelog_record_the_producer_refuses_stops_the_ack(offline: OfflineWorker, direct: RecordingProducer) -> None:
+    w = offline.worker
+    direct.fail_next = ConnectionError("broker gone")
+
+    async def write_and_wait() -> None:
+        w.table.send_changelog(None, b"conv-1", {"n": 1})
+        w.table.send_changelog(None, b"conv-2", {"n": 1})
+        await w._flush_changelog()
+        direct.acks[0].set_result("offset 0")
+        await w._changelog_durable()
+
+    with pytest.raises(ConnectionError):
+        offline.loop.run_until_complete(asyncio.wait_for(write_and_wait(), 1))
+    assert [k for _, k, _, _ in direct.sent] == [b"conv-2"]  # the records after it are still sent
+
+
+def test_a_failed_acknowledgement_stops_the_ack(offline: OfflineWorker, direct: RecordingProducer) -> None:
+    w = offline.worker
+
+    async def write_and_wait() -> None:
+        w.table.send_changelog(None, b"conv-1", {"n": 1})
+        await w._flush_changelog()
+        direct.acks[0].set_exception(ConnectionError("not acknowledged"))
+        await w._changelog_durable()
+
+    with pytest.raises(ConnectionError):
+        offline.loop.run_until_complete(asyncio.wait_for(write_and_wait(), 1))
 
 
 def test_durable_waits_for_every_send(offline: OfflineWorker) -> None:
