@@ -534,9 +534,9 @@ class Worker:
             self._idle.clear()
             try:
                 await self.handle_batch(batch)
-                # The batch's state changes reach Kafka through the table's changelog, which Faust
-                # sends from a buffer of its own, not with our outputs: wait for them too, so no
-                # offset is acked before the state that knows its event is durable (a restart or
+                # The batch's state changes reach Kafka through the table's changelog, whose records
+                # are sent apart from our outputs (``_track_changelog_sends``): wait for them too, so
+                # no offset is acked before the state that knows its event is durable (a restart or
                 # the next owner of the partition would count the event new again).
                 await self._changelog_durable()
                 while batch:  # in order, holding no reference to an acked event
