@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from models import datasets as D
     from models.base import BINARY_TASKS
-    from models.calibration import threshold_for_precision
+    from models.calibration import binary_report, threshold_for_precision
     from models.embcache import EmbeddingCache
     from models.encoder import load_encoder
     from models.heads import Heads, default_heads_path
@@ -55,12 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{t}: shared threshold {thr:.3f} (precision target {targets[t]:g})")
         for lang in sorted(set(langs[vi])):
             m = langs[vi] == lang
-            y, flagged = vy[m] == 1, pv[m] >= thr
-            tp, fp = int((y & flagged).sum()), int((~y & flagged).sum())
+            r = binary_report(pv[m], vy[m], thr)
             own, _ = threshold_for_precision(pv[m], vy[m], targets[t])
             shared_prior, _ = threshold_for_precision(pv[m], vy[m], targets[t], w=weights[m])
-            print(f"  {lang}: {int(m.sum()):5d} rows, {int(y.sum()):4d} positive; at the shared threshold precision "
-                  f"{tp / max(1, tp + fp):.3f}, recall {tp / max(1, int(y.sum())):.3f}; own threshold {own:.3f}, "
+            print(f"  {lang}: {r['n']:5d} rows, {r['positives']:4d} positive; at the shared threshold precision "
+                  f"{r['precision']:.3f}, recall {r['recall']:.3f}; own threshold {own:.3f}, "
                   f"with English class shares {shared_prior:.3f}")
     return 0
 
