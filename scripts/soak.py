@@ -44,6 +44,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from streams import proctree  # noqa: E402
 from streams.config import Settings  # noqa: E402
 
 
@@ -91,13 +92,9 @@ def free_port() -> int:
 
 
 def rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    """The worker's resident memory with its scorer process, if it has one (IMON_SCORER_PROCESS)."""
+    b = proctree.rss_bytes(pid)
+    return None if b is None else b / 2**20
 
 
 def scrape(port: int) -> dict[str, float]:

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from streams import proctree
 from streams.config import Settings
 
 
@@ -182,11 +183,8 @@ def _cpu_now(worker_pids: Sequence[int] = ()) -> dict[str, float]:
         f = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
         user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f[:8])
         out["machine"] = (user + nice + system + irq + softirq + steal) / _TICK
-        if worker_pids:
-            out["worker"] = 0.0
-            for pid in worker_pids:
-                st = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                out["worker"] += (int(st[11]) + int(st[12])) / _TICK  # utime, stime
+        if worker_pids:  # with any scorer process of theirs
+            out["worker"] = sum(proctree.cpu_seconds(pid) for pid in worker_pids)
     except (OSError, ValueError, IndexError):  # not Linux: shares are left out
         pass
     return out
@@ -464,7 +462,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  event-to-scored latency ms: {result['latency']['ms']}", file=sys.stderr)
         print(f"  event-to-alert latency ms (as read from the alerts topic, {len(alert_lat)} alerts): "
               f"{result['latency']['alerts']['ms']}", file=sys.stderr)
-        rss = [_rss(pid) for pid in pids]
+        rss = [proctree.rss_bytes(pid) for pid in pids]  # with any scorer process
         result["worker_rss_bytes"] = sum(r for r in rss if r) or None
         if args.workers > 1:
             result["worker_rss_bytes_each"] = rss
@@ -483,16 +481,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     print(json.dumps(result, indent=2))
     print(f"saved {out}", file=sys.stderr)
     return 0
-
-
-def _rss(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
 
 
 def _free_port() -> int:

@@ -146,6 +146,13 @@ class Settings(BaseSettings):
         1, ge=0, description="Encoder threads (torch) for batches of at most IMON_BATCH_SMALL_SIZE utterances; "
         "larger batches use IMON_TORCH_THREADS (0 = IMON_TORCH_THREADS for every batch)."
     )
+    # Measured with `imon bench` (docs/experiments/rule_22.md, 2026-12-05): in four interleaved pairs on 2 Intel
+    # vCPUs the pipeline did 309-354 utt/s in a process against 269-318 in a thread (median ratio to the raw
+    # scorer 0.664 vs 0.610), p99 at half capacity median 210 vs 202 ms.
+    scorer_process: bool = Field(
+        True, description="Score in a child process of the worker (its own interpreter lock and heap) rather than "
+        "in a thread beside the event loop; the child dies with the worker and is restarted if it dies alone."
+    )
     # 50,000 instead of Python's 700 means fewer promoted objects, so the ~0.27 s full collections (they walk
     # the ~500,000 objects torch/transformers/Faust hold) become rare: p99 204/205 ms vs 151-549 in bench runs
     # (README "Measured performance"). Default since a 30-min soak at 210 events/s with it counted all 378,166

@@ -44,6 +44,7 @@ class Metrics:
     batch_size: Histogram
     stages: Histogram
     cascade: Counter
+    scorer_restarts: Counter
     model: Info
     conversations_active: Gauge
     human_waiting: Gauge
@@ -121,6 +122,12 @@ class Metrics:
                 "Utterances scored with the cascade on (IMON_FAST_PATH), by the path that decided them: "
                 "fast (static embeddings) or transformer (uncertain or alert-worthy).",
                 ["path"],
+                registry=reg,
+            ),
+            scorer_restarts=Counter(
+                "imon_scorer_process_restarts_total",
+                "Scorer processes started again after one died (IMON_SCORER_PROCESS); the batch in flight is "
+                "retried once, then dead-lettered.",
                 registry=reg,
             ),
             model=Info("imon_model", "Model in service (name, version, encoder).", registry=reg),

@@ -782,9 +782,14 @@ class Worker:
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
             t0 = time.perf_counter()
+            restarts = getattr(self.scorer, "restarts", 0)  # a scorer process (models/procscorer.py) restarts
             try:
                 routed_before = getattr(self.scorer, "routed", None)
-                scores = await loop.run_in_executor(self.executor, self.scorer.score, utts)
+                try:
+                    scores = await loop.run_in_executor(self.executor, self.scorer.score, utts)
+                finally:
+                    if started := getattr(self.scorer, "restarts", 0) - restarts:
+                        self.metrics.scorer_restarts.inc(started)
                 self.metrics.inference.observe(time.perf_counter() - t0)
                 if routed_before is not None:  # the cascade (models/cascade.py) counts what it routed
                     routed = int(self.scorer.routed) - int(routed_before)  # type: ignore[attr-defined]
@@ -925,8 +930,14 @@ def run_worker(settings: Settings) -> int:
     metrics = Metrics.create()
     metrics.gc_pauses.install()
     t0 = time.perf_counter()
-    scorer = load_scorer(settings)
-    scorer.warmup()
+    scorer: Scorer
+    if settings.scorer_process:
+        from models.procscorer import ProcessScorer
+
+        scorer = ProcessScorer(settings)
+    else:
+        scorer = load_scorer(settings)
+        scorer.warmup()
     metrics.model.info({"name": scorer.name, "version": scorer.version, "encoder": scorer.encoder})
     log.info("model %s %s loaded in %.1fs", scorer.name, scorer.version, time.perf_counter() - t0)
     log.info("garbage collector thresholds %s", apply_gc_threshold(settings.gc_threshold0))

@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from streams import proctree
 from streams.config import Settings
 from streams.schema import Event, InvalidEvent, decode_event
 
@@ -454,14 +455,8 @@ class OutputReader:
 
 # -- processes -----------------------------------------------------------------------------------
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process in MB (from /proc; 0 when it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    """Resident memory of a process and its descendants (a scorer process) in MB (0 when it is gone)."""
+    return (proctree.rss_bytes(pid) or 0) / 2**20
 
 
 def events_by_outcome(worker: Any) -> dict[str, float]:

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 import pytest
 
+from streams import proctree
 from streams.kafka_io import create_topics
 from tests.conftest import WorkerProcess, settings_from
 from tests.faults.support import (
@@ -72,8 +73,10 @@ def crash(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> dic
                 break
             time.sleep(0.05)
         assert w1.proc is not None
+        out["scorer_pids"] = proctree.tree(w1.proc.pid)[1:]  # its scorer process (IMON_SCORER_PROCESS)
         w1.proc.send_signal(signal.SIGKILL)
         w1.proc.wait(10)
+        out["scorers_left"] = _survivors(out["scorer_pids"], timeout=15)
         assert sum(last.values()) >= KILL_AT * N_EVENTS, f"worker 1 never got going:\n{w1.tail()}"
         reader.poll()
         out["scored_at_kill"] = len({r["event_id"] for r in reader.scored.records})
@@ -132,6 +135,21 @@ def test_killed_mid_stream(crash: dict[str, Any]) -> None:
     ks = crash["ks"]
     assert 0 < crash["scored_at_kill"] < len(ks.scored), "the kill must land mid-stream"
     assert 0 < crash["reread"] < len(ks), "the new worker must start between the first and the last offset"
+
+
+def _survivors(pids: list[int], timeout: float) -> list[int]:
+    """Those of ``pids`` still running after up to ``timeout`` s (a zombie has stopped running)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [p for p in pids if proctree.running(p)]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def test_the_killed_workers_scorer_process_dies_with_it(crash: dict[str, Any]) -> None:
+    assert crash["scorer_pids"], "the worker scores in a process of its own by default (IMON_SCORER_PROCESS)"
+    assert crash["scorers_left"] == [], "a scorer process outlived its kill -9'd worker"
 
 
 def test_every_input_event_is_accounted_for_after_kill9(crash: dict[str, Any]) -> None:

@@ -173,6 +173,15 @@ def test_encoder_dtype_and_small_batch_threads_reach_the_worker() -> None:
     assert "encoderDtype" in render_error(sets=["model.encoderDtype=float16"])
 
 
+def test_the_scorer_process_setting_reaches_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in [k for k in os.environ if k.startswith("IMON_")]:
+        monkeypatch.delenv(key)
+    for sets, want in (([], True), (["model.scorerProcess=false"], False)):
+        monkeypatch.setenv("IMON_SCORER_PROCESS", _configmap_data(render(sets=sets))["IMON_SCORER_PROCESS"])
+        assert load_settings().scorer_process is want
+    assert "scorerProcess" in render_error(sets=["model.scorerProcess=sometimes"])
+
+
 def test_settings_load_into_the_worker_settings_object(monkeypatch: pytest.MonkeyPatch) -> None:
     # The rendered strings are exactly what pydantic-settings parses in the pod.
     for key in [k for k in os.environ if k.startswith("IMON_")]:

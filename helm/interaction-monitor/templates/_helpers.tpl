@@ -173,6 +173,7 @@ IMON_LOG_LEVEL: {{ $w.logLevel | quote }}
 IMON_DEVICE: {{ $m.device | quote }}
 IMON_TORCH_THREADS: {{ $m.torchThreads | int | quote }}
 IMON_TORCH_THREADS_SMALL_BATCH: {{ $m.torchThreadsSmallBatch | int | quote }}
+IMON_SCORER_PROCESS: {{ $m.scorerProcess | quote }}
 IMON_ENCODER_DTYPE: {{ $m.encoderDtype | quote }}
 {{- with $m.encoderDir }}
 IMON_ENCODER_DIR: {{ . | quote }}

@@ -1,0 +1,68 @@
+"""A process and its descendants, read from /proc (Linux): the worker's CPU and memory include its scorer
+process (``IMON_SCORER_PROCESS``). Elsewhere every function answers for nothing (an empty tree)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state first); raises OSError when gone."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and every live descendant of it ([] when ``pid`` is gone or /proc is missing)."""
+    if not Path(f"/proc/{pid}").exists():
+        return []
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                children.setdefault(int(_stat(int(d.name))[1]), []).append(int(d.name))
+            except (OSError, ValueError, IndexError):  # gone meanwhile
+                continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, ()))
+    return out
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` exists and has not exited (a zombie, exited but not yet reaped, has)."""
+    try:
+        return _stat(pid)[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its live descendants."""
+    total = 0.0
+    for p in tree(pid):
+        try:
+            st = _stat(p)
+            total += (int(st[11]) + int(st[12])) / _TICK  # utime, stime
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def rss_bytes(pid: int) -> int | None:
+    """Resident memory of ``pid`` and its live descendants, in bytes (None when ``pid`` is gone)."""
+    total, seen = 0, False
+    for p in tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+                    seen = True
+                    break
+        except (OSError, ValueError):
+            continue
+    return total if seen else None
