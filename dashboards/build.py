@@ -1318,18 +1318,30 @@ def operations(cfg: Config) -> Dashboard:
                     Panel(
                         "CPU per worker",
                         "timeseries",
-                        (Target(f"rate(process_cpu_seconds_total{job}[{w}])", "{{instance}}"),),
+                        (
+                            Target(
+                                f"rate(process_cpu_seconds_total{job}[{w}])"
+                                f" + rate(imon_scorer_process_cpu_seconds_total{job}[{w}])",
+                                "{{instance}}",
+                            ),
+                        ),
                         "percentunit",
-                        "CPU time per second; 100% = one core.",
+                        "CPU time per second of the worker and its scorer process; 100% = one core.",
                         w=8,
                         min=0,
                     ),
                     Panel(
                         "Resident memory per worker",
                         "timeseries",
-                        (Target(f"process_resident_memory_bytes{job}", "{{instance}}"),),
+                        (
+                            Target(
+                                f"process_resident_memory_bytes{job} + imon_scorer_process_resident_memory_bytes{job}",
+                                "{{instance}}",
+                            ),
+                        ),
                         "bytes",
-                        "Resident memory; the red line is the budget with the torch model loaded.",
+                        "Resident memory of the worker and its scorer process (which holds the model); the red "
+                        "line is the budget with the torch model loaded.",
                         w=8,
                         steps=_steps(("red", cfg.memory_budget_bytes)),
                     ),

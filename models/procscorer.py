@@ -14,6 +14,7 @@ for any model failure. Only redacted utterances and their scores cross the pipe;
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -56,6 +57,25 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(0)
 
 
+class _GcLog:
+    """The child's garbage-collector pauses, (generation, seconds) each, handed to the worker with each
+    batch's scores (it counts them in ``imon_gc_pause_seconds``: they stall the batch like its own)."""
+
+    def __init__(self) -> None:
+        self._t0 = 0.0
+        self.pauses: list[tuple[int, float]] = []
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.pauses.append((int(info.get("generation", 2)), time.perf_counter() - self._t0))
+
+    def take(self) -> list[tuple[int, float]]:
+        out, self.pauses = self.pauses, []
+        return out
+
+
 def _serve(conn: Connection, parent_pid: int) -> None:
     """The child: read the settings, load the scorer, say so, then score batches until the pipe closes."""
     _die_with_parent(parent_pid)
@@ -73,6 +93,13 @@ def _serve(conn: Connection, parent_pid: int) -> None:
     except Exception as exc:  # reported to the worker, which raises it with this message
         conn.send(("error", type(exc).__name__, str(exc)))
         return
+    from streams.gcpause import apply_threshold
+
+    # The worker's garbage-collector policy (IMON_GC_THRESHOLD0) holds here too: this heap is the one with
+    # torch's and transformers' ~500,000 objects, whose full collections stall scoring for ~0.2 s.
+    apply_threshold(settings.gc_threshold0)
+    gc_log = _GcLog()
+    gc.callbacks.append(gc_log)
     conn.send(("ready", {
         "name": scorer.name, "version": scorer.version, "encoder": scorer.encoder,
         "thresholds": dict(scorer.thresholds), "cascade": hasattr(scorer, "routed"),
@@ -89,7 +116,7 @@ def _serve(conn: Connection, parent_pid: int) -> None:
             log.exception("model failed on a batch of %d", len(batch))
             conn.send(("error", type(exc).__name__, ""))
             continue
-        conn.send(("ok", out, int(getattr(scorer, "routed", 0)) - routed))
+        conn.send(("ok", out, int(getattr(scorer, "routed", 0)) - routed, gc_log.take()))
 
 
 class ProcessScorer(Scorer):
@@ -108,6 +135,7 @@ class ProcessScorer(Scorer):
         self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._routed = 0
+        self._gc_pauses: list[tuple[int, float]] = []
         self.restarts = 0
         info = self._start()
         self.name, self.version, self.encoder = str(info["name"]), str(info["version"]), str(info["encoder"])
@@ -190,10 +218,17 @@ class ProcessScorer(Scorer):
                 code = _wait(proc, 1)
                 self._stop()
                 raise ScorerProcessError(f"the scorer process died while scoring (exit code {code})") from exc
-        if msg[0] != "ok":
-            raise ScorerProcessError(f"the model failed in the scorer process: {msg[1]}")
-        self._routed += int(msg[2])
+            if msg[0] != "ok":
+                raise ScorerProcessError(f"the model failed in the scorer process: {msg[1]}")
+            self._routed += int(msg[2])
+            self._gc_pauses.extend(msg[3])
         return list(msg[1])
+
+    def take_gc_pauses(self) -> list[tuple[int, float]]:
+        """The child's garbage-collector pauses, (generation, seconds), since the last call."""
+        with self._lock:
+            out, self._gc_pauses = self._gc_pauses, []
+        return out
 
     def warmup(self) -> None:
         """The child warmed the model up before it said it was ready."""

@@ -61,8 +61,8 @@ class GcPauses(Collector):
     def collect(self) -> Iterator[HistogramMetricFamily]:
         fam = HistogramMetricFamily(
             "imon_gc_pause_seconds",
-            "Seconds the process stood still in one cyclic garbage collection, by generation "
-            "(2 = full collection: it walks every tracked object).",
+            "Seconds the worker, or its scorer process (IMON_SCORER_PROCESS), stood still in one cyclic garbage "
+            "collection, by generation (2 = full collection: it walks every tracked object).",
             labels=["generation"],
         )
         for g in GENERATIONS:

@@ -7,12 +7,16 @@ Labels come only from small fixed sets: ``queue`` (configured allow-list, else `
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
 
+from streams import proctree
 from streams.gcpause import GcPauses
 
 #: Outcomes of one input event; every consumed event is counted under exactly one of them.
@@ -24,6 +28,27 @@ CHANNELS = ("voice", "chat", "email", "social")
 SCORE_BUCKETS = tuple(round(0.05 * i, 2) for i in range(1, 20)) + (1.0,)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+
+
+class ScorerProcessCollector(Collector):
+    """CPU and memory of the worker's scorer process (``IMON_SCORER_PROCESS``), read from /proc at each
+    scrape: ``process_*`` describe the worker's own process only. Zero while there is none."""
+
+    def __init__(self) -> None:
+        self.pid: Callable[[], int | None] = lambda: None
+
+    def collect(self) -> Iterator[Metric]:
+        pid = self.pid()
+        cpu = CounterMetricFamily(
+            "imon_scorer_process_cpu_seconds", "CPU seconds (user + system) of the worker's scorer process; "
+            "add process_cpu_seconds_total for the whole worker. Restarts with the process.")
+        cpu.add_metric([], proctree.cpu_seconds(pid) if pid else 0.0)
+        rss = GaugeMetricFamily(
+            "imon_scorer_process_resident_memory_bytes", "Resident memory of the worker's scorer process "
+            "(it holds the model); add process_resident_memory_bytes for the whole worker.")
+        rss.add_metric([], (proctree.rss_bytes(pid) or 0) if pid else 0)
+        yield cpu
+        yield rss
 
 
 def channel_label(channel: str | None) -> str:
@@ -55,6 +80,7 @@ class Metrics:
     alertmanager_errors: Counter
     redactions: Counter
     gc_pauses: GcPauses  # imon_gc_pause_seconds; the worker installs its gc callback
+    scorer_process: ScorerProcessCollector  # its ``pid`` is set once the worker has a scorer process
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None, process: bool = True) -> Metrics:
@@ -67,9 +93,12 @@ class Metrics:
             PlatformCollector(registry=reg)
         gc_pauses = GcPauses()
         reg.register(gc_pauses)
+        scorer_process = ScorerProcessCollector()
+        reg.register(scorer_process)
         return cls(
             registry=reg,
             gc_pauses=gc_pauses,
+            scorer_process=scorer_process,
             events=Counter(
                 "imon_events_total",
                 "Input events consumed, by outcome (scored, dead_lettered, no_consent, control, duplicate).",

@@ -790,6 +790,8 @@ class Worker:
                 finally:
                     if started := getattr(self.scorer, "restarts", 0) - restarts:
                         self.metrics.scorer_restarts.inc(started)
+                    for generation, seconds in getattr(self.scorer, "take_gc_pauses", list)():
+                        self.metrics.gc_pauses.observe(generation, seconds)  # the scorer process's pauses stall the batch too
                 self.metrics.inference.observe(time.perf_counter() - t0)
                 if routed_before is not None:  # the cascade (models/cascade.py) counts what it routed
                     routed = int(self.scorer.routed) - int(routed_before)  # type: ignore[attr-defined]
@@ -934,7 +936,9 @@ def run_worker(settings: Settings) -> int:
     if settings.scorer_process:
         from models.procscorer import ProcessScorer
 
-        scorer = ProcessScorer(settings)
+        child = ProcessScorer(settings)
+        metrics.scorer_process.pid = lambda: child.pid  # a restarted child has a new pid
+        scorer = child
     else:
         scorer = load_scorer(settings)
         scorer.warmup()

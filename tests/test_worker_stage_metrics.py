@@ -7,6 +7,8 @@ split a batch's utterances by the path the cascade says decided them.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -74,3 +76,62 @@ def test_no_cascade_counts_without_a_cascade(tmp_path: Path) -> None:
         assert _value(w, "imon_pipeline_stage_seconds_count", stage="score") == 1
     finally:
         w.close()
+
+
+class DyingProcessScorer(ScriptedScorer):
+    """Fails like models.procscorer.ProcessScorer whose child died: a batch raises ``dies`` times, and
+    each call after a death starts a new child (``restarts``)."""
+
+    def __init__(self, dies: int) -> None:
+        super().__init__()
+        self.dies, self.restarts, self._dead = dies, 0, False
+        self.gc_pauses = [(2, 0.2)]  # one full collection in the child, handed over after the next call
+
+    def take_gc_pauses(self) -> list[tuple[int, float]]:
+        out, self.gc_pauses = self.gc_pauses, []
+        return out
+
+    def score(self, batch: Sequence[Utterance]) -> list[UtteranceScore]:
+        if self._dead:
+            self.restarts += 1
+            self._dead = False
+        if self.dies:
+            self.dies -= 1
+            self._dead = True
+            raise RuntimeError("the scorer process died while scoring (exit code -9)")
+        return super().score(batch)
+
+
+@pytest.mark.parametrize(("dies", "scored", "restarts"), [(1, 1, 1), (2, 0, 1)])
+def test_a_dead_scorer_process_is_retried_counted_and_then_dead_lettered(
+    tmp_path: Path, dies: int, scored: int, restarts: int
+) -> None:
+    w = OfflineWorker(DyingProcessScorer(dies), tmp_path)
+    try:
+        outs = w.run([valid_event(text="hello")])
+        assert sum(o.topic == "scored" for o in outs) == scored
+        assert sum(o.topic == "dlq" for o in outs) == 1 - scored  # never lost: scored on the retry or dead-lettered
+        assert _value(w, "imon_scorer_process_restarts_total") == restarts
+        # the child's pauses stall the batch like the worker's own: counted with them, once
+        assert _value(w, "imon_gc_pause_seconds_count", generation="2") == 1  # (no gc callback installed here)
+    finally:
+        w.close()
+
+
+def test_the_scorer_process_cpu_and_memory_are_exported() -> None:
+    from streams.metrics import Metrics
+
+    m = Metrics.create(process=False)
+    names = ("imon_scorer_process_cpu_seconds_total", "imon_scorer_process_resident_memory_bytes")
+    assert [m.registry.get_sample_value(n) for n in names] == [0.0, 0.0]  # no scorer process (yet)
+    child = subprocess.Popen([sys.executable, "-c", "import time; sum(range(3 * 10**7)); time.sleep(30)"])
+    try:
+        m.scorer_process.pid = lambda: child.pid
+        deadline = time.monotonic() + 20
+        while (m.registry.get_sample_value(names[0]) or 0) < 0.1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert m.registry.get_sample_value(names[0]) >= 0.1  # the busy loop's CPU
+        assert m.registry.get_sample_value(names[1]) > 1e6  # an interpreter's resident memory
+    finally:
+        child.kill()
+        child.wait()
