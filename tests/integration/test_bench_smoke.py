@@ -36,6 +36,7 @@ def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: P
     assert "gc0" in pipe["stages"] or "gc0" in res["latency"]["stages"]  # imon_gc_pause_seconds is scraped
     lat = res["latency"]
     assert lat["utterances"] > 0 and 0 < lat["ms"]["p50"] <= lat["ms"]["p99"] <= lat["ms"]["max"]
+    assert lat["ms_steady"] == {}  # a 3-s phase has nothing past the stream's opening seconds
     # the per-second timeline covers every latency-phase utterance and its worst second is the max
     assert sum(r["n"] for r in lat["timeline"]) == lat["utterances"]
     assert max(r["max_ms"] for r in lat["timeline"]) == lat["ms"]["max"]
