@@ -113,6 +113,8 @@ class Config:
     worker_down_for: str = "3m"
     workers_all_down_for: str = "2m"
     alertmanager_errors_for: str = "10m"
+    #: A scorer process that keeps dying (killed for memory, most likely) for this long pages operations.
+    scorer_restarts_for: str = "10m"
     #: Worker resident-memory budget with the torch model loaded (DESIGN.md). Drawn on panels.
     memory_budget_bytes: int = 1_500_000_000
 
@@ -1659,6 +1661,20 @@ def _operations_alerts(cfg: Config) -> list[dict[str, Any]]:
             f"{cfg.alertmanager_errors_for} "
             '({{ printf "%.2f" $value }} failed pushes per second); per-conversation '
             "alerts (human-request SLA, unfair treatment) are delayed until a retry succeeds.",
+            ops,
+        ),
+        _alert(
+            cfg,
+            "ImonScorerProcessRestarting",
+            f"sum by (job, instance) (increase(imon_scorer_process_restarts_total{job}[{cfg.rule_window}])) > 0",
+            cfg.scorer_restarts_for,
+            "warning",
+            "operations",
+            "The scorer process of worker {{ $labels.instance }} keeps dying.",
+            "Worker {{ $labels.instance }} of job {{ $labels.job }} has had to start its scorer process again in "
+            f"every {cfg.rule_window} for {cfg.scorer_restarts_for} "
+            '({{ printf "%.0f" $value }} restarts in the last window); each death fails the batch in flight, '
+            "which is retried once and then dead-lettered.",
             ops,
         ),
     ]
