@@ -7,8 +7,8 @@ spawned child process instead and hands it each batch over a pipe: the child has
 and the worker's heap no longer holds torch's and transformers' objects for its garbage collector to walk.
 
 The child dies with the worker (``PR_SET_PDEATHSIG`` on Linux, and end-of-file on its pipe everywhere). If it
-dies on its own (killed, out of memory), the batch in flight raises :class:`ScorerProcessError` and the next
-call starts a new child; the worker retries a failed batch once and dead-letters it after that, as it does
+dies on its own (killed, out of memory) or takes longer than ``IMON_SCORER_TIMEOUT_S`` for a batch (then it is
+killed), the batch in flight raises :class:`ScorerProcessError` and the next call starts a new child; the worker retries a failed batch once and dead-letters it after that, as it does
 for any model failure. Only redacted utterances and their scores cross the pipe; nothing is logged of them.
 """
 
@@ -128,9 +128,12 @@ class ProcessScorer(Scorer):
     attribute does not exist, as on the scorer itself.
     """
 
-    def __init__(self, settings: Settings, start_timeout: float = START_TIMEOUT_S) -> None:
+    def __init__(self, settings: Settings, start_timeout: float = START_TIMEOUT_S, timeout: float | None = None) -> None:
+        """``timeout``: seconds a batch may take before the child is taken for hung, killed and the batch failed
+        (default ``settings.scorer_timeout_s``)."""
         self._settings = settings
         self._start_timeout = start_timeout
+        self._timeout = float(settings.scorer_timeout_s if timeout is None else timeout)
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
@@ -213,6 +216,10 @@ class ProcessScorer(Scorer):
             assert proc is not None and conn is not None
             try:
                 conn.send(list(batch))
+                if not conn.poll(self._timeout):  # hung: a stuck batch must not hold the partitions forever
+                    proc.kill()
+                    self._stop()
+                    raise ScorerProcessError(f"the scorer process did not answer in {self._timeout:.0f}s; killed it")
                 msg = conn.recv()
             except (EOFError, OSError) as exc:
                 code = _wait(proc, 1)

@@ -153,6 +153,10 @@ class Settings(BaseSettings):
         True, description="Score in a child process of the worker (its own interpreter lock and heap) rather than "
         "in a thread beside the event loop; the child dies with the worker and is restarted if it dies alone."
     )
+    scorer_timeout_s: float = Field(
+        120.0, gt=0, description="With IMON_SCORER_PROCESS: seconds one batch may take in the scorer process before "
+        "it is taken for hung and killed (the batch is retried once with a new process, then dead-lettered)."
+    )
     # 50,000 instead of Python's 700 means fewer promoted objects, so the ~0.27 s full collections (they walk
     # the ~500,000 objects torch/transformers/Faust hold) become rare: p99 204/205 ms vs 151-549 in bench runs
     # (README "Measured performance"). Default since a 30-min soak at 210 events/s with it counted all 378,166

@@ -72,6 +72,24 @@ def test_a_dead_scorer_process_is_replaced(proc_scorer) -> None:
     assert proc_scorer.restarts == restarts + 1 and proc_scorer.pid != pid
 
 
+def test_a_hung_scorer_process_is_killed_and_replaced() -> None:
+    ps = ProcessScorer(Settings(torch_threads=1), timeout=3)
+    try:
+        before = ps.score(TEXTS)
+        pid = ps.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)  # hung: it never answers
+        t0 = time.monotonic()
+        with pytest.raises(ScorerProcessError, match="did not answer in 3s"):
+            ps.score(TEXTS)
+        assert time.monotonic() - t0 < 15 and not proctree.running(pid)
+        for a, b in zip(ps.score(TEXTS), before, strict=True):  # the worker's retry, on a new process
+            _same(a, b)
+        assert ps.restarts == 1
+    finally:
+        ps.close()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_a_killed_worker_leaves_no_scorer_process_behind() -> None:
     code = ("import sys, time; from models.procscorer import ProcessScorer; from streams.config import Settings; "
