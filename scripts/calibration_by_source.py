@@ -12,7 +12,6 @@ what a score means, it cannot.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -23,32 +22,18 @@ sys.path.insert(0, str(ROOT))
 def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
-    from models import datasets as D
     from models.base import BINARY_TASKS
     from models.calibration import binary_report, ece_binary, threshold_for_precision
-    from models.embcache import EmbeddingCache
-    from models.encoder import load_encoder
-    from models.heads import Heads, default_heads_path
     from models.lexical import lexical_index
     from models.train import _fit_stack, _labelled
-    from streams.config import load_settings
+    from models.validation import script_inputs
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--heads", type=Path, default=default_heads_path(), help="heads .npz (default: the shipped ones)")
-    p.add_argument("--seed", type=int, default=13, help="the seed the heads were trained with (default 13)")
-    a = p.parse_args(argv)
-    heads = Heads.load(a.heads)
+    a, heads, va, X = script_inputs(__doc__.split("\n")[0], argv)
     if heads.lexical is None:
         raise SystemExit("these heads have no n-gram channel; the script compares fused calibrations")
-    batches = {int(n): tuple(t) for n, t in heads.meta.get("training_data", {}).get("written_batches", {}).items()}
-    va = D.load_split(D.default_data_dir(), "val", heads.meta.get("limit"), a.seed,
-                      {**D.WRITTEN_BATCHES_DEFAULT, **batches})
-    s = load_settings()
-    enc = load_encoder(s.encoder_dir, device=s.device, threads=2, backend=s.encoder_backend, onnx_dir=s.onnx_dir,
-                       adapter=s.encoder_adapter)
     texts = [e.text for e in va]
-    X = EmbeddingCache(enc, None).encode(texts)
     zl = heads.lexical_logits(texts, len(texts))
+    assert zl is not None  # the heads have the channel (checked above)
     sources = np.array([e.source.split(":")[0] for e in va])
     targets = {t: float(heads.meta["threshold_rule"][t]["target_precision"]) for t in BINARY_TASKS}
     print(f"heads {heads.meta.get('version')}, validation split: {len(va)} rows; ECE shipped -> refitted with "

@@ -12,7 +12,6 @@ would flag more Dutch turns, not fewer.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -23,27 +22,12 @@ sys.path.insert(0, str(ROOT))
 def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
-    from models import datasets as D
     from models.base import BINARY_TASKS
     from models.calibration import binary_report, threshold_for_precision
-    from models.embcache import EmbeddingCache
-    from models.encoder import load_encoder
-    from models.heads import Heads, default_heads_path
     from models.train import _labelled, _shared_prior_weights
-    from streams.config import load_settings
+    from models.validation import script_inputs
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--heads", type=Path, default=default_heads_path(), help="heads .npz (default: the shipped ones)")
-    p.add_argument("--seed", type=int, default=13, help="the seed the heads were trained with (default 13)")
-    a = p.parse_args(argv)
-    heads = Heads.load(a.heads)
-    batches = {int(n): tuple(t) for n, t in heads.meta.get("training_data", {}).get("written_batches", {}).items()}
-    va = D.load_split(D.default_data_dir(), "val", heads.meta.get("limit"), a.seed,
-                      {**D.WRITTEN_BATCHES_DEFAULT, **batches})
-    s = load_settings()
-    enc = load_encoder(s.encoder_dir, device=s.device, threads=2, backend=s.encoder_backend, onnx_dir=s.onnx_dir,
-                       adapter=s.encoder_adapter)
-    X = EmbeddingCache(enc, None).encode([e.text for e in va])
+    _, heads, va, X = script_inputs(__doc__.split("\n")[0], argv)
     prob = heads.predict(X, [e.text for e in va])
     langs = np.array([e.lang for e in va])
     targets = {t: float(heads.meta["threshold_rule"][t]["target_precision"]) for t in BINARY_TASKS}
