@@ -5,15 +5,15 @@ Runs ``imon worker`` as a subprocess on fresh topics of the configured broker (I
 the worker; default the local stack), feeds it simulated traffic (bad events included) at
 ``--load`` x ``--capacity`` events/s for ``--minutes``, samples every ``--interval`` seconds:
 
-* worker resident memory (VmRSS from /proc, MB),
+* worker resident memory (VmRSS from /proc, MB; with its scorer process),
 * consumer lag (end offsets minus the group's committed offsets on the input topic, from Kafka),
 * errors: worker exit, ``imon_dlq_total{reason="processing_error"}``, tracebacks in the worker log,
   dead-lettered events beyond the bad events the simulator sent, events sent but never counted
   (ERROR log lines are counted and quoted, not failed on),
 
-and writes a JSON summary (``--out``, default out/soak.json): memory growth in MB/h (least-squares
-slope of RSS after the warm-up), RSS start/end/max, max and final lag, throughput, error counts, and
-every sample. Exit status 0 when no error occurred (and growth is under ``--max-growth-mb-per-h``
+prints one progress line per sample (stderr), and writes a JSON summary (``--out``, default out/soak.json):
+memory growth in MB/h (least-squares slope of RSS after the warm-up), RSS start/end/max, max and final lag,
+throughput, error counts, and every sample. Exit status 0 when no error occurred (and growth is under ``--max-growth-mb-per-h``
 when given), else 1.
 
     scripts/soak.py --minutes 30 --capacity 180            # ~70% of 180 events/s for 30 minutes
@@ -252,6 +252,10 @@ def main(argv: list[str] | None = None) -> int:
                 "counted": sum(v for k, v in m.items() if k.startswith("events:")),
                 "processing_errors": m.get("dlq:processing_error", 0.0), "alive": worker.poll() is None,
             })  # fmt: skip
+            x = samples[-1]
+            print(f"soak: {x['t_s']:7.0f}/{duration:.0f} s  sent {x['sent']:,}  counted {x['counted']:,.0f}  "
+                  f"lag {x['lag']}  RSS {x['rss_mb'] or 0:,.0f} MB  processing errors {x['processing_errors']:.0f}",
+                  file=sys.stderr, flush=True)  # progress: one line per sample
             if t >= duration or worker.poll() is not None:
                 break
             time.sleep(min(args.interval, max(0.0, duration - t)))

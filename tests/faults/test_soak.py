@@ -43,6 +43,9 @@ def test_short_soak_reports_memory_and_finds_no_error(kafka_bootstrap: str, tmp_
         },
     )
     assert isinstance(summary["memory"]["growth_mb_per_h"], float), summary["memory"]
+    # a long soak shows its progress: one line per sample on stderr
+    progress = [ln for ln in r.stderr.splitlines() if ln.startswith("soak: ") and "  sent " in ln and "  lag " in ln]
+    assert len(progress) == len(summary["samples"]), r.stderr[-2000:]
     assert summary["memory"]["rss_max_mb"] > 0 and len(summary["samples"]) >= 8
     assert summary["events_sent"] >= 0.9 * MINUTES * 60 * 0.7 * CAPACITY
     assert not any(summary["errors"].values()), summary["errors"]
