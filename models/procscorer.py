@@ -3,13 +3,15 @@
 In the worker, :meth:`Scorer.score` runs in a thread beside the event loop. Its Python parts (tokeniser
 glue, heads, n-gram channel, evidence) then share one interpreter lock with the event loop, which keeps
 fetching and iterating the Kafka backlog while a batch is scored. :class:`ProcessScorer` loads the model in a
-spawned child process instead and hands it each batch over a pipe: the child has its own interpreter lock,
-and the worker's heap no longer holds torch's and transformers' objects for its garbage collector to walk.
+child process instead (a fresh interpreter, ``python -m models.procscorer``) and hands it each batch over a
+socket pair: the child has its own interpreter lock, and the worker's heap no longer holds torch's and
+transformers' objects for its garbage collector to walk.
 
-The child dies with the worker (``PR_SET_PDEATHSIG`` on Linux, and end-of-file on its pipe everywhere). If it
-dies on its own (killed, out of memory) or takes longer than ``IMON_SCORER_TIMEOUT_S`` for a batch (then it is
-killed), the batch in flight raises :class:`ScorerProcessError` and the next call starts a new child; the worker retries a failed batch once and dead-letters it after that, as it does
-for any model failure. Only redacted utterances and their scores cross the pipe; nothing is logged of them.
+The child dies with the worker (``PR_SET_PDEATHSIG`` on Linux, and end-of-file on its socket everywhere). If
+it dies on its own (killed, out of memory) or takes longer than ``IMON_SCORER_TIMEOUT_S`` for a batch (then it
+is killed), the batch in flight raises :class:`ScorerProcessError` and the next call starts a new child; the
+worker retries a failed batch once and dead-letters it after that, as it does for any model failure. Only
+redacted utterances and their scores cross the socket; nothing is logged of them.
 """
 
 from __future__ import annotations
