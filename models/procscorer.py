@@ -124,7 +124,9 @@ def _serve(conn: Connection, parent_pid: int) -> None:
 class ProcessScorer(Scorer):
     """:class:`models.base.Scorer` whose model runs in a child process (module docstring).
 
-    Construct it in the worker's main thread: Linux ends the child when the thread that started it ends.
+    Linux ends a child when the thread that started it ends: the first one is started by the constructor (call it
+    from the worker's main thread), a replacement by the thread that calls :meth:`score` (the worker's one
+    scoring thread); both live as long as the worker.
     ``restarts`` counts the children started after the first. With the cascade on, ``routed`` counts the
     utterances the child sent to the transformer (:class:`models.cascade.CascadeScorer`); without it the
     attribute does not exist, as on the scorer itself.
