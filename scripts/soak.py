@@ -13,8 +13,8 @@ the worker; default the local stack), feeds it simulated traffic (bad events inc
 
 prints one progress line per sample (stderr), and writes a JSON summary (``--out``, default out/soak.json):
 memory growth in MB/h (least-squares slope of RSS after the warm-up), RSS start/end/max, max and final lag,
-throughput, error counts, and every sample. Exit status 0 when no error occurred (and growth is under ``--max-growth-mb-per-h``
-when given), else 1.
+throughput, error counts, and every sample. Exit status 0 when no error occurred (and growth is under
+``--max-growth-mb-per-h`` when given), else 1.
 
     scripts/soak.py --minutes 30 --capacity 180            # ~70% of 180 events/s for 30 minutes
     scripts/soak.py --minutes 1 --capacity 60 --interval 5 # the short CI variant (tests/faults/test_soak.py)

@@ -176,7 +176,6 @@ def raw_scorer(settings: Settings, n: int, seed: int) -> dict[str, Any]:
             "cpu": _cpu_use(c0, _cpu_now())}
 
 
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _cpu_now(worker_pids: Sequence[int] = ()) -> dict[str, float]:
@@ -186,7 +185,7 @@ def _cpu_now(worker_pids: Sequence[int] = ()) -> dict[str, float]:
     try:
         f = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
         user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f[:8])
-        out["machine"] = (user + nice + system + irq + softirq + steal) / _TICK
+        out["machine"] = (user + nice + system + irq + softirq + steal) / proctree.TICK
         if worker_pids:  # with any scorer process of theirs
             out["worker"] = sum(proctree.cpu_seconds(pid) for pid in worker_pids)
     except (OSError, ValueError, IndexError):  # not Linux: shares are left out

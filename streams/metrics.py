@@ -42,11 +42,11 @@ class ScorerProcessCollector(Collector):
         cpu = CounterMetricFamily(
             "imon_scorer_process_cpu_seconds", "CPU seconds (user + system) of the worker's scorer process; "
             "add process_cpu_seconds_total for the whole worker. Restarts with the process.")
-        cpu.add_metric([], proctree.cpu_seconds(pid) if pid else 0.0)
+        cpu.add_metric([], proctree.cpu_seconds(pid, descendants=False) if pid else 0.0)  # it has none: no /proc scan
         rss = GaugeMetricFamily(
             "imon_scorer_process_resident_memory_bytes", "Resident memory of the worker's scorer process "
             "(it holds the model); add process_resident_memory_bytes for the whole worker.")
-        rss.add_metric([], (proctree.rss_bytes(pid) or 0) if pid else 0)
+        rss.add_metric([], (proctree.rss_bytes(pid, descendants=False) or 0) if pid else 0)
         yield cpu
         yield rss
 

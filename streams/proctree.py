@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+#: Clock ticks per second of /proc CPU times.
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _stat(pid: int) -> list[str]:
@@ -41,28 +42,36 @@ def running(pid: int) -> bool:
         return False
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) used so far by ``pid`` and its live descendants."""
+def _cpu(p: int) -> float:
+    st = _stat(p)
+    return (int(st[11]) + int(st[12])) / TICK  # utime, stime
+
+
+def _rss(p: int) -> int | None:
+    for line in Path(f"/proc/{p}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def cpu_seconds(pid: int, descendants: bool = True) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` (and its live descendants)."""
     total = 0.0
-    for p in tree(pid):
+    for p in tree(pid) if descendants else [pid]:
         try:
-            st = _stat(p)
-            total += (int(st[11]) + int(st[12])) / _TICK  # utime, stime
-        except (OSError, ValueError, IndexError):
+            total += _cpu(p)
+        except (OSError, ValueError, IndexError):  # gone meanwhile
             continue
     return total
 
 
-def rss_bytes(pid: int) -> int | None:
-    """Resident memory of ``pid`` and its live descendants, in bytes (None when ``pid`` is gone)."""
-    total, seen = 0, False
-    for p in tree(pid):
+def rss_bytes(pid: int, descendants: bool = True) -> int | None:
+    """Resident memory of ``pid`` (and its live descendants), in bytes (None when ``pid`` is gone)."""
+    sizes = []
+    for p in tree(pid) if descendants else [pid]:
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-                    seen = True
-                    break
+            sizes.append(_rss(p))
         except (OSError, ValueError):
             continue
-    return total if seen else None
+    known = [b for b in sizes if b is not None]
+    return sum(known) if known else None
