@@ -60,6 +60,18 @@ def make_pki(d: Path) -> dict[str, Path]:
     return {"ca": d / "ca.pem", "keystore": keystore}
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id: 16 bytes, URL-safe base64 without padding.
+
+    Like Kafka's own ``Uuid.randomUuid``, it never starts with "-": the storage tool's argument
+    parser would read such an id as an option and fail (1 run in 64 did, in CI).
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cid.startswith("-"):
+            return cid
+
+
 class SecureBroker:
     """Kafka 4 (KRaft, one node) listening with SASL_SSL only, on free ports of 127.0.0.1."""
 
@@ -96,7 +108,7 @@ class SecureBroker:
         assert not left, f"unrendered template variables: {left}"
         props.write_text(text)
         cp = f"{LIBS}/*"
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         _run(["java", "-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props),
               "--add-scram", f"{self.mechanism}=[name={self.admin_user},password={self.admin_password}]",
               "--add-scram", f"{self.mechanism}=[name={self.user},password={self.password}]"],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +21,7 @@ import pytest
 
 from streams.kafka_io import create_topics
 from tests.conftest import REPO, WorkerProcess, settings_from
-from tests.faults.secure_broker import SecureBroker
+from tests.faults.secure_broker import SecureBroker, new_cluster_id
 from tests.faults.support import OutputReader, fault_env, log_text, produce, record_figures, simulated_stream
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.timeout(360)]
@@ -125,3 +126,10 @@ def test_wrong_password_final_error_names_authentication(secure_run: dict[str, A
     lines = [ln for ln in secure_run["bad_log"].splitlines() if ln.strip()]
     last = lines[-1] if lines else ""
     assert "authentication" in last.lower() or "credentials" in last.lower(), f"final error: {last!r}"
+
+
+def test_cluster_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 0xF8... encodes to "-..." in URL-safe base64; kafka-storage would read it as an option.
+    draws = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=b"\x01" * 16)])
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(draws))
+    assert new_cluster_id() == "AQEBAQEBAQEBAQEBAQEBAQ"
