@@ -23,6 +23,7 @@ from streams.config import Settings
 from streams.metrics import Metrics, channel_label
 from streams.redaction import Redactor
 from streams.schema import Event, InvalidEvent, rfc3339, utcnow
+from streams.stateindex import StateIndex, entry_of, expired
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,9 @@ class Processor:
         self.redactor = redactor
         self.metrics = metrics
         self.store = store
+        #: What housekeeping reads, kept beside the store (streams/stateindex.py).
+        self.index = StateIndex()
+        self.reindex()
         self.model_info = {"name": scorer.name, "version": scorer.version, "encoder": scorer.encoder}
 
     # -- state -------------------------------------------------------------------------------
@@ -144,6 +148,13 @@ class Processor:
         # up on a backlog older than the expiry does not forget conversations it is still reading.
         d["touched"] = self.wall_clock()
         self.store[iid] = d
+        self.index.note(iid, d)
+
+    def reindex(self) -> int:
+        """Rebuild the housekeeping index from a full scan of the store (after a table recovery, and
+        now and then for writes the processor does not make); returns the conversations indexed."""
+        self.index.rebuild((iid, self.store.get(iid)) for iid in list(self.store.keys()))
+        return len(self.index)
 
     # -- step 1 ------------------------------------------------------------------------------
     def prepare(self, ev: Event) -> Prepared:
@@ -172,6 +183,7 @@ class Processor:
         d["last_ts"] = max(float(d.get("last_ts") or 0.0), ev.ts_epoch)
         d["touched"] = self.wall_clock()
         self.store[ev.interaction_id] = d
+        self.index.note(ev.interaction_id, d)
 
     def utterances(self, batch: Sequence[Prepared]) -> list[Utterance]:
         return [
@@ -375,11 +387,13 @@ class Processor:
         return outs
 
     def check_sla_all(self, now_epoch: float) -> list[Output]:
-        """Wall-clock SLA sweep over the conversations in the store (the worker calls it on a timer)."""
+        """Wall-clock SLA sweep over the conversations with a human request now past the SLA (the
+        worker calls it on a timer; the index names them, the store decides)."""
         outs: list[Output] = []
         now = utcnow()
-        for iid in list(self.store.keys()):
+        for iid in self.index.sla_due(now_epoch - self.settings.human_sla_s):
             raw = self.store.get(iid)
+            self.index.note(iid, raw)
             if not raw or raw.get("human_request_event") is None or raw.get("sla_alerted"):
                 continue
             st = ConversationState.from_dict(raw)
@@ -398,26 +412,23 @@ class Processor:
         idle = now_epoch - self.settings.state_idle_expiry_s
         ended = now_epoch - min(self.settings.state_ended_expiry_s, self.settings.state_idle_expiry_s)
         gone = 0
-        for iid in list(self.store.keys()):
+        for iid in self.index.expired(idle, ended):
             raw = self.store.get(iid)
-            if raw is None:
-                continue
-            last = max(float(raw.get("last_ts") or 0.0), float(raw.get("touched") or 0.0))
-            if last < (ended if raw.get("ended") else idle):
+            if raw is not None and expired(entry_of(raw), idle, ended):
                 self.store.pop(iid, None)
                 gone += 1
+                raw = None
+            self.index.note(iid, raw)
         return gone
 
     def active_conversations(self) -> int:
-        return sum(1 for iid in list(self.store.keys()) if not (self.store.get(iid) or {}).get("ended"))
+        return self.index.open_count
 
     def waiting_by_queue(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for iid in list(self.store.keys()):
-            raw = self.store.get(iid) or {}
-            if raw.get("human_request_event") is not None:
-                q = self.settings.queue_label(raw.get("queue"))
-                counts[q] = counts.get(q, 0) + 1
+        for queue in self.index.waiting_queues():
+            q = self.settings.queue_label(queue)
+            counts[q] = counts.get(q, 0) + 1
         return counts
 
     def _observe_ethics(self, ev: Event, p: Prepared, s: UtteranceScore, alerts: list[dict[str, Any]]) -> None:
