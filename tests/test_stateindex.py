@@ -104,3 +104,34 @@ def test_the_store_decides_when_the_index_is_stale() -> None:
     h.run(h.event("hello", iid="kept", at=0))
     h.store["kept"] = dict(h.store["kept"], touched=(T0 + timedelta(seconds=900)).timestamp())
     assert h.proc.expire_idle((T0 + timedelta(seconds=700)).timestamp()) == 0 and "kept" in h.store
+
+
+class CountingStore(dict):  # type: ignore[type-arg]
+    """A store that counts reads: the housekeeping sweeps must not walk it (bug 14)."""
+
+    reads = 0
+
+    def get(self, k: Any, default: Any = None) -> Any:
+        self.reads += 1
+        return super().get(k, default)
+
+    def keys(self) -> Any:
+        self.reads += len(self)
+        return super().keys()
+
+
+def test_housekeeping_reads_only_what_is_due_not_the_whole_store() -> None:
+    # Bug 14: walking every conversation each second took 58 % of a soaking worker's busy time.
+    h = Harness(human_sla_s=60, state_idle_expiry_s=600)
+    h.store = h.proc.store = CountingStore()
+    h.proc.wall_clock = lambda: T0.timestamp()
+    h.run(*(h.event("fine thanks", iid=f"c{i}", at=0) for i in range(500)))
+    h.run(h.event("[human] a person please", iid="c7", at=0))
+    h.store.reads = 0
+    at = (T0 + timedelta(seconds=30)).timestamp()
+    assert h.proc.check_sla_all(at) == [] and h.proc.expire_idle(at) == 0
+    assert h.proc.waiting_by_queue() == {"billing": 1} and h.proc.active_conversations() == 500
+    assert h.store.reads == 0
+    # past the SLA: one read, of the conversation that is due
+    assert len(of(h.proc.check_sla_all((T0 + timedelta(seconds=61)).timestamp()), "alerts")) == 1
+    assert h.store.reads == 1
