@@ -1368,11 +1368,22 @@ def operations(cfg: Config) -> Dashboard:
                         min=0,
                     ),
                     Panel(
+                        "Event-loop stalls per worker (p99)",
+                        "timeseries",
+                        (Target(q.quantile(0.99, "imon_event_loop_lag_seconds", (), "instance", w), "{{instance}}"),),
+                        "s",
+                        "How late each worker's event loop woke a 0.25-s sleep (99th percentile): the longest "
+                        "stretches it spent on one piece of work. Fetches, Kafka heartbeats and /healthz wait "
+                        "behind them; a line that climbs with uptime is work that grows with the state held.",
+                        w=8,
+                        min=0,
+                    ),
+                    Panel(
                         "Conversations held per worker",
                         "timeseries",
                         (Target(f"sum by (instance) (imon_conversations_active{job})", "{{instance}}"),),
                         "short",
-                        "Conversations with state held by each worker.",
+                        "Conversations not ended with state held by each worker.",
                         w=8,
                     ),
                     Panel(

@@ -118,6 +118,11 @@ def scrape(port: int) -> dict[str, float]:
                 out[key] = out.get(key, 0.0) + s.value
             elif fam.name == "imon_gc_pause_seconds" and s.name.endswith(("_count", "_sum")):
                 out[f"gc{s.labels['generation']}:{s.name.rsplit('_', 1)[1]}"] = s.value
+            elif fam.name == "imon_event_loop_lag_seconds":
+                if s.name.endswith(("_count", "_sum")):
+                    out[f"loop:{s.name.rsplit('_', 1)[1]}"] = s.value
+                elif s.name.endswith("_bucket") and s.labels.get("le") == "0.25":
+                    out["loop:le_0.25"] = s.value
     return out
 
 
@@ -251,10 +256,13 @@ def main(argv: list[str] | None = None) -> int:
                 "t_s": round(t, 1), "rss_mb": rss_mb(worker.pid), "lag": kafka_lag(s), "sent": feeder.sent,
                 "counted": sum(v for k, v in m.items() if k.startswith("events:")),
                 "processing_errors": m.get("dlq:processing_error", 0.0), "alive": worker.poll() is None,
+                "loop_late_s": round(m.get("loop:sum", 0.0), 3),
+                "loop_stalls_over_0_25_s": int(m.get("loop:count", 0.0) - m.get("loop:le_0.25", 0.0)),
             })  # fmt: skip
             x = samples[-1]
             print(f"soak: {x['t_s']:7.0f}/{duration:.0f} s  sent {x['sent']:,}  counted {x['counted']:,.0f}  "
-                  f"lag {x['lag']}  RSS {x['rss_mb'] or 0:,.0f} MB  processing errors {x['processing_errors']:.0f}",
+                  f"lag {x['lag']}  RSS {x['rss_mb'] or 0:,.0f} MB  processing errors {x['processing_errors']:.0f}  "
+                  f"loop stalls > 0.25 s {x['loop_stalls_over_0_25_s']}",
                   file=sys.stderr, flush=True)  # progress: one line per sample
             if t >= duration or worker.poll() is not None:
                 break
@@ -334,6 +342,10 @@ def main(argv: list[str] | None = None) -> int:
         "lag": {"max": max(lags, default=None), "final_after_drain": final_lag},
         "gc": {f"generation_{g}": {"collections": int(final.get(f"gc{g}:count", 0)),
                                    "pause_s": round(final.get(f"gc{g}:sum", 0.0), 3)} for g in (0, 1, 2)},
+        # imon_event_loop_lag_seconds: how late the worker's loop woke a 0.25-s sleep, summed; a count of
+        # stalls that grows with uptime is work that grows with the state held (README, bug 14).
+        "event_loop": {"wakeups": int(final.get("loop:count", 0)), "late_s_total": round(final.get("loop:sum", 0.0), 3),
+                       "stalls_over_0_25_s": int(final.get("loop:count", 0) - final.get("loop:le_0.25", 0))},
         "errors": errors,
         "log_error_lines": len(error_lines),
         "log_error_excerpt": error_lines[:10],
@@ -341,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         "samples": samples,
     }
     out.write_text(json.dumps(summary, indent=2) + "\n")
-    brief = {k: summary[k] for k in ("events_sent", "events_counted", "memory", "lag", "gc", "errors", "ok")}
+    brief = {k: summary[k] for k in ("events_sent", "events_counted", "memory", "lag", "gc", "event_loop", "errors", "ok")}
     print(json.dumps(brief, indent=2))
     print(f"soak: summary in {out}", file=sys.stderr)
     return 0 if ok else 1

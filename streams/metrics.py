@@ -70,6 +70,7 @@ class Metrics:
     stages: Histogram
     cascade: Counter
     scorer_restarts: Counter
+    loop_lag: Histogram
     model: Info
     conversations_active: Gauge
     human_waiting: Gauge
@@ -159,9 +160,16 @@ class Metrics:
                 "retried once, then dead-lettered.",
                 registry=reg,
             ),
+            loop_lag=Histogram(
+                "imon_event_loop_lag_seconds",
+                "How late the worker's event loop woke a 0.25-s sleep: time it spent on other work in one go. "
+                "Long delays hold up fetching, Kafka heartbeats and /healthz.",
+                buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+                registry=reg,
+            ),
             model=Info("imon_model", "Model in service (name, version, encoder).", registry=reg),
             conversations_active=Gauge(
-                "imon_conversations_active", "Conversations with state held by this worker.", registry=reg
+                "imon_conversations_active", "Conversations not ended with state held by this worker.", registry=reg
             ),
             human_waiting=Gauge(
                 "imon_human_requests_waiting",

@@ -50,6 +50,19 @@ REBALANCE_POLL_S = 0.01
 #: How often housekeeping rebuilds its index of the conversation table from a full scan, besides after
 #: each table recovery (one scan a minute, where the sweeps it replaced scanned ~3 times a second).
 REINDEX_INTERVAL_S = 60.0
+#: The sleep whose late wake-ups ``imon_event_loop_lag_seconds`` measures.
+LOOP_PROBE_S = 0.25
+
+
+async def watch_event_loop(lag: Any, interval: float = LOOP_PROBE_S) -> None:
+    """Observe, forever, how late the running loop wakes a sleep of ``interval`` (into the histogram
+    ``lag``): the longest stretch it spent on other work. Such stretches delay every fetch, Kafka
+    heartbeat and health probe; bug 14's table walks were ones that grew with the state held."""
+    loop = asyncio.get_running_loop()
+    while True:
+        t = loop.time()
+        await asyncio.sleep(interval)
+        lag.observe(max(0.0, loop.time() - t - interval))
 
 
 def _at(outs: list[Output], partition: int) -> list[Output]:
@@ -397,6 +410,10 @@ class Worker:
                 self.ethics.drift.export(em["drift"])
             if self.ethics.feedback is not None:
                 self.ethics.feedback.export()
+
+        @app.task
+        async def event_loop_lag() -> None:
+            await watch_event_loop(self.metrics.loop_lag)
 
         @app.timer(interval=1.0)
         async def housekeeping() -> None:

@@ -135,3 +135,28 @@ def test_the_scorer_process_cpu_and_memory_are_exported() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_blocked_event_loop_shows_in_the_loop_lag_histogram() -> None:
+    import asyncio
+
+    from prometheus_client import CollectorRegistry
+
+    from streams.metrics import Metrics
+    from streams.worker import watch_event_loop
+
+    reg = CollectorRegistry()
+    m = Metrics.create(reg, process=False)
+
+    async def main() -> None:
+        watcher = asyncio.create_task(watch_event_loop(m.loop_lag, interval=0.05))
+        await asyncio.sleep(0.12)
+        time.sleep(0.4)  # a stretch of work that never yields, like bug 14's table walks
+        await asyncio.sleep(0.12)
+        watcher.cancel()
+
+    asyncio.run(main())
+    count = reg.get_sample_value("imon_event_loop_lag_seconds_count") or 0
+    assert count >= 3
+    assert (reg.get_sample_value("imon_event_loop_lag_seconds_bucket", {"le": "0.25"}) or 0) <= count - 1
+    assert (reg.get_sample_value("imon_event_loop_lag_seconds_sum") or 0) >= 0.3

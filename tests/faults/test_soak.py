@@ -39,7 +39,7 @@ def test_short_soak_reports_memory_and_finds_no_error(kafka_bootstrap: str, tmp_
         "soak_ci",
         {
             k: summary[k]
-            for k in ("command", "config", "events_sent", "events_counted", "memory", "lag", "errors")
+            for k in ("command", "config", "events_sent", "events_counted", "memory", "lag", "event_loop", "errors")
         },
     )
     assert isinstance(summary["memory"]["growth_mb_per_h"], float), summary["memory"]
@@ -47,6 +47,9 @@ def test_short_soak_reports_memory_and_finds_no_error(kafka_bootstrap: str, tmp_
     progress = [ln for ln in r.stderr.splitlines() if ln.startswith("soak: ") and "  sent " in ln and "  lag " in ln]
     assert len(progress) == len(summary["samples"]), r.stderr[-2000:]
     assert summary["memory"]["rss_max_mb"] > 0 and len(summary["samples"]) >= 8
+    # the worker's event-loop lag is read: ~4 wake-ups a second over the run, each late by some amount
+    loop = summary["event_loop"]
+    assert loop["wakeups"] >= 3 * MINUTES * 60 and loop["late_s_total"] > 0, loop
     assert summary["events_sent"] >= 0.9 * MINUTES * 60 * 0.7 * CAPACITY
     assert not any(summary["errors"].values()), summary["errors"]
     assert summary["lag"]["final_after_drain"] == 0, summary["lag"]
