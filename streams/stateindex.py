@@ -7,10 +7,11 @@ layers, and the table holds every conversation until it expires (ended ones afte
 worker's busy samples (docs/experiments/rule_24.md), and their cost grew with the time served.
 
 :class:`StateIndex` holds, per conversation, only what those sweeps read. The processor notes each of its
-own writes; writes it does not make (Faust restoring the changelog after a rebalance, dropping revoked
-partitions) are picked up by :meth:`StateIndex.rebuild`, which the worker calls when a table recovery
-completes and once a minute. The store stays the truth: every decision the index suggests (an SLA due,
-an expiry) is checked against the store before it acts.
+own writes; writes it does not make (Faust restoring the changelog after a rebalance) are picked up by
+:meth:`StateIndex.rebuild`, which the worker calls when a table recovery completes and once a minute.
+(Faust's in-memory store keeps a revoked partition's conversations, so the walks counted them too.) The
+store stays the truth: every decision the index suggests (an SLA due, an expiry) is checked against the
+store before it acts.
 """
 
 from __future__ import annotations

@@ -452,7 +452,7 @@ class Worker:
     def _reindex_when_due(self, now: float) -> None:
         """Rebuild the processor's housekeeping index (streams/stateindex.py) when a table recovery
         has just completed (it restored state the processor did not write) and every
-        ``REINDEX_INTERVAL_S`` (revoked partitions' state dropped, anything else missed)."""
+        ``REINDEX_INTERVAL_S`` (for any write it did not see)."""
         recovering = bool(self.app.tables.recovery.in_recovery)  # type: ignore[attr-defined]
         finished = self._recovering and not recovering
         self._recovering = recovering
