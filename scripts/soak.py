@@ -126,6 +126,13 @@ def scrape(port: int) -> dict[str, float]:
     return out
 
 
+def loop_figures(m: dict[str, float]) -> dict[str, float | int]:
+    """The worker's event-loop lag from a :func:`scrape`: wake-ups, seconds late in all, stalls over 0.25 s."""
+    count = int(m.get("loop:count", 0.0))
+    return {"wakeups": count, "late_s_total": round(m.get("loop:sum", 0.0), 3),
+            "stalls_over_0_25_s": count - int(m.get("loop:le_0.25", 0.0))}  # fmt: skip
+
+
 def kafka_lag(settings: Settings) -> int | None:
     """End offsets minus committed offsets of the worker's group on the input topic."""
     from kafka import KafkaConsumer, TopicPartition
@@ -252,12 +259,12 @@ def main(argv: list[str] | None = None) -> int:
         while True:
             t = time.monotonic() - t0
             m = scrape(port)
+            loop = loop_figures(m)
             samples.append({
                 "t_s": round(t, 1), "rss_mb": rss_mb(worker.pid), "lag": kafka_lag(s), "sent": feeder.sent,
                 "counted": sum(v for k, v in m.items() if k.startswith("events:")),
                 "processing_errors": m.get("dlq:processing_error", 0.0), "alive": worker.poll() is None,
-                "loop_late_s": round(m.get("loop:sum", 0.0), 3),
-                "loop_stalls_over_0_25_s": int(m.get("loop:count", 0.0) - m.get("loop:le_0.25", 0.0)),
+                "loop_late_s": loop["late_s_total"], "loop_stalls_over_0_25_s": loop["stalls_over_0_25_s"],
             })  # fmt: skip
             x = samples[-1]
             print(f"soak: {x['t_s']:7.0f}/{duration:.0f} s  sent {x['sent']:,}  counted {x['counted']:,.0f}  "
@@ -344,8 +351,7 @@ def main(argv: list[str] | None = None) -> int:
                                    "pause_s": round(final.get(f"gc{g}:sum", 0.0), 3)} for g in (0, 1, 2)},
         # imon_event_loop_lag_seconds: how late the worker's loop woke a 0.25-s sleep, summed; a count of
         # stalls that grows with uptime is work that grows with the state held (README, bug 14).
-        "event_loop": {"wakeups": int(final.get("loop:count", 0)), "late_s_total": round(final.get("loop:sum", 0.0), 3),
-                       "stalls_over_0_25_s": int(final.get("loop:count", 0) - final.get("loop:le_0.25", 0))},
+        "event_loop": loop_figures(final),
         "errors": errors,
         "log_error_lines": len(error_lines),
         "log_error_excerpt": error_lines[:10],

@@ -16,7 +16,7 @@ store before it acts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 
@@ -106,9 +106,9 @@ class StateIndex:
         """Conversations not ended."""
         return self._open
 
-    def waiting_queues(self) -> Iterator[str | None]:
+    def waiting_queues(self) -> list[str | None]:
         """The stored queue of each conversation with a pending human request."""
-        return iter(list(self._waiting.values()))
+        return list(self._waiting.values())
 
     def sla_due(self, requested_before: float) -> list[str]:
         """Conversations whose un-alerted human request was made before ``requested_before``."""
