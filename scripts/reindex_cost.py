@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Time the housekeeping index's full rebuild (``Processor.reindex``'s scan) over a Faust in-memory table.
+"""Time the housekeeping index's rebuilds over a Faust in-memory table: the one-shot full scan
+(``Processor.reindex``, after each table recovery) and the slices of the spread safety-net pass
+(``Processor.reindex_step``, one per housekeeping second, ``REFRESH_TICKS`` to a pass; rule 25).
 
 No broker: the table's store is filled directly with N conversation states shaped like the worker's, then
-rebuilt three times through the worker's ``TableStore`` (the path ``Processor.reindex`` takes) and, for
-comparison, straight from the store's dict. The worker rebuilds after each table recovery and once a
-minute (``streams.worker.REINDEX_INTERVAL_S``); this is how long the event loop stands still for it.
+rebuilt through the worker's ``TableStore`` (the path the processor takes) and, for comparison, straight
+from the store's dict; then passes of slices are timed, the pass's key snapshot included in its first
+slice. Each figure is how long the event loop stands still for that step.
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/reindex_cost.py --conversations 40000
 """
@@ -27,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import faust
 
-    from streams.stateindex import StateIndex
+    from streams.processor import REFRESH_TICKS
+    from streams.stateindex import RefreshPass, StateIndex
     from streams.worker import TableStore
 
     app = faust.App("imon-reindex-cost", broker="kafka://127.0.0.1:1", store="memory://")
@@ -50,6 +53,16 @@ def main(argv: list[str] | None = None) -> int:
         via_dict = time.perf_counter() - t
         print(f"round {r}: {len(index):,} conversations: through TableStore {via_store * 1000:.0f} ms, "
               f"from the store's dict {via_dict * 1000:.0f} ms")  # fmt: skip
+    rp = RefreshPass(REFRESH_TICKS)
+    for r in range(1, args.rounds + 1):
+        times = []
+        while not times or rp.left:
+            t = time.perf_counter()
+            rp.step(index, store)
+            times.append(time.perf_counter() - t)
+        print(f"pass {r}: {len(times)} slices through TableStore: first (key snapshot included) "
+              f"{times[0] * 1000:.1f} ms, largest {max(times) * 1000:.1f} ms, "
+              f"median {sorted(times)[len(times) // 2] * 1000:.1f} ms, sum {sum(times) * 1000:.0f} ms")  # fmt: skip
     return 0
 
 

@@ -23,7 +23,7 @@ from streams.config import Settings
 from streams.metrics import Metrics, channel_label
 from streams.redaction import Redactor
 from streams.schema import Event, InvalidEvent, rfc3339, utcnow
-from streams.stateindex import StateIndex, entry_of, expired
+from streams.stateindex import RefreshPass, StateIndex, entry_of, expired
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,9 @@ EMA_ALPHA = 0.5
 #: Seconds (event time) after an utterance naming a BSN during which a bare 11-test-valid 9-digit
 #: number in the same conversation is redacted as a BSN (the customer's answer to "Wat is uw BSN?").
 BSN_ANSWER_WINDOW_S = 300.0
+#: Slices in one safety-net re-read of the store into the housekeeping index: the worker takes one per
+#: housekeeping second, so every conversation is re-read once a minute without holding the event loop.
+REFRESH_TICKS = 60
 
 
 @dataclass
@@ -135,6 +138,8 @@ class Processor:
         self.store = store
         #: What housekeeping reads, kept beside the store (streams/stateindex.py).
         self.index = StateIndex()
+        #: The once-a-minute safety-net re-read of the store, a slice per housekeeping tick.
+        self.refresh = RefreshPass(REFRESH_TICKS)
         self.reindex()
         self.model_info = {"name": scorer.name, "version": scorer.version, "encoder": scorer.encoder}
 
@@ -154,7 +159,13 @@ class Processor:
         """Rebuild the housekeeping index from a full scan of the store (after a table recovery, and
         now and then for writes the processor does not make); returns the conversations indexed."""
         self.index.rebuild((iid, self.store.get(iid)) for iid in list(self.store.keys()))
+        self.refresh.reset()
         return len(self.index)
+
+    def reindex_step(self) -> int:
+        """Re-read the next slice of the spread safety-net pass (``REFRESH_TICKS`` slices re-read the whole
+        store; the worker takes one each housekeeping second). Returns the conversations re-read."""
+        return self.refresh.step(self.index, self.store)
 
     # -- step 1 ------------------------------------------------------------------------------
     def prepare(self, ev: Event) -> Prepared:

@@ -8,7 +8,9 @@ worker's busy samples (docs/experiments/rule_24.md), and their cost grew with th
 
 :class:`StateIndex` holds, per conversation, only what those sweeps read. The processor notes each of its
 own writes; writes it does not make (Faust restoring the changelog after a rebalance) are picked up by
-:meth:`StateIndex.rebuild`, which the worker calls when a table recovery completes and once a minute.
+:meth:`StateIndex.rebuild`, which the worker calls when a table recovery completes, and by a
+:class:`RefreshPass` that re-reads every conversation once a minute, a slice per housekeeping tick (a
+one-shot rebuild of ~40,000 conversations held the event loop for 92-140 ms; docs/experiments/rule_25.md).
 (Faust's in-memory store keeps a revoked partition's conversations, so the walks counted them too.) The
 store stays the truth: every decision the index suggests (an SLA due, an expiry) is checked against the
 store before it acts.
@@ -97,6 +99,9 @@ class StateIndex:
     def __contains__(self, iid: object) -> bool:
         return iid in self._entries
 
+    def keys(self) -> list[str]:
+        return list(self._entries)
+
     def entries(self) -> dict[str, Entry]:
         """A copy of every entry (tests compare it with a fresh index of the store)."""
         return dict(self._entries)
@@ -117,3 +122,46 @@ class StateIndex:
     def expired(self, idle_before: float, ended_before: float) -> list[str]:
         """Conversations last changed before their cut-off (ended ones: ``ended_before``)."""
         return [iid for iid, e in self._entries.items() if expired(e, idle_before, ended_before)]
+
+
+class RefreshPass:
+    """A full re-read of the store into the index, spread over ``ticks`` calls of :meth:`step`.
+
+    A pass starts from a snapshot of the keys in the store and of those in the index (two lists, no
+    union: building a set of ~40,000 keys alone took ~7 ms). Each step takes about 1/``ticks`` of each
+    list: a store key is re-read into the index; an index key is only checked, and leaves the index if
+    the store no longer holds it. Every re-read takes the store's value of that
+    moment, so the index is never less right after a step than before it, and a write the processor did
+    not make is picked up within one pass.
+    """
+
+    def __init__(self, ticks: int) -> None:
+        self.ticks = max(1, ticks)
+        self._reread: list[str] = []
+        self._check: list[str] = []
+        self._per_step = (0, 0)
+
+    def reset(self) -> None:
+        """Drop the pass under way (a full rebuild just made it moot)."""
+        self._reread, self._check = [], []
+
+    @property
+    def left(self) -> int:
+        """Keys of the current pass not yet re-read or checked."""
+        return len(self._reread) + len(self._check)
+
+    def step(self, index: StateIndex, store: Mapping[str, Any]) -> int:
+        """Take the next slice; returns how many keys it re-read or checked."""
+        if not self.left:
+            self._reread, self._check = list(store), index.keys()
+            self._per_step = (-(-len(self._reread) // self.ticks), -(-len(self._check) // self.ticks))
+        reread, check = self._per_step
+        reread, check = min(reread, len(self._reread)), min(check, len(self._check))
+        for _ in range(reread):
+            iid = self._reread.pop()
+            index.note(iid, store.get(iid))
+        for _ in range(check):
+            iid = self._check.pop()
+            if iid in index and store.get(iid) is None:
+                index.note(iid, None)
+        return reread + check

@@ -8,7 +8,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.stateindex import StateIndex, entry_of, expired
+from streams.processor import REFRESH_TICKS
+from streams.stateindex import RefreshPass, StateIndex, entry_of, expired
 from tests.test_processor import T0, Harness, of
 
 IIDS = ["c1", "c2", "c3", "c4"]
@@ -135,3 +136,83 @@ def test_housekeeping_reads_only_what_is_due_not_the_whole_store() -> None:
     # past the SLA: one read, of the conversation that is due
     assert len(of(h.proc.check_sla_all((T0 + timedelta(seconds=61)).timestamp()), "alerts")) == 1
     assert h.store.reads == 1
+
+
+raw_state = st.fixed_dictionaries({
+    "last_ts": st.floats(min_value=0, max_value=1e4), "touched": st.floats(min_value=0, max_value=1e4),
+    "ended": st.booleans(), "queue": st.sampled_from([None, "billing", "sales"]),
+    "human_request_event": st.sampled_from([None, "e1"]), "human_request_ts": st.sampled_from([None, 5.0, 90.0]),
+    "sla_alerted": st.booleans(),
+})  # fmt: skip
+KEYS = [f"k{i}" for i in range(12)]
+refresh_op = st.one_of(
+    st.tuples(st.just("write"), st.sampled_from(KEYS), raw_state),   # the processor's own write (noted)
+    st.tuples(st.just("behind"), st.sampled_from(KEYS), raw_state),  # a changelog restore (not noted)
+    st.tuples(st.just("drop"), st.sampled_from(KEYS), st.none()),    # state gone behind the index's back
+    st.tuples(st.just("step"), st.none(), st.none()),
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(refresh_op, max_size=40), st.integers(min_value=1, max_value=7))
+def test_one_complete_refresh_pass_leaves_the_index_equal_to_a_fresh_scan(ops: list[Any], ticks: int) -> None:
+    store: dict[str, Any] = {}
+    index, rp = StateIndex(), RefreshPass(ticks)
+    for op, key, raw in ops:
+        if op == "write":
+            store[key] = raw
+            index.note(key, raw)
+        elif op == "behind":
+            store[key] = raw
+        elif op == "drop":
+            store.pop(key, None)
+        else:
+            rp.step(index, store)
+    while rp.left:  # the pass under way (it may have started before the last writes behind its back)
+        rp.step(index, store)
+    steps = 1
+    rp.step(index, store)
+    while rp.left:
+        rp.step(index, store)
+        steps += 1
+    assert steps <= ticks
+    assert index.entries() == fresh(store).entries()
+    assert index.open_count == fresh(store).open_count
+    assert sorted(map(str, index.waiting_queues())) == sorted(map(str, fresh(store).waiting_queues()))
+    assert sorted(index.sla_due(50.0)) == sorted(fresh(store).sla_due(50.0))
+
+
+class GetCountingStore(dict):  # type: ignore[type-arg]
+    gets = 0
+
+    def get(self, k: Any, default: Any = None) -> Any:
+        self.gets += 1
+        return super().get(k, default)
+
+
+def test_a_refresh_slice_reads_only_its_share_of_the_store() -> None:
+    # Rule 25: a one-shot rebuild of ~40,000 conversations held the event loop for 92-140 ms.
+    store = GetCountingStore({f"c{i}": {"last_ts": 1.0, "ended": i % 3 == 0} for i in range(500)})
+    index, rp = StateIndex(), RefreshPass(60)  # empty index: the first pass only re-reads
+    per_step = [0]
+    while not per_step[-1] or rp.left:
+        before = store.gets
+        rp.step(index, store)
+        per_step.append(store.gets - before)
+    # ceil(500 / 60) = 9 a slice, each key once, the pass within its 60 ticks
+    assert max(per_step) == 9 and sum(per_step) == 500 and len(per_step) - 1 <= 60
+    assert index.entries() == fresh(store).entries()
+
+
+def test_the_processor_takes_the_refresh_pass_and_a_rebuild_restarts_it() -> None:
+    h = Harness(human_sla_s=60)
+    h.run(*(h.event("fine thanks", iid=f"c{i}", at=0) for i in range(120)))
+    h.store["theirs"] = dict(h.store["c1"])  # restored behind the processor's back
+    # a slice re-reads ceil(121 / 60) = 3 stored conversations and checks ceil(120 / 60) = 2 indexed ones
+    assert h.proc.reindex_step() == 5 and h.proc.refresh.left == 121 + 120 - 5 and "theirs" in h.proc.index
+    h.proc.reindex()
+    assert h.proc.refresh.left == 0 and h.proc.active_conversations() == 121
+    del h.store["theirs"]
+    for _ in range(REFRESH_TICKS):
+        h.proc.reindex_step()
+    assert "theirs" not in h.proc.index and h.proc.active_conversations() == 120
