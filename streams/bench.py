@@ -286,34 +286,45 @@ def _wait_group_settled(ports: Sequence[int], quiet_s: float = 5.0, timeout: flo
     raise RuntimeError("the bench workers' group kept rebalancing")
 
 
-def _stage_totals(ports: Sequence[int]) -> dict[str, tuple[float, float]]:
-    """(sum seconds, count) per stage of imon_pipeline_stage_seconds from the workers' /metrics, and
-    ``gc<N>`` per generation of imon_gc_pause_seconds (garbage-collector pauses), summed over workers."""
+#: Thresholds (seconds, bucket bounds of both histograms) for the count of slow batches and late wake-ups.
+SLOW_S = ("0.1", "0.25")
+
+
+def _stage_totals(ports: Sequence[int]) -> dict[str, tuple[float, ...]]:
+    """(sum seconds, count, count over 0.1 s, count over 0.25 s) per stage of imon_pipeline_stage_seconds from
+    the workers' /metrics, ``gc<N>`` per generation of imon_gc_pause_seconds (garbage-collector pauses) and
+    ``loop`` for imon_event_loop_lag_seconds (how late the event loop woke), summed over workers."""
     out: dict[str, list[float]] = {}
     for fam in (f for port in ports for f in _families(port)):
         if fam.name == "imon_pipeline_stage_seconds":
             label, prefix = "stage", ""
         elif fam.name == "imon_gc_pause_seconds":
             label, prefix = "generation", "gc"
+        elif fam.name == "imon_event_loop_lag_seconds":
+            label, prefix = "", "loop"
         else:
             continue
         for smp in fam.samples:
-            st = prefix + smp.labels.get(label, "")
+            acc = out.setdefault(prefix + smp.labels.get(label, ""), [0.0] * (2 + 2 * len(SLOW_S)))
             if smp.name.endswith("_sum"):
-                out.setdefault(st, [0.0, 0.0])[0] += smp.value
+                acc[0] += smp.value
             elif smp.name.endswith("_count"):
-                out.setdefault(st, [0.0, 0.0])[1] += smp.value
-    return {k: (v[0], v[1]) for k, v in out.items()}
+                acc[1] += smp.value
+            elif smp.name.endswith("_bucket") and (le := smp.labels.get("le")) in SLOW_S:
+                acc[2 + SLOW_S.index(le)] += smp.value  # at or under the bound: "over" is count minus this
+    return {k: (v[0], v[1], *(v[1] - x for x in v[2 : 2 + len(SLOW_S)])) for k, v in out.items()}
 
 
-def _stage_means(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> dict[str, Any]:
-    """Mean ms per stage between two scrapes (queued: per event; gc0-gc2: per collection; the others: per
-    batch)."""
+def _stage_means(before: dict[str, tuple[float, ...]], after: dict[str, tuple[float, ...]]) -> dict[str, Any]:
+    """Mean ms per stage between two scrapes (queued: per event; gc0-gc2: per collection; loop: per wake-up of
+    the event loop, how late; the others: per batch), with how many took over 100 and 250 ms (GC: unknown)."""
     res: dict[str, Any] = {}
-    for st, (s1, c1) in after.items():
-        s0, c0 = before.get(st, (0.0, 0.0))
+    for st, (s1, c1, *over1) in after.items():
+        s0, c0, *over0 = before.get(st, (0.0, 0.0, 0.0, 0.0))
         if c1 > c0:
             res[st] = {"mean_ms": round((s1 - s0) / (c1 - c0) * 1000, 2), "count": int(c1 - c0)}
+            if not st.startswith("gc"):
+                res[st] |= {"over_100_ms": int(over1[0] - over0[0]), "over_250_ms": int(over1[1] - over0[1])}
     return res
 
 

@@ -35,6 +35,10 @@ def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: P
     assert {"queued", "prepare", "score", "finish", "publish"} <= set(pipe["stages"])
     assert "gc0" in pipe["stages"] or "gc0" in res["latency"]["stages"]  # imon_gc_pause_seconds is scraped
     lat = res["latency"]
+    # the worker's event loop was watched through the phase (imon_event_loop_lag_seconds, one wake-up per 0.25 s)
+    loop = lat["stages"]["loop"]
+    assert loop["count"] >= 4 and 0 <= loop["over_250_ms"] <= loop["over_100_ms"] <= loop["count"]
+    assert 0 <= lat["stages"]["score"]["over_250_ms"] <= lat["stages"]["score"]["over_100_ms"]
     assert lat["utterances"] > 0 and 0 < lat["ms"]["p50"] <= lat["ms"]["p99"] <= lat["ms"]["max"]
     assert lat["ms_steady"] == {}  # a 3-s phase has nothing past the stream's opening seconds
     # the per-second timeline covers every latency-phase utterance and its worst second is the max
