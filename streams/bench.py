@@ -53,6 +53,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--raw-utterances", type=int, default=2000, help="utterances for the raw scorer phase")
     p.add_argument("--latency-rate", type=float, help="events/s in the latency phase (default: 50%% of capacity)")
     p.add_argument("--latency-seconds", type=float, default=30.0, help="length of the latency phase (default 30)")
+    p.add_argument("--latency-warmup-seconds", type=float, default=30.0,
+                   help="before the latency phase, send another stream at the same rate for this long, reported "
+                        "apart as latency_warmup (default 30; 0: none). A broker fresh from its start spends "
+                        "cores compiling its code in the first minutes of traffic (docs/experiments/rule_26.md)")
     p.add_argument("--partitions", type=int, default=4, help="partitions of the bench topics (default 4)")
     p.add_argument("--workers", type=int, default=1,
                    help="worker processes in one consumer group (default 1; at most --partitions)")
@@ -443,31 +447,53 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         # -- phase 3: latency at a fixed rate ------------------------------------------------
         rate = args.latency_rate or round(0.5 * cap * len(backlog) / n_utt, 1)
         n = int(rate * args.latency_seconds)
-        print(f"phase 3/3: latency at {rate} events/s for {args.latency_seconds:.0f}s ...", file=sys.stderr)
-        stream = _events(n, args.seed + 2)
         prod2 = producer(s, linger_ms=0)
         watch = _AlertWatch(s, s.topic_alerts)
         watch.start()
         if not watch.ready.wait(60):
             raise RuntimeError("the alerts topic could not be read within 60 s")
+
+        def send_at_rate(stream: list[tuple[bytes, dict[str, Any]]]) -> set[str]:
+            """Send ``stream`` at ``rate``, each event stamped as sent; the utterances' event ids."""
+            t0 = time.monotonic()
+            ids = set()
+            for i, (key, e) in enumerate(tqdm(stream, desc="produce", unit="ev", file=sys.stderr)):
+                due = t0 + i / rate
+                if (d := due - time.monotonic()) > 0:
+                    time.sleep(d)
+                e["ts"] = datetime.now(UTC).isoformat(timespec="microseconds")
+                if e["type"] == "utterance":
+                    ids.add(e["event_id"])
+                prod2.send(s.topic_input, key=key, value=orjson.dumps(e))
+            prod2.flush()
+            return ids
+
+        def latencies(recs: dict[str, dict[str, Any]], ids: set[str]) -> list[tuple[float, float]]:
+            """(sent at, event-to-scored seconds) of the utterances ``ids``."""
+            return [(_epoch(r["ts"]), _epoch(r["scored_at"]) - _epoch(r["ts"])) for eid, r in recs.items() if eid in ids]
+
+        scored_before = n_utt
+        if args.latency_warmup_seconds > 0:
+            print(f"phase 3/3: warm-up at {rate} events/s for {args.latency_warmup_seconds:.0f}s (reported apart) ...",
+                  file=sys.stderr)
+            st_w, c_w = _stage_totals(ports), _cpu_now(pids)
+            warm_ids = send_at_rate(_events(int(rate * args.latency_warmup_seconds), args.seed + 3))
+            scored_before += len(warm_ids)
+            warm = [x for _, x in latencies(_collect_scored(s, s.topic_scored, scored_before, timeout=120), warm_ids)]
+            result["latency_warmup"] = {"seconds": args.latency_warmup_seconds, "utterances": len(warm),
+                                        "ms": _percentiles(warm), "stages": _stage_means(st_w, _stage_totals(ports)),
+                                        "cpu": _cpu_use(c_w, _cpu_now(pids))}
+            print(f"  warm-up event-to-scored latency ms: {result['latency_warmup']['ms']}", file=sys.stderr)
+            st1 = _stage_totals(ports)
+        print(f"phase 3/3: latency at {rate} events/s for {args.latency_seconds:.0f}s ...", file=sys.stderr)
+        stream = _events(n, args.seed + 2)
         c2 = _cpu_now(pids)
-        t0 = time.monotonic()
-        sent_ids = set()
-        for i, (key, e) in enumerate(tqdm(stream, desc="produce", unit="ev", file=sys.stderr)):
-            due = t0 + i / rate
-            if (d := due - time.monotonic()) > 0:
-                time.sleep(d)
-            e["ts"] = datetime.now(UTC).isoformat(timespec="microseconds")
-            if e["type"] == "utterance":
-                sent_ids.add(e["event_id"])
-            prod2.send(s.topic_input, key=key, value=orjson.dumps(e))
-        prod2.flush()
-        allrecs = _collect_scored(s, s.topic_scored, n_utt + len(sent_ids), timeout=120)
+        sent_ids = send_at_rate(stream)
+        allrecs = _collect_scored(s, s.topic_scored, scored_before + len(sent_ids), timeout=120)
         # every utterance is scored, so its alerts were published with it: the watch reads them shortly
         raised = sum(r["alerts"] for eid, r in allrecs.items() if eid in sent_ids)
         alert_lat = watch.stop_once_read(sent_ids, raised)
-        pairs = [(_epoch(r["ts"]), _epoch(r["scored_at"]) - _epoch(r["ts"])) for eid, r in allrecs.items()
-                 if eid in sent_ids]
+        pairs = latencies(allrecs, sent_ids)
         lat = [x for _, x in pairs]
         # The simulated stream opens its 200 conversations at once: its first second carries their start events
         # (~70 % of the steady utterance rate), the next two ~110-120 %. Reported apart, not instead.

@@ -22,7 +22,8 @@ def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: P
     env = {**os.environ, "IMON_KAFKA_BOOTSTRAP": kafka_bootstrap, "HF_HUB_OFFLINE": "1", "IMON_GC_THRESHOLD0": "700"}
     proc = subprocess.run(
         [sys.executable, "-m", "streams.cli", "bench", "--events", "300", "--raw-utterances", "60",
-         "--latency-rate", "20", "--latency-seconds", "3", "--partitions", "2", "--out", str(out)],
+         "--latency-rate", "20", "--latency-seconds", "3", "--latency-warmup-seconds", "2", "--partitions", "2",
+         "--out", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -39,6 +40,9 @@ def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: P
     loop = lat["stages"]["loop"]
     assert loop["count"] >= 4 and 0 <= loop["over_250_ms"] <= loop["over_100_ms"] <= loop["count"]
     assert 0 <= lat["stages"]["score"]["over_250_ms"] <= lat["stages"]["score"]["over_100_ms"]
+    # the warm-up stream was scored and reported apart, and none of it counts in the measured phase
+    warm = res["latency_warmup"]
+    assert warm["seconds"] == 2 and warm["utterances"] > 0 and warm["ms"]["p50"] > 0 and "score" in warm["stages"]
     assert lat["utterances"] > 0 and 0 < lat["ms"]["p50"] <= lat["ms"]["p99"] <= lat["ms"]["max"]
     assert lat["ms_steady"] == {}  # a 3-s phase has nothing past the stream's opening seconds
     # the per-second timeline covers every latency-phase utterance and its worst second is the max
@@ -71,7 +75,8 @@ def test_two_workers_share_the_backlog_as_one_group(kafka_bootstrap: str, tmp_pa
     env = {**os.environ, "IMON_KAFKA_BOOTSTRAP": kafka_bootstrap, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "streams.cli", "bench", "--events", "400", "--raw-utterances", "40",
-         "--latency-rate", "20", "--latency-seconds", "3", "--partitions", "2", "--workers", "2", "--out", str(out)],
+         "--latency-rate", "20", "--latency-seconds", "3", "--latency-warmup-seconds", "0", "--partitions", "2",
+         "--workers", "2", "--out", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -89,7 +94,7 @@ def test_two_workers_share_the_backlog_as_one_group(kafka_bootstrap: str, tmp_pa
     assert res["worker_rss_bytes"] == sum(res["worker_rss_bytes_each"])
     assert {"prepare", "score", "finish", "publish"} <= set(pipe["stages"])
     assert pipe["stages"]["score"]["count"] >= 2  # at least one batch from each worker
-    assert res["latency"]["utterances"] > 0
+    assert res["latency"]["utterances"] > 0 and "latency_warmup" not in res  # --latency-warmup-seconds 0: none
     assert (tmp_path / "bench.worker.log").exists() and (tmp_path / "bench.worker2.log").exists()
 
 
