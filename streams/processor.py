@@ -156,8 +156,8 @@ class Processor:
         self.index.note(iid, d)
 
     def reindex(self) -> int:
-        """Rebuild the housekeeping index from a full scan of the store (after a table recovery, and
-        now and then for writes the processor does not make); returns the conversations indexed."""
+        """Rebuild the housekeeping index from a full scan of the store at once (at start and after a table
+        recovery; the once-a-minute safety net is :meth:`reindex_step`); returns the conversations indexed."""
         self.index.rebuild((iid, self.store.get(iid)) for iid in list(self.store.keys()))
         self.refresh.reset()
         return len(self.index)

@@ -130,9 +130,9 @@ class RefreshPass:
     A pass starts from a snapshot of the keys in the store and of those in the index (two lists, no
     union: building a set of ~40,000 keys alone took ~7 ms). Each step takes about 1/``ticks`` of each
     list: a store key is re-read into the index; an index key is only checked, and leaves the index if
-    the store no longer holds it. Every re-read takes the store's value of that
-    moment, so the index is never less right after a step than before it, and a write the processor did
-    not make is picked up within one pass.
+    the store no longer holds it. Every re-read takes the store's value of that moment, so the index is
+    never less right after a step than before it. A write the processor did not make is picked up by the
+    first pass that starts after it (in the worker: within two minutes).
     """
 
     def __init__(self, ticks: int) -> None:
