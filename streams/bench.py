@@ -27,6 +27,7 @@ Results are printed and saved as JSON (``--out``).
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import os
@@ -453,19 +454,42 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not watch.ready.wait(60):
             raise RuntimeError("the alerts topic could not be read within 60 s")
 
+        generator: dict[str, Any] = {}
+
         def send_at_rate(stream: list[tuple[bytes, dict[str, Any]]]) -> set[str]:
-            """Send ``stream`` at ``rate``, each event stamped as sent; the utterances' event ids."""
+            """Send ``stream`` at ``rate``, each event stamped as sent; the utterances' event ids. Notes in
+            ``generator`` how far the sending fell behind its schedule and the bench's own GC pauses meanwhile
+            (a late send makes a burst, which is the load generator's doing, not the pipeline's)."""
+            pauses: list[float] = []
+            started = [0.0]
+
+            def on_gc(phase: str, info: dict[str, Any]) -> None:
+                if phase == "start":
+                    started[0] = time.perf_counter()
+                else:
+                    pauses.append(time.perf_counter() - started[0])
+
             t0 = time.monotonic()
             ids = set()
-            for i, (key, e) in enumerate(tqdm(stream, desc="produce", unit="ev", file=sys.stderr)):
-                due = t0 + i / rate
-                if (d := due - time.monotonic()) > 0:
-                    time.sleep(d)
-                e["ts"] = datetime.now(UTC).isoformat(timespec="microseconds")
-                if e["type"] == "utterance":
-                    ids.add(e["event_id"])
-                prod2.send(s.topic_input, key=key, value=orjson.dumps(e))
-            prod2.flush()
+            late: list[float] = []
+            gc.callbacks.append(on_gc)
+            try:
+                for i, (key, e) in enumerate(tqdm(stream, desc="produce", unit="ev", file=sys.stderr)):
+                    due = t0 + i / rate
+                    if (d := due - time.monotonic()) > 0:
+                        time.sleep(d)
+                    else:
+                        late.append(-d)
+                    e["ts"] = datetime.now(UTC).isoformat(timespec="microseconds")
+                    if e["type"] == "utterance":
+                        ids.add(e["event_id"])
+                    prod2.send(s.topic_input, key=key, value=orjson.dumps(e))
+                prod2.flush()
+            finally:
+                gc.callbacks.remove(on_gc)
+            generator.update(sends_late_over_50_ms=sum(x > 0.05 for x in late),
+                             most_late_ms=round(max(late, default=0.0) * 1000, 1), gc_collections=len(pauses),
+                             gc_longest_ms=round(max(pauses, default=0.0) * 1000, 1))
             return ids
 
         def latencies(recs: dict[str, dict[str, Any]], ids: set[str]) -> list[tuple[float, float]]:
@@ -482,7 +506,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             warm = [x for _, x in latencies(_collect_scored(s, s.topic_scored, scored_before, timeout=120), warm_ids)]
             result["latency_warmup"] = {"seconds": args.latency_warmup_seconds, "utterances": len(warm),
                                         "ms": _percentiles(warm), "stages": _stage_means(st_w, _stage_totals(ports)),
-                                        "cpu": _cpu_use(c_w, _cpu_now(pids))}
+                                        "cpu": _cpu_use(c_w, _cpu_now(pids)), "load_generator": dict(generator)}
             print(f"  warm-up event-to-scored latency ms: {result['latency_warmup']['ms']}", file=sys.stderr)
             st1 = _stage_totals(ports)
         print(f"phase 3/3: latency at {rate} events/s for {args.latency_seconds:.0f}s ...", file=sys.stderr)
@@ -503,6 +527,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                              "utterances": len(lat), "ms": _percentiles(lat), "timeline": _timeline(pairs),
                              "steady_from_s": STEADY_FROM_S, "ms_steady": _percentiles(steady),
                              "stages": _stage_means(st1, _stage_totals(ports)), "cpu": _cpu_use(c2, _cpu_now(pids)),
+                             "load_generator": dict(generator),
                              "alerts": {"raised": raised, "read": len(alert_lat), "ms": _percentiles(alert_lat)}}
         print(f"  event-to-scored latency ms: {result['latency']['ms']}; from second {STEADY_FROM_S:.0f} on: "
               f"{result['latency']['ms_steady']}", file=sys.stderr)
