@@ -325,7 +325,7 @@ def _stage_means(before: dict[str, tuple[float, ...]], after: dict[str, tuple[fl
     the event loop, how late; the others: per batch), with how many took over 100 and 250 ms (GC: unknown)."""
     res: dict[str, Any] = {}
     for st, (s1, c1, *over1) in after.items():
-        s0, c0, *over0 = before.get(st, (0.0, 0.0, 0.0, 0.0))
+        s0, c0, *over0 = before.get(st, (0.0,) * len(after[st]))
         if c1 > c0:
             res[st] = {"mean_ms": round((s1 - s0) / (c1 - c0) * 1000, 2), "count": int(c1 - c0)}
             if not st.startswith("gc"):

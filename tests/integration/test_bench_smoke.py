@@ -40,9 +40,11 @@ def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: P
     loop = lat["stages"]["loop"]
     assert loop["count"] >= 4 and 0 <= loop["over_250_ms"] <= loop["over_100_ms"] <= loop["count"]
     assert 0 <= lat["stages"]["score"]["over_250_ms"] <= lat["stages"]["score"]["over_100_ms"]
-    # how far the load generator fell behind its schedule, and its own GC pauses, are on record
-    gen = lat["load_generator"]
-    assert gen["sends_late_over_50_ms"] >= 0 and gen["most_late_ms"] >= 0 and gen["gc_collections"] >= 0
+    # how far the load generator fell behind its schedule, and its own GC pauses, are on record, for the
+    # warm-up and the measured phase apart (no figure is asserted: a late send depends on the machine)
+    for phase in (lat, res["latency_warmup"]):
+        assert set(phase["load_generator"]) == {"sends_late_over_50_ms", "most_late_ms", "gc_collections",
+                                                 "gc_longest_ms"}, phase["load_generator"]
     # the warm-up stream was scored and reported apart, and none of it counts in the measured phase
     warm = res["latency_warmup"]
     assert warm["seconds"] == 2 and warm["utterances"] > 0 and warm["ms"]["p50"] > 0 and "score" in warm["stages"]
