@@ -11,7 +11,9 @@ Three phases, one run, one machine, so the ratios mean something:
    stamped with its send time; event-to-scored latency = scored_at - ts, reported as p50/p95/p99,
    and per second of sending (``timeline``: utterances, p50, worst) to place a tail in time; and the
    event-to-alert latency of the alerts those events raised, from send time to when a consumer of the
-   alerts topic read them (``alerts``; the scored latency is to the worker's ``scored_at``).
+   alerts topic read them (``alerts``; the scored latency is to the worker's ``scored_at``); beside the
+   timeline, the cores each party on the machine used in each second of sending (``cpu_timeline``: bench,
+   worker, its scorer process, broker, Prometheus, Alertmanager, the rest; the machine's steal and iowait).
 Phases 2 and 3 also report where the time went: the mean of each stage of the worker's
 ``imon_pipeline_stage_seconds`` (queued per event; prepare, score, finish, publish per batch), and the
 garbage collector's pauses per generation (``imon_gc_pause_seconds``: gc2 = full collections).
@@ -208,6 +210,64 @@ def _cpu_use(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
     if "machine" in use:
         use["other"] = round(use["machine"] - use["bench"] - use.get("worker", 0.0), 2)
     return {"seconds": round(wall, 2), "cores": os.cpu_count() or 0, "cores_used": use}
+
+
+#: Command names of the local stack's processes, as the bench's CPU timeline names their parties.
+_STACK_PARTIES = {"java": "broker", "prometheus": "prometheus", "alertmanager": "alertmanager"}
+
+
+def _parties(procs: dict[int, tuple[int, str, float]], workers: Sequence[int], me: int) -> dict[str, float]:
+    """CPU seconds used so far per party: the bench (this process), the workers, their scorer processes (any
+    descendant of a worker), the broker's JVM (every ``java`` process: the local stack runs no other),
+    Prometheus, Alertmanager and the rest (kernel threads, shells, everything else)."""
+    out = dict.fromkeys(("bench", "worker", "scorer", "broker", "prometheus", "alertmanager", "rest"), 0.0)
+    wset = set(workers)
+    for pid, (ppid, comm, cpu) in procs.items():
+        if pid == me:
+            party = "bench"
+        elif pid in wset:
+            party = "worker"
+        else:
+            party = _STACK_PARTIES.get(comm, "rest")
+            seen, p = 0, ppid
+            while p and p in procs and seen < 64:  # a descendant of a worker: its scorer process
+                if p in wset:
+                    party = "scorer"
+                    break
+                p, seen = procs[p][0], seen + 1
+        out[party] += cpu
+    return out
+
+
+class _CpuTimeline(threading.Thread):
+    """Once a second while a latency phase runs: the cores each party used in that second (``_parties``) and
+    the machine's busy, steal and iowait cores, so a slow second in ``timeline`` can be set beside who had
+    the CPU then (``scripts/latency_episodes.py`` does that). CPU of a process that exited within a second is
+    not counted in it; seconds are counted from the sampler's start, just before the first send."""
+
+    def __init__(self, worker_pids: Sequence[int], period: float = 1.0) -> None:
+        super().__init__(name="bench-cpu-timeline", daemon=True)
+        self.workers, self.period = list(worker_pids), period
+        self.samples: list[dict[str, float]] = []
+        self.done = threading.Event()
+
+    def _snap(self) -> tuple[float, dict[str, float]]:
+        parties = _parties(proctree.processes(), self.workers, os.getpid())
+        return time.monotonic(), parties | proctree.machine_ticks()
+
+    def run(self) -> None:
+        t0, prev = self._snap()
+        last, k = t0, 0
+        while not self.done.wait(max(0.0, t0 + (k + 1) * self.period - time.monotonic())):
+            t, cur = self._snap()
+            self.samples.append({"s": k} | {name: round((cur[name] - prev[name]) / (t - last), 2)
+                                             for name in cur if name in prev})
+            prev, last, k = cur, t, k + 1
+
+    def stop(self) -> list[dict[str, float]]:
+        self.done.set()
+        self.join(10)
+        return self.samples
 
 
 def _resolved_dtype(s: Settings) -> str:
@@ -501,18 +561,25 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"phase 3/3: warm-up at {rate} events/s for {args.latency_warmup_seconds:.0f}s (reported apart) ...",
                   file=sys.stderr)
             st_w, c_w = _stage_totals(ports), _cpu_now(pids)
+            tl_w = _CpuTimeline(pids)
+            tl_w.start()
             warm_ids = send_at_rate(_events(int(rate * args.latency_warmup_seconds), args.seed + 3))
+            warm_cpu = tl_w.stop()
             scored_before += len(warm_ids)
             warm = [x for _, x in latencies(_collect_scored(s, s.topic_scored, scored_before, timeout=120), warm_ids)]
             result["latency_warmup"] = {"seconds": args.latency_warmup_seconds, "utterances": len(warm),
                                         "ms": _percentiles(warm), "stages": _stage_means(st_w, _stage_totals(ports)),
-                                        "cpu": _cpu_use(c_w, _cpu_now(pids)), "load_generator": dict(generator)}
+                                        "cpu": _cpu_use(c_w, _cpu_now(pids)), "cpu_timeline": warm_cpu,
+                                        "load_generator": dict(generator)}
             print(f"  warm-up event-to-scored latency ms: {result['latency_warmup']['ms']}", file=sys.stderr)
             st1 = _stage_totals(ports)
         print(f"phase 3/3: latency at {rate} events/s for {args.latency_seconds:.0f}s ...", file=sys.stderr)
         stream = _events(n, args.seed + 2)
         c2 = _cpu_now(pids)
+        tl = _CpuTimeline(pids)
+        tl.start()
         sent_ids = send_at_rate(stream)
+        cpu_timeline = tl.stop()
         allrecs = _collect_scored(s, s.topic_scored, scored_before + len(sent_ids), timeout=120)
         # every utterance is scored, so its alerts were published with it: the watch reads them shortly
         raised = sum(r["alerts"] for eid, r in allrecs.items() if eid in sent_ids)
@@ -525,6 +592,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         steady = [x for t, x in pairs if t - first >= STEADY_FROM_S]
         result["latency"] = {"rate_events_per_s": rate, "utterance_share": round(n_utt / len(backlog), 3),
                              "utterances": len(lat), "ms": _percentiles(lat), "timeline": _timeline(pairs),
+                             "cpu_timeline": cpu_timeline,
                              "steady_from_s": STEADY_FROM_S, "ms_steady": _percentiles(steady),
                              "stages": _stage_means(st1, _stage_totals(ports)), "cpu": _cpu_use(c2, _cpu_now(pids)),
                              "load_generator": dict(generator),

@@ -75,3 +75,30 @@ def rss_bytes(pid: int, descendants: bool = True) -> int | None:
             continue
     known = [b for b in sizes if b is not None]
     return sum(known) if known else None
+
+
+def machine_ticks() -> dict[str, float]:
+    """CPU seconds the machine spent so far, summed over its cores, from /proc/stat: ``busy`` (user, nice,
+    system, irq, softirq), ``steal`` (taken by the hypervisor) and ``iowait``; {} where /proc/stat is missing."""
+    try:
+        f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return {}
+    user, nice, system, _idle, iowait, irq, softirq, steal = f
+    return {"busy": (user + nice + system + irq + softirq) / TICK, "steal": steal / TICK, "iowait": iowait / TICK}
+
+
+def processes() -> dict[int, tuple[int, str, float]]:
+    """Every live process: pid -> (parent pid, command name, CPU seconds used so far, all its threads)."""
+    out: dict[int, tuple[int, str, float]] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            raw = (d / "stat").read_text()
+            head, tail = raw.rsplit(")", 1)
+            st = tail.split()
+            out[int(d.name)] = (int(st[1]), head.split("(", 1)[1], (int(st[11]) + int(st[12])) / TICK)
+        except (OSError, ValueError, IndexError):  # gone meanwhile
+            continue
+    return out

@@ -28,3 +28,40 @@ def test_stage_means_count_slow_batches_and_late_wakeups(monkeypatch: Any) -> No
     got = bench._stage_means(before, bench._stage_totals([1]))
     assert got["score"] == {"mean_ms": 260.0, "count": 4, "over_100_ms": 3, "over_250_ms": 2}
     assert got["loop"] == {"mean_ms": 153.67, "count": 3, "over_100_ms": 2, "over_250_ms": 1}
+
+
+def test_parties_name_each_process_by_its_place_on_the_machine() -> None:
+    procs = {10: (1, "imon", 5.0), 11: (10, "python3", 7.0), 12: (11, "python3", 1.0), 20: (1, "java", 3.0),
+             21: (1, "prometheus", 2.0), 22: (1, "alertmanager", 0.5), 30: (1, "imon", 4.0), 40: (2, "kworker/0:1", 0.25),
+             41: (99, "bash", 0.25)}  # 99 is gone: an orphan of an unknown parent is the rest's
+    got = bench._parties(procs, workers=[10], me=30)
+    assert got == {"bench": 4.0, "worker": 5.0, "scorer": 8.0, "broker": 3.0, "prometheus": 2.0,
+                   "alertmanager": 0.5, "rest": 0.5}
+
+
+def test_cpu_timeline_sees_a_busy_worker_each_second() -> None:
+    """A real busy process read through /proc: each one-second sample gives it most of a core (on a 2-core
+    machine shared with the suite it gets at least a fifth), and a sleeping one none."""
+    import subprocess
+    import sys
+    import time
+
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.3)
+        tl = bench._CpuTimeline([busy.pid], period=1.0)
+        tl.start()
+        time.sleep(3.4)
+        samples = tl.stop()
+        quiet = bench._CpuTimeline([idle.pid], period=0.5)
+        quiet.start()
+        time.sleep(1.2)
+        calm = quiet.stop()
+    finally:
+        busy.kill()
+        idle.kill()
+    assert [c["s"] for c in samples] == [0, 1, 2]
+    assert all(c["worker"] >= 0.2 and c["busy"] >= c["worker"] - 0.05 for c in samples), samples
+    assert all(c["scorer"] == 0.0 for c in samples)
+    assert calm and all(c["worker"] == 0.0 for c in calm), calm
