@@ -11,7 +11,10 @@ Three phases, one run, one machine, so the ratios mean something:
    stamped with its send time; event-to-scored latency = scored_at - ts, reported as p50/p95/p99,
    and per second of sending (``timeline``: utterances, p50, worst) to place a tail in time; and the
    event-to-alert latency of the alerts those events raised, from send time to when a consumer of the
-   alerts topic read them (``alerts``; the scored latency is to the worker's ``scored_at``); beside the
+   alerts topic read them (``alerts``; the scored latency is to the worker's ``scored_at``). By default a
+   warm-up of ``--latency-warmup-seconds`` comes first, as the first part of the same stream, sent without a
+   pause: the measured part is a stream in its steady state, the warm-up (reported apart as
+   ``latency_warmup``) holds the fresh stream's opening and the broker's first minutes of traffic. Beside the
    timeline, the cores each party on the machine used in each second of sending (``cpu_timeline``: bench,
    worker, its scorer process, broker, Prometheus, Alertmanager, the rest; the machine's steal and iowait).
 Phases 2 and 3 also report where the time went: the mean of each stage of the worker's
@@ -39,7 +42,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,9 +60,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latency-rate", type=float, help="events/s in the latency phase (default: 50%% of capacity)")
     p.add_argument("--latency-seconds", type=float, default=30.0, help="length of the latency phase (default 30)")
     p.add_argument("--latency-warmup-seconds", type=float, default=30.0,
-                   help="before the latency phase, send another stream at the same rate for this long, reported "
-                        "apart as latency_warmup (default 30; 0: none). A broker fresh from its start spends "
-                        "cores compiling its code in the first minutes of traffic (docs/experiments/rule_26.md)")
+                   help="before the latency phase, send the same stream at the same rate for this long, without a "
+                        "pause, reported apart as latency_warmup (default 30; 0: none, the measured phase then opens "
+                        "a fresh stream). A broker fresh from its start spends cores compiling its code in the first "
+                        "minutes of traffic, and a fresh stream opens its 200 conversations at once "
+                        "(docs/experiments/rule_26.md, rule_28.md)")
     p.add_argument("--partitions", type=int, default=4, help="partitions of the bench topics (default 4)")
     p.add_argument("--workers", type=int, default=1,
                    help="worker processes in one consumer group (default 1; at most --partitions)")
@@ -514,88 +519,112 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not watch.ready.wait(60):
             raise RuntimeError("the alerts topic could not be read within 60 s")
 
-        generator: dict[str, Any] = {}
-
-        def send_at_rate(stream: list[tuple[bytes, dict[str, Any]]]) -> set[str]:
-            """Send ``stream`` at ``rate``, each event stamped as sent; the utterances' event ids. Notes in
-            ``generator`` how far the sending fell behind its schedule and the bench's own GC pauses meanwhile
-            (a late send makes a burst, which is the load generator's doing, not the pipeline's)."""
-            pauses: list[float] = []
+        def send_at_rate(stream: list[tuple[bytes, dict[str, Any]]], mark: int,
+                         on_mark: Callable[[], None]) -> tuple[set[str], set[str], list[dict[str, Any]]]:
+            """Send ``stream`` at ``rate``, each event stamped as sent, with no pause between the events before
+            index ``mark`` (the warm-up) and those from it (the measured phase); ``on_mark`` runs in a thread of
+            its own as the event at ``mark`` is due, so the schedule holds. Returns the utterances' event ids
+            before and from ``mark`` and, for each part, how far the sending fell behind its schedule and the
+            bench's own GC pauses meanwhile (a late send makes a burst, which is the load generator's doing, not
+            the pipeline's)."""
+            pauses: list[tuple[int, float]] = []
             started = [0.0]
+            at = [0]
 
             def on_gc(phase: str, info: dict[str, Any]) -> None:
                 if phase == "start":
                     started[0] = time.perf_counter()
                 else:
-                    pauses.append(time.perf_counter() - started[0])
+                    pauses.append((at[0], time.perf_counter() - started[0]))
 
             t0 = time.monotonic()
-            ids = set()
-            late: list[float] = []
+            ids: tuple[set[str], set[str]] = (set(), set())
+            late: list[tuple[int, float]] = []
+            marker = threading.Thread(target=on_mark, name="bench-phase-mark", daemon=True)
             gc.callbacks.append(on_gc)
             try:
                 for i, (key, e) in enumerate(tqdm(stream, desc="produce", unit="ev", file=sys.stderr)):
+                    at[0] = i
+                    if i == mark:
+                        marker.start()
                     due = t0 + i / rate
                     if (d := due - time.monotonic()) > 0:
                         time.sleep(d)
                     else:
-                        late.append(-d)
+                        late.append((i, -d))
                     e["ts"] = datetime.now(UTC).isoformat(timespec="microseconds")
                     if e["type"] == "utterance":
-                        ids.add(e["event_id"])
+                        ids[i >= mark].add(e["event_id"])
                     prod2.send(s.topic_input, key=key, value=orjson.dumps(e))
                 prod2.flush()
             finally:
                 gc.callbacks.remove(on_gc)
-            generator.update(sends_late_over_50_ms=sum(x > 0.05 for x in late),
-                             most_late_ms=round(max(late, default=0.0) * 1000, 1), gc_collections=len(pauses),
-                             gc_longest_ms=round(max(pauses, default=0.0) * 1000, 1))
-            return ids
+            if marker.ident is None:  # the stream ended before ``mark``
+                on_mark()
+            else:
+                marker.join(30)
+            reports = []
+            for part in (False, True):
+                lt = [x for i, x in late if (i >= mark) == part]
+                ps = [x for i, x in pauses if (i >= mark) == part]
+                reports.append({"sends_late_over_50_ms": sum(x > 0.05 for x in lt),
+                                "most_late_ms": round(max(lt, default=0.0) * 1000, 1), "gc_collections": len(ps),
+                                "gc_longest_ms": round(max(ps, default=0.0) * 1000, 1)})
+            return ids[0], ids[1], reports
 
         def latencies(recs: dict[str, dict[str, Any]], ids: set[str]) -> list[tuple[float, float]]:
             """(sent at, event-to-scored seconds) of the utterances ``ids``."""
             return [(_epoch(r["ts"]), _epoch(r["scored_at"]) - _epoch(r["ts"])) for eid, r in recs.items() if eid in ids]
 
-        scored_before = n_utt
-        if args.latency_warmup_seconds > 0:
-            print(f"phase 3/3: warm-up at {rate} events/s for {args.latency_warmup_seconds:.0f}s (reported apart) ...",
-                  file=sys.stderr)
-            st_w, c_w = _stage_totals(ports), _cpu_now(pids)
-            tl_w = _CpuTimeline(pids)
-            tl_w.start()
-            warm_ids = send_at_rate(_events(int(rate * args.latency_warmup_seconds), args.seed + 3))
-            warm_cpu = tl_w.stop()
-            scored_before += len(warm_ids)
-            warm = [x for _, x in latencies(_collect_scored(s, s.topic_scored, scored_before, timeout=120), warm_ids)]
-            result["latency_warmup"] = {"seconds": args.latency_warmup_seconds, "utterances": len(warm),
-                                        "ms": _percentiles(warm), "stages": _stage_means(st_w, _stage_totals(ports)),
-                                        "cpu": _cpu_use(c_w, _cpu_now(pids)), "cpu_timeline": warm_cpu,
-                                        "load_generator": dict(generator)}
-            print(f"  warm-up event-to-scored latency ms: {result['latency_warmup']['ms']}", file=sys.stderr)
-            st1 = _stage_totals(ports)
-        print(f"phase 3/3: latency at {rate} events/s for {args.latency_seconds:.0f}s ...", file=sys.stderr)
-        stream = _events(n, args.seed + 2)
-        c2 = _cpu_now(pids)
+        # One stream: the warm-up is its first rate x W events, the measured phase the next rate x seconds, sent
+        # back to back, so the measured phase is a stream in its steady state. A fresh simulated stream opens its
+        # 200 conversations at once (second 0: their start events; seconds 1-2: ~15-20 % more utterances than the
+        # steady rate, every conversation at the same early turns): with W > 0 that opening is the warm-up's
+        # (rule 28). With W = 0 the measured phase is such a fresh stream; ``ms_steady`` then skips its opening.
+        n_warm = int(rate * args.latency_warmup_seconds)
+        stream = _events(n_warm + n, args.seed + 2)
+        if n_warm:
+            print(f"phase 3/3: warm-up at {rate} events/s for {args.latency_warmup_seconds:.0f}s (reported apart), "
+                  f"then latency for {args.latency_seconds:.0f}s, one stream ...", file=sys.stderr)
+        else:
+            print(f"phase 3/3: latency at {rate} events/s for {args.latency_seconds:.0f}s ...", file=sys.stderr)
+        at_mark: dict[str, Any] = {}
+        st_w, c_w = _stage_totals(ports), _cpu_now(pids)
+
+        def mark() -> None:
+            at_mark.update(stages=_stage_totals(ports), cpu=_cpu_now(pids))
+
         tl = _CpuTimeline(pids)
         tl.start()
-        sent_ids = send_at_rate(stream)
-        cpu_timeline = tl.stop()
-        allrecs = _collect_scored(s, s.topic_scored, scored_before + len(sent_ids), timeout=120)
+        warm_ids, sent_ids, gen = send_at_rate(stream, n_warm, mark)  # at index 0 (no warm-up) it marks at once
+        cpu_all = tl.stop()
+        end_stages, end_cpu = _stage_totals(ports), _cpu_now(pids)
+        allrecs = _collect_scored(s, s.topic_scored, n_utt + len(warm_ids) + len(sent_ids), timeout=120)
+        # the CPU samples from the measured phase's first second on, counted from it
+        off = round(n_warm / rate)
+        cpu_timeline = [c | {"s": c["s"] - off} for c in cpu_all if c["s"] >= off]
+        if n_warm:
+            warm = [x for _, x in latencies(allrecs, warm_ids)]
+            result["latency_warmup"] = {
+                "seconds": args.latency_warmup_seconds, "utterances": len(warm), "ms": _percentiles(warm),
+                "stages": _stage_means(st_w, at_mark["stages"]), "cpu": _cpu_use(c_w, at_mark["cpu"]),
+                "cpu_timeline": [c for c in cpu_all if c["s"] < off], "load_generator": gen[0]}
+            print(f"  warm-up event-to-scored latency ms: {result['latency_warmup']['ms']}", file=sys.stderr)
         # every utterance is scored, so its alerts were published with it: the watch reads them shortly
         raised = sum(r["alerts"] for eid, r in allrecs.items() if eid in sent_ids)
         alert_lat = watch.stop_once_read(sent_ids, raised)
         pairs = latencies(allrecs, sent_ids)
         lat = [x for _, x in pairs]
-        # The simulated stream opens its 200 conversations at once: its first second carries their start events
-        # (~70 % of the steady utterance rate), the next two ~110-120 %. Reported apart, not instead.
         first = min((t for t, _ in pairs), default=0.0)
         steady = [x for t, x in pairs if t - first >= STEADY_FROM_S]
         result["latency"] = {"rate_events_per_s": rate, "utterance_share": round(n_utt / len(backlog), 3),
+                             "continues_warmup": bool(n_warm),
                              "utterances": len(lat), "ms": _percentiles(lat), "timeline": _timeline(pairs),
                              "cpu_timeline": cpu_timeline,
                              "steady_from_s": STEADY_FROM_S, "ms_steady": _percentiles(steady),
-                             "stages": _stage_means(st1, _stage_totals(ports)), "cpu": _cpu_use(c2, _cpu_now(pids)),
-                             "load_generator": dict(generator),
+                             "stages": _stage_means(at_mark["stages"], end_stages),
+                             "cpu": _cpu_use(at_mark["cpu"], end_cpu),
+                             "load_generator": gen[1],
                              "alerts": {"raised": raised, "read": len(alert_lat), "ms": _percentiles(alert_lat)}}
         print(f"  event-to-scored latency ms: {result['latency']['ms']}; from second {STEADY_FROM_S:.0f} on: "
               f"{result['latency']['ms_steady']}", file=sys.stderr)

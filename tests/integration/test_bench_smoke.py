@@ -50,6 +50,21 @@ def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: P
     assert warm["seconds"] == 2 and warm["utterances"] > 0 and warm["ms"]["p50"] > 0 and "score" in warm["stages"]
     assert lat["utterances"] > 0 and 0 < lat["ms"]["p50"] <= lat["ms"]["p99"] <= lat["ms"]["max"]
     assert lat["ms_steady"] == {}  # a 3-s phase has nothing past the stream's opening seconds
+    # one stream: the warm-up is its first 2 s of events (40 at 20/s), the measured phase the next 3 s (60)
+    from streams.bench import _events
+
+    seed = 1 + 2  # --seed's default (1), + 2: the latency stream
+    utts = [e["type"] == "utterance" for _, e in _events(100, seed)]
+    assert lat["continues_warmup"] is True
+    assert (warm["utterances"], lat["utterances"]) == (sum(utts[:40]), sum(utts[40:]))
+    # who had the CPU in each second of sending, for the measured phase counted from its own start
+    for phase, secs in ((lat, 3), (warm, 2)):
+        tl = phase["cpu_timeline"]
+        assert secs - 1 <= len(tl) <= secs + 1 and [c["s"] for c in tl] == list(range(tl[0]["s"], tl[0]["s"] + len(tl)))
+        assert set(tl[0]) >= {"s", "bench", "worker", "scorer", "broker", "prometheus", "alertmanager", "rest", "busy",
+                              "steal", "iowait"}
+    assert lat["cpu_timeline"][0]["s"] == 0 and warm["cpu_timeline"][0]["s"] == 0
+    assert sum(c["bench"] for c in warm["cpu_timeline"] + lat["cpu_timeline"]) > 0  # it sent them
     # the per-second timeline covers every latency-phase utterance and its worst second is the max
     assert sum(r["n"] for r in lat["timeline"]) == lat["utterances"]
     assert max(r["max_ms"] for r in lat["timeline"]) == lat["ms"]["max"]
@@ -100,6 +115,7 @@ def test_two_workers_share_the_backlog_as_one_group(kafka_bootstrap: str, tmp_pa
     assert {"prepare", "score", "finish", "publish"} <= set(pipe["stages"])
     assert pipe["stages"]["score"]["count"] >= 2  # at least one batch from each worker
     assert res["latency"]["utterances"] > 0 and "latency_warmup" not in res  # --latency-warmup-seconds 0: none
+    assert res["latency"]["continues_warmup"] is False
     assert (tmp_path / "bench.worker.log").exists() and (tmp_path / "bench.worker2.log").exists()
 
 
