@@ -67,7 +67,7 @@ class Config:
     #: treatment). Must be a bucket boundary of ``imon_score`` (``streams.metrics.SCORE_BUCKETS``).
     high_score: float = 0.5
     #: ``imon_score`` bucket boundaries (mirror of ``streams.metrics.SCORE_BUCKETS``; a test checks).
-    score_buckets: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20)) + (1.0,)
+    score_buckets: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 10)) + (1.0,)
 
     # --- windows ---------------------------------------------------------------------------------
     #: Scrape interval of the docker-compose Prometheus (stack/compose/prometheus.yml); Grafana's
