@@ -40,17 +40,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{path}: rate {ph.get('rate_events_per_s', d.get('latency', {}).get('rate_events_per_s'))} ev/s, "
               f"p99 {p99} ms, {len(cpu)} s sampled")
         print("  party medians (cores): " + ", ".join(f"{p} {med[p]:.2f}" for p in PARTIES))
+        scrape_at = (ph.get("scrapes") or {}).get("at_s", [])
+        if scrape_at:
+            print(f"  worker scraped at s = {scrape_at} (slowest {ph['scrapes']['slowest_ms']} ms)")
         eps = [s for s, t in sorted(tl.items()) if t["max_ms"] > a.over]
         if not eps:
             print(f"  no second over {a.over:.0f} ms")
         for s in eps:
             t = tl[s]
+            near = [x for x in scrape_at if s - 1 <= x < s + 1]
             for k in (s, s + 1):
                 c = by_s.get(k)
                 if c is None:
                     continue
                 print(f"  s={s:>3} (p50 {t['p50_ms']:.0f}, max {t['max_ms']:.0f} ms) cpu at {k:>3}: "
-                      + ", ".join(f"{p} {c.get(p, 0.0):.2f}" for p in PARTIES))
+                      + ", ".join(f"{p} {c.get(p, 0.0):.2f}" for p in PARTIES)
+                      + (f"; scrape at {near}" if near and k == s else ""))
         st = ph.get("stages", {})
         counts = {k: (v.get("over_100_ms"), v.get("over_250_ms")) for k, v in st.items() if isinstance(v, dict)}
         if counts:

@@ -65,6 +65,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "a fresh stream). A broker fresh from its start spends cores compiling its code in the first "
                         "minutes of traffic, and a fresh stream opens its 200 conversations at once "
                         "(docs/experiments/rule_26.md, rule_28.md)")
+    p.add_argument("--scrape-seconds", type=float, default=5.0,
+                   help="through the latency phases, GET each worker's /metrics this often, as Prometheus does in "
+                        "production and in the local stack (default 5, its scrape_interval; 0: never). Each scrape "
+                        "makes the worker format its metrics in its main process (docs/experiments/rule_30.md)")
     p.add_argument("--partitions", type=int, default=4, help="partitions of the bench topics (default 4)")
     p.add_argument("--workers", type=int, default=1,
                    help="worker processes in one consumer group (default 1; at most --partitions)")
@@ -275,6 +279,46 @@ class _CpuTimeline(threading.Thread):
         return self.samples
 
 
+class _Scraper(threading.Thread):
+    """GETs each worker's /metrics every ``every`` seconds and drops the body, as the Prometheus of the local stack
+    and of production does (its ``scrape_interval``, 5 s): each scrape makes the worker format its exposition in its
+    main process (rule 30). Notes when each scrape began (seconds from the thread's start) and how long it took."""
+
+    def __init__(self, ports: Sequence[int], every: float) -> None:
+        super().__init__(name="bench-scraper", daemon=True)
+        self.ports, self.every = list(ports), every
+        self.done = threading.Event()
+        self.scrapes: list[tuple[float, float]] = []  # (began at, seconds)
+
+    def run(self) -> None:
+        import urllib.request
+
+        t0 = time.monotonic()
+        k = 1
+        while not self.done.wait(max(0.0, t0 + k * self.every - time.monotonic())):
+            for port in self.ports:
+                began = time.monotonic()
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                        r.read()
+                except OSError:  # a worker that does not answer is the bench's other checks' business
+                    continue
+                self.scrapes.append((round(began - t0, 3), time.monotonic() - began))
+            k += 1
+
+    def stop(self) -> list[tuple[float, float]]:
+        self.done.set()
+        self.join(10)
+        return self.scrapes
+
+
+def _scrape_report(scrapes: list[tuple[float, float]], every: float, lo: float, hi: float) -> dict[str, Any]:
+    """The scrapes begun in [lo, hi) seconds of sending, their times counted from ``lo``."""
+    mine = [(t - lo, d) for t, d in scrapes if lo <= t < hi]
+    return {"every_s": every, "count": len(mine), "slowest_ms": round(max((d for _, d in mine), default=0.0) * 1000, 1),
+            "at_s": [round(t, 2) for t, _ in mine]}
+
+
 def _resolved_dtype(s: Settings) -> str:
     """What ``IMON_ENCODER_DTYPE`` means on this machine (``auto`` depends on the CPU)."""
     if s.encoder_backend != "torch":
@@ -423,6 +467,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "settings": {"batch_max_size": s.batch_max_size, "batch_small_size": s.batch_small_size, "batch_max_wait_s": s.batch_max_wait_s,
                      "partitions": args.partitions, "workers": args.workers, "device": s.device,
+                     "scrape_seconds": args.scrape_seconds,
                      "encoder_dtype": s.encoder_dtype, "encoder_dtype_resolved": _resolved_dtype(s)},
     }
     print("phase 1/3: raw scorer ...", file=sys.stderr)
@@ -596,8 +641,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         tl = _CpuTimeline(pids)
         tl.start()
+        scraper = _Scraper(ports, args.scrape_seconds) if args.scrape_seconds > 0 else None
+        if scraper is not None:
+            scraper.start()
         warm_ids, sent_ids, gen = send_at_rate(stream, n_warm, mark)  # at index 0 (no warm-up) it marks at once
         cpu_all = tl.stop()
+        scrapes = scraper.stop() if scraper is not None else []
         end_stages, end_cpu = _stage_totals(ports), _cpu_now(pids)
         allrecs = _collect_scored(s, s.topic_scored, n_utt + len(warm_ids) + len(sent_ids), timeout=120)
         # the CPU samples from the measured phase's first second on, counted from it
@@ -608,7 +657,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             result["latency_warmup"] = {
                 "seconds": args.latency_warmup_seconds, "utterances": len(warm), "ms": _percentiles(warm),
                 "stages": _stage_means(st_w, at_mark["stages"]), "cpu": _cpu_use(c_w, at_mark["cpu"]),
-                "cpu_timeline": [c for c in cpu_all if c["s"] < off], "load_generator": gen[0]}
+                "cpu_timeline": [c for c in cpu_all if c["s"] < off], "load_generator": gen[0],
+                "scrapes": _scrape_report(scrapes, args.scrape_seconds, 0.0, n_warm / rate)}
             print(f"  warm-up event-to-scored latency ms: {result['latency_warmup']['ms']}", file=sys.stderr)
         # every utterance is scored, so its alerts were published with it: the watch reads them shortly
         raised = sum(r["alerts"] for eid, r in allrecs.items() if eid in sent_ids)
@@ -625,6 +675,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                              "stages": _stage_means(at_mark["stages"], end_stages),
                              "cpu": _cpu_use(at_mark["cpu"], end_cpu),
                              "load_generator": gen[1],
+                             "scrapes": _scrape_report(scrapes, args.scrape_seconds, n_warm / rate, float("inf")),
                              "alerts": {"raised": raised, "read": len(alert_lat), "ms": _percentiles(alert_lat)}}
         print(f"  event-to-scored latency ms: {result['latency']['ms']}; from second {STEADY_FROM_S:.0f} on: "
               f"{result['latency']['ms_steady']}", file=sys.stderr)

@@ -23,7 +23,7 @@ def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: P
     proc = subprocess.run(
         [sys.executable, "-m", "streams.cli", "bench", "--events", "300", "--raw-utterances", "60",
          "--latency-rate", "20", "--latency-seconds", "3", "--latency-warmup-seconds", "2", "--partitions", "2",
-         "--out", str(out)],
+         "--scrape-seconds", "1", "--out", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -64,6 +64,12 @@ def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: P
         assert set(tl[0]) >= {"s", "bench", "worker", "scorer", "broker", "prometheus", "alertmanager", "rest", "busy",
                               "steal", "iowait"}
     assert lat["cpu_timeline"][0]["s"] == 0 and warm["cpu_timeline"][0]["s"] == 0
+    # the worker was scraped once a second through both phases, as Prometheus would (every 5 s by default)
+    assert res["settings"]["scrape_seconds"] == 1
+    for phase, secs in ((lat, 3), (warm, 2)):
+        sc = phase["scrapes"]
+        assert sc["every_s"] == 1 and secs - 1 <= sc["count"] <= secs + 1 and sc["slowest_ms"] > 0, sc
+        assert sc["count"] == len(sc["at_s"]) and all(0 <= t < secs + 0.5 for t in sc["at_s"]), sc
     assert sum(c["bench"] for c in warm["cpu_timeline"] + lat["cpu_timeline"]) > 0  # it sent them
     # the per-second timeline covers every latency-phase utterance and its worst second is the max
     assert sum(r["n"] for r in lat["timeline"]) == lat["utterances"]
