@@ -3,7 +3,8 @@
 An *episode second* is a second of sending (``latency.timeline``) whose slowest event took over
 ``--over`` ms (default 250) to be scored. For each, prints the cores each party used in that second and
 the next (``latency.cpu_timeline``: its events are scored then), beside the party's median over the
-phase, and the stage counts of the run. Runs without ``cpu_timeline`` (benches before 2026-12-05 21:35
+phase, the stage counts of the run, and when the bench scraped the worker (``latency.scrapes``, rule 30: a
+scrape begun within 1 s before the slow second or in it is named beside it). Runs without ``cpu_timeline`` (benches before 2026-12-05 21:35
 UTC) are listed and skipped.
 
     .venv/bin/python scripts/latency_episodes.py out/bench*.json [--over 250] [--warmup]
