@@ -10,9 +10,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
-
-from streams.metrics import exposition
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 
 class HealthState:
@@ -78,7 +76,7 @@ def serve(host: str, port: int, registry: CollectorRegistry, health: HealthState
         def do_GET(self) -> None:  # noqa: N802 - http.server API
             path = self.path.split("?", 1)[0]
             routes: dict[str, Callable[[], tuple[int, bytes, str]]] = {
-                "/metrics": lambda: (200, exposition(registry), CONTENT_TYPE_LATEST),
+                "/metrics": lambda: (200, generate_latest(registry), CONTENT_TYPE_LATEST),
                 "/healthz": lambda: (
                     (200, b"ok\n", "text/plain") if health.alive() else (503, b"stalled\n", "text/plain")
                 ),

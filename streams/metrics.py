@@ -7,29 +7,14 @@ Labels come only from small fixed sets: ``queue`` (configured allow-list, else `
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    Info,
-    disable_created_metrics,
-    generate_latest,
-)
-from prometheus_client.metrics_core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, disable_created_metrics
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 
 from streams import proctree
 from streams.gcpause import GcPauses
@@ -69,92 +54,6 @@ class ScorerProcessCollector(Collector):
         yield rss
 
 
-def _label_value(v: str) -> str:
-    return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-class _ScoreChild:
-    """One label set of :class:`ScoreHistogram`: per-bucket counts (not cumulative) and the sum. Only the event
-    loop's thread observes; a scrape may read a child between an observation's count and its sum, so ``_sum`` can
-    lag its count by one observation for that scrape (``_count`` and the buckets always agree)."""
-
-    __slots__ = ("_bounds", "counts", "total", "_lines")
-
-    def __init__(self, bounds: tuple[float, ...], lines: tuple[bytes, ...]) -> None:
-        self._bounds = bounds
-        self.counts = [0] * (len(bounds) + 1)  # the last: above every finite bound
-        self.total = 0.0
-        self._lines = lines  # each bucket's line up to its value, then _count's and _sum's
-
-    def observe(self, amount: float) -> None:
-        self.counts[bisect.bisect_left(self._bounds, amount)] += 1
-        self.total += amount
-
-
-class ScoreHistogram(Collector):
-    """``imon_score``: a histogram like ``prometheus_client.Histogram`` (same name, labels, buckets, samples, no
-    ``_created``) whose scrape formats only numbers: each label set's lines are made once, when it is first seen.
-    ``/metrics`` writes it with :func:`exposition`; a scrape of every label set costs the worker's main process a few
-    ms instead of ~20 (docs/experiments/rule_31.md). Registered on the registry like any collector, so
-    ``generate_latest`` and ``get_sample_value`` see the same samples."""
-
-    def __init__(self, name: str, documentation: str, labelnames: list[str], buckets: tuple[float, ...],
-                 registry: CollectorRegistry) -> None:
-        self.name, self.documentation, self.labelnames = name, documentation, tuple(labelnames)
-        self.bounds = tuple(float(b) for b in buckets if b != float("inf"))
-        self._les = [floatToGoString(b) for b in self.bounds] + ["+Inf"]
-        self._children: dict[tuple[str, ...], _ScoreChild] = {}
-        registry.register(self)
-
-    def labels(self, *values: str) -> _ScoreChild:
-        child = self._children.get(values)
-        if child is None:
-            if len(values) != len(self.labelnames):
-                raise ValueError(f"{self.name} takes labels {self.labelnames}, got {values}")
-            pairs = ",".join(f'{k}="{_label_value(v)}"' for k, v in zip(self.labelnames, values, strict=True))
-            lines = tuple(f'{self.name}_bucket{{{pairs},le="{le}"}} '.encode() for le in self._les) + (
-                f"{self.name}_count{{{pairs}}} ".encode(), f"{self.name}_sum{{{pairs}}} ".encode())
-            child = self._children[values] = _ScoreChild(self.bounds, lines)
-        return child
-
-    def render(self) -> bytes:
-        """The family in the text exposition format, as ``generate_latest`` writes a histogram."""
-        out = [f"# HELP {self.name} {self.documentation}\n# TYPE {self.name} histogram\n".encode()]
-        for child in list(self._children.values()):
-            counts, total, lines = list(child.counts), child.total, child._lines
-            acc = 0
-            for line, c in zip(lines, counts, strict=False):
-                acc += c
-                out.append(line + b"%d.0\n" % acc)
-            out.append(lines[-2] + b"%d.0\n" % acc)
-            out.append(lines[-1] + floatToGoString(total).encode() + b"\n")
-        return b"".join(out)
-
-    def collect(self) -> Iterator[Metric]:
-        fam = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for values, child in list(self._children.items()):
-            counts, acc, buckets = list(child.counts), 0, []
-            for le, c in zip(self._les, counts, strict=True):
-                acc += c
-                buckets.append((le, float(acc)))
-            fam.add_metric(list(values), buckets, child.total)
-        yield fam
-
-
-def exposition(registry: CollectorRegistry) -> bytes:
-    """What ``/metrics`` serves: ``generate_latest`` of the registry, with every :class:`ScoreHistogram` written
-    by its own ``render`` instead of through the generic formatter (at the end; the order of families is free)."""
-    fast = [c for c in list(registry._collector_to_names) if isinstance(c, ScoreHistogram)]  # noqa: SLF001
-
-    class _Rest(Collector):
-        def collect(self) -> Iterator[Metric]:
-            for c in list(registry._collector_to_names):  # noqa: SLF001
-                if not isinstance(c, ScoreHistogram):
-                    yield from c.collect()
-
-    return generate_latest(_Rest()) + b"".join(c.render() for c in fast)
-
-
 def channel_label(channel: str | None) -> str:
     return channel if channel in CHANNELS else "other"
 
@@ -166,7 +65,7 @@ class Metrics:
     registry: CollectorRegistry
     events: Counter
     dlq: Counter
-    scores: ScoreHistogram
+    scores: Histogram
     alerts: Counter
     latency: Histogram
     inference: Histogram
@@ -216,7 +115,7 @@ class Metrics:
             dlq=Counter(
                 "imon_dlq_total", "Events sent to the dead-letter topic, by reason.", ["reason"], registry=reg
             ),
-            scores=ScoreHistogram(
+            scores=Histogram(
                 "imon_score",
                 "Model score (probability, 0..1) per task for scored utterances.",
                 ["task", "queue", "channel", "speaker"],

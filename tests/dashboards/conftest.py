@@ -78,7 +78,7 @@ def contract() -> Contract:
     from streams.drift import create_drift_metrics
     from streams.fairness import create_fairness_metrics
     from streams.feedback import create_feedback_metrics
-    from streams.metrics import Metrics, ScoreHistogram
+    from streams.metrics import Metrics
 
     m = Metrics.create(CollectorRegistry())
     groups = [
@@ -88,14 +88,11 @@ def contract() -> Contract:
     series: dict[str, frozenset[str]] = {}
     target = {"job", "instance"}  # added by Prometheus at scrape time
     for value in [v for g in (m, *groups) for v in vars(g).values()]:
-        if isinstance(value, ScoreHistogram):  # imon_score: our own histogram (rule 31)
-            labels, name, kind = frozenset(value.labelnames) | target, value.name, "histogram"
-        elif not isinstance(value, MetricWrapperBase):
+        if not isinstance(value, MetricWrapperBase):
             continue
-        else:
-            # prometheus_client keeps the label names only privately; there is no public accessor.
-            labels = frozenset(value._labelnames) | target
-            name, kind = value._name, value._type
+        # prometheus_client keeps the label names only privately; there is no public accessor.
+        labels = frozenset(value._labelnames) | target
+        name, kind = value._name, value._type
         if kind == "counter":
             series[f"{name}_total"] = labels
         elif kind == "gauge":
