@@ -17,6 +17,8 @@ Three phases, one run, one machine, so the ratios mean something:
    ``latency_warmup``) holds the fresh stream's opening and the broker's first minutes of traffic. Beside the
    timeline, the cores each party on the machine used in each second of sending (``cpu_timeline``: bench,
    worker, its scorer process, broker, Prometheus, Alertmanager, the rest; the machine's steal and iowait).
+   Through both parts the bench scrapes each worker's /metrics every ``--scrape-seconds`` (5), as Prometheus
+   does in production (``scrapes``: when, and the slowest).
 Phases 2 and 3 also report where the time went: the mean of each stage of the worker's
 ``imon_pipeline_stage_seconds`` (queued per event; prepare, score, finish, publish per batch), and the
 garbage collector's pauses per generation (``imon_gc_pause_seconds``: gc2 = full collections).
