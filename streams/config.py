@@ -55,8 +55,12 @@ class Settings(BaseSettings):
     # backlog of 16 or more (not 64) gets batches of up to 64: on the 2-core AMD machine, at a fixed 150
     # events/s, three interleaved pairs gave p99 777-1,080 ms vs 848-4,417 with the switch at 64.
     batch_max_size: int = Field(64, ge=1, le=4096, description="Most events per model batch.")
+    # 32 since 2026-12-05 (docs/experiments/rule_32.md): with the worker scraped every 5 s, 16-event one-thread
+    # batches at half capacity on 2 Intel AMX vCPUs were at their edge (~15 events arrive per ~50-ms cycle), a scrape
+    # tipped them into slow two-thread batches for seconds; in three interleaved pairs 32 gave p99 188-194 ms
+    # against 223-424 (median 350) with 16, capacity unchanged (351 vs 354 utt/s median).
     batch_small_size: int = Field(
-        16,
+        32,
         ge=0,
         le=4096,
         description="Most events per batch while fewer than this many are waiting; from this many on, a batch "
