@@ -200,14 +200,10 @@ def _cpu_now(worker_pids: Sequence[int] = ()) -> dict[str, float]:
     """CPU seconds used so far: by the whole machine (busy time of every core, from /proc/stat), by
     this process (the bench: raw scorer, load generator, result collector) and by the workers."""
     out = {"wall": time.monotonic(), "bench": sum(os.times()[:2])}
-    try:
-        f = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f[:8])
-        out["machine"] = (user + nice + system + irq + softirq + steal) / proctree.TICK
+    if m := proctree.machine_ticks():  # not Linux: shares are left out
+        out["machine"] = m["busy"] + m["steal"]
         if worker_pids:  # with any scorer process of theirs
             out["worker"] = sum(proctree.cpu_seconds(pid) for pid in worker_pids)
-    except (OSError, ValueError, IndexError):  # not Linux: shares are left out
-        pass
     return out
 
 

@@ -10,9 +10,15 @@ from pathlib import Path
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
+def _stat_named(pid: int) -> tuple[str, list[str]]:
+    """The command name in /proc/PID/stat and the fields after it (state first); raises OSError when gone."""
+    head, tail = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
+    return head.split("(", 1)[1], tail.split()
+
+
 def _stat(pid: int) -> list[str]:
     """The fields of /proc/PID/stat after the command name (state first); raises OSError when gone."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return _stat_named(pid)[1]
 
 
 def tree(pid: int) -> list[int]:
@@ -42,9 +48,12 @@ def running(pid: int) -> bool:
         return False
 
 
-def _cpu(p: int) -> float:
-    st = _stat(p)
+def _cpu_of(st: list[str]) -> float:
     return (int(st[11]) + int(st[12])) / TICK  # utime, stime
+
+
+def _cpu(p: int) -> float:
+    return _cpu_of(_stat(p))
 
 
 def _rss(p: int) -> int | None:
@@ -95,10 +104,8 @@ def processes() -> dict[int, tuple[int, str, float]]:
         if not d.name.isdigit():
             continue
         try:
-            raw = (d / "stat").read_text()
-            head, tail = raw.rsplit(")", 1)
-            st = tail.split()
-            out[int(d.name)] = (int(st[1]), head.split("(", 1)[1], (int(st[11]) + int(st[12])) / TICK)
+            comm, st = _stat_named(int(d.name))
+            out[int(d.name)] = (int(st[1]), comm, _cpu_of(st))
         except (OSError, ValueError, IndexError):  # gone meanwhile
             continue
     return out
