@@ -280,28 +280,35 @@ class _CpuTimeline(threading.Thread):
 class _Scraper(threading.Thread):
     """GETs each worker's /metrics every ``every`` seconds and drops the body, as the Prometheus of the local stack
     and of production does (its ``scrape_interval``, 5 s): each scrape makes the worker format its exposition in its
-    main process (rule 30). Notes when each scrape began (seconds from the thread's start) and how long it took."""
+    main process (rule 30). Its ticks are ``boundary + j * every`` seconds from ``t0`` (j an integer, none before
+    ``t0``), so one falls on the phase boundary; that scrape keeps its bodies (:attr:`at_boundary`, parsed by the
+    bench after sending), so the boundary costs the worker no scrape of its own (rule 33). Notes when each scrape
+    began (seconds from ``t0``) and how long it took."""
 
-    def __init__(self, ports: Sequence[int], every: float) -> None:
+    def __init__(self, ports: Sequence[int], every: float, t0: float, boundary: float) -> None:
         super().__init__(name="bench-scraper", daemon=True)
-        self.ports, self.every = list(ports), every
+        self.ports, self.every, self.t0 = list(ports), every, t0
+        self.first = boundary % every or (every if boundary > 0 else 0.0)
+        self.keep = round((boundary - self.first) / every)  # the boundary's tick
         self.done = threading.Event()
         self.scrapes: list[tuple[float, float]] = []  # (began at, seconds)
+        self.at_boundary: list[bytes] = []  # one body per worker that answered at the boundary's tick
 
     def run(self) -> None:
         import urllib.request
 
-        t0 = time.monotonic()
-        k = 1
-        while not self.done.wait(max(0.0, t0 + k * self.every - time.monotonic())):
+        k = 0
+        while not self.done.wait(max(0.0, self.t0 + self.first + k * self.every - time.monotonic())):
             for port in self.ports:
                 began = time.monotonic()
                 try:
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-                        r.read()
+                        body = r.read()
                 except OSError:  # a worker that does not answer is the bench's other checks' business
                     continue
-                self.scrapes.append((round(began - t0, 3), time.monotonic() - began))
+                self.scrapes.append((round(began - self.t0, 3), time.monotonic() - began))
+                if k == self.keep:
+                    self.at_boundary.append(body)
             k += 1
 
     def stop(self) -> list[tuple[float, float]]:
@@ -368,10 +375,14 @@ def _families(port: int) -> list[Any]:
     """The metric families on a worker's /metrics."""
     import urllib.request
 
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return _parse(r.read())
+
+
+def _parse(body: bytes) -> list[Any]:
     from prometheus_client.parser import text_string_to_metric_families
 
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        return list(text_string_to_metric_families(r.read().decode()))
+    return list(text_string_to_metric_families(body.decode()))
 
 
 def _counter(ports: Sequence[int], name: str, **labels: str) -> int:
@@ -402,12 +413,14 @@ def _wait_group_settled(ports: Sequence[int], quiet_s: float = 5.0, timeout: flo
 SLOW_S = ("0.1", "0.25")
 
 
-def _stage_totals(ports: Sequence[int]) -> dict[str, tuple[float, ...]]:
+def _stage_totals(ports: Sequence[int], bodies: Sequence[bytes] | None = None) -> dict[str, tuple[float, ...]]:
     """(sum seconds, count, count over 0.1 s, count over 0.25 s) per stage of imon_pipeline_stage_seconds from
-    the workers' /metrics, ``gc<N>`` per generation of imon_gc_pause_seconds (garbage-collector pauses) and
-    ``loop`` for imon_event_loop_lag_seconds (how late the event loop woke), summed over workers."""
+    the workers' /metrics (scraped now, or ``bodies`` already scraped), ``gc<N>`` per generation of
+    imon_gc_pause_seconds (garbage-collector pauses) and ``loop`` for imon_event_loop_lag_seconds (how late the
+    event loop woke), summed over workers."""
     out: dict[str, list[float]] = {}
-    for fam in (f for port in ports for f in _families(port)):
+    fams = (f for b in bodies for f in _parse(b)) if bodies is not None else (f for p in ports for f in _families(p))
+    for fam in fams:
         if fam.name == "imon_pipeline_stage_seconds":
             label, prefix = "stage", ""
         elif fam.name == "imon_gc_pause_seconds":
@@ -562,9 +575,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not watch.ready.wait(60):
             raise RuntimeError("the alerts topic could not be read within 60 s")
 
-        def send_at_rate(stream: list[tuple[bytes, dict[str, Any]]], mark: int,
-                         on_mark: Callable[[], None]) -> tuple[set[str], set[str], list[dict[str, Any]]]:
-            """Send ``stream`` at ``rate``, each event stamped as sent, with no pause between the events before
+        def send_at_rate(stream: list[tuple[bytes, dict[str, Any]]], mark: int, on_mark: Callable[[], None],
+                         t0: float) -> tuple[set[str], set[str], list[dict[str, Any]]]:
+            """Send ``stream`` at ``rate`` from ``t0``, each event stamped as sent, with no pause between the events before
             index ``mark`` (the warm-up) and those from it (the measured phase); ``on_mark`` runs in a thread of
             its own as the event at ``mark`` is due, so the schedule holds. Returns the utterances' event ids
             before and from ``mark`` and, for each part, how far the sending fell behind its schedule and the
@@ -580,7 +593,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 else:
                     pauses.append((at[0], time.perf_counter() - started[0]))
 
-            t0 = time.monotonic()
             ids: tuple[set[str], set[str]] = (set(), set())
             late: list[tuple[int, float]] = []
             marker = threading.Thread(target=on_mark, name="bench-phase-mark", daemon=True)
@@ -634,17 +646,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         at_mark: dict[str, Any] = {}
         st_w, c_w = _stage_totals(ports), _cpu_now(pids)
 
+        t0 = time.monotonic()
+        # the periodic scraper scrapes at the boundary for the stage totals (rule 33); without it, the boundary does
+        scraper = _Scraper(ports, args.scrape_seconds, t0, n_warm / rate) if args.scrape_seconds > 0 else None
+
         def mark() -> None:
-            at_mark.update(stages=_stage_totals(ports), cpu=_cpu_now(pids))
+            at_mark.update(cpu=_cpu_now(pids))
+            if scraper is None:
+                at_mark.update(stages=_stage_totals(ports))
 
         tl = _CpuTimeline(pids)
         tl.start()
-        scraper = _Scraper(ports, args.scrape_seconds) if args.scrape_seconds > 0 else None
         if scraper is not None:
             scraper.start()
-        warm_ids, sent_ids, gen = send_at_rate(stream, n_warm, mark)  # at index 0 (no warm-up) it marks at once
+        warm_ids, sent_ids, gen = send_at_rate(stream, n_warm, mark, t0)  # at index 0 (no warm-up) it marks at once
         cpu_all = tl.stop()
         scrapes = scraper.stop() if scraper is not None else []
+        if scraper is not None:
+            if len(scraper.at_boundary) != len(ports):
+                raise RuntimeError(f"{len(ports) - len(scraper.at_boundary)} worker(s) did not answer the scrape of "
+                                   "/metrics at the latency phase's boundary: no per-stage figures for either part")
+            at_mark.update(stages=_stage_totals(ports, scraper.at_boundary))
         end_stages, end_cpu = _stage_totals(ports), _cpu_now(pids)
         allrecs = _collect_scored(s, s.topic_scored, n_utt + len(warm_ids) + len(sent_ids), timeout=120)
         # the CPU samples from the measured phase's first second on, counted from it

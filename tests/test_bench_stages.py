@@ -65,3 +65,38 @@ def test_cpu_timeline_sees_a_busy_worker_each_second() -> None:
     assert all(c["worker"] >= 0.2 and c["busy"] >= c["worker"] - 0.05 for c in samples), samples
     assert all(c["scorer"] == 0.0 for c in samples)
     assert calm and all(c["worker"] == 0.0 for c in calm), calm
+
+
+def test_the_periodic_scraper_scrapes_on_the_phase_boundary_once_and_keeps_that_scrape() -> None:
+    """Rule 33: the scraper's ticks are placed so one falls on the boundary, and that scrape's body gives the
+    boundary's stage totals: the worker is scraped once there, not by the scraper and the bench both."""
+    import time
+
+    from prometheus_client import start_http_server
+
+    from streams.bench import _free_port
+
+    m = Metrics.create(CollectorRegistry())
+    m.stages.labels("score").observe(0.3)
+    port = _free_port()
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=m.registry)
+    try:
+        t0 = time.monotonic()
+        sc = bench._Scraper([port], 0.2, t0, 0.5)  # ticks at 0.1, 0.3, 0.5 (the boundary), 0.7, ...
+        sc.start()
+        time.sleep(0.4)
+        m.stages.labels("score").observe(0.05)  # before the boundary's scrape: in its totals
+        time.sleep(0.2)
+        m.stages.labels("score").observe(0.05)  # after it: not
+        time.sleep(0.2)
+        scrapes = sc.stop()
+    finally:
+        server.shutdown()
+    began = [t for t, _ in scrapes]
+    assert len(began) >= 3 and all(abs(t - want) < 0.08 for t, want in zip(began, (0.1, 0.3, 0.5, 0.7))), began
+    assert len(sc.at_boundary) == 1
+    assert bench._stage_totals([port], sc.at_boundary)["score"][:2] == (0.35, 2.0)
+    # the placement for the bench's defaults (a 30-s warm-up, every 5 s) and for a boundary off the 5-s grid
+    for every, boundary, first, keep in ((5, 30.0, 5, 5), (5, 12.0, 2, 2), (5, 0.0, 0, 0), (5, 3.0, 3, 0)):
+        s = bench._Scraper([], every, 0.0, boundary)
+        assert (s.first, s.keep) == (first, keep) and s.first + s.keep * every == boundary
