@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     # broker and the worker's own Kafka I/O on the same cores, two torch threads on a short batch stall each
     # other; one thread there (float32, 6 interleaved runs each way) gave p99 210-318 ms (median 295) vs
     # 238-449 (median 334) at half capacity, capacity unchanged: a backlog's 64-event batches keep two.
+    # With the scorer in its own process (2026-12-06, docs/experiments/rule_34.md): two threads on short batches
+    # gave p99 338-625 ms against 173-473 at 160 events/s in four interleaved pairs, the worker using 1.4 cores
+    # instead of 1.0.
     torch_threads_small_batch: int = Field(
         1, ge=0, description="Encoder threads (torch) for batches of at most IMON_BATCH_SMALL_SIZE utterances; "
         "larger batches use IMON_TORCH_THREADS (0 = IMON_TORCH_THREADS for every batch)."

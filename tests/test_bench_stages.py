@@ -79,21 +79,21 @@ def test_the_periodic_scraper_scrapes_on_the_phase_boundary_once_and_keeps_that_
     m = Metrics.create(CollectorRegistry())
     m.stages.labels("score").observe(0.3)
     port = _free_port()
-    server, thread = start_http_server(port, addr="127.0.0.1", registry=m.registry)
+    server, _ = start_http_server(port, addr="127.0.0.1", registry=m.registry)
     try:
         t0 = time.monotonic()
-        sc = bench._Scraper([port], 0.2, t0, 0.5)  # ticks at 0.1, 0.3, 0.5 (the boundary), 0.7, ...
+        sc = bench._Scraper([port], 1.0, t0, 2.5)  # ticks at 0.5, 1.5, 2.5 (the boundary), 3.5, ...
         sc.start()
-        time.sleep(0.4)
+        time.sleep(2.0 - (time.monotonic() - t0))
         m.stages.labels("score").observe(0.05)  # before the boundary's scrape: in its totals
-        time.sleep(0.2)
+        time.sleep(3.0 - (time.monotonic() - t0))
         m.stages.labels("score").observe(0.05)  # after it: not
-        time.sleep(0.2)
+        time.sleep(3.8 - (time.monotonic() - t0))
         scrapes = sc.stop()
     finally:
         server.shutdown()
     began = [t for t, _ in scrapes]
-    assert len(began) >= 3 and all(abs(t - want) < 0.08 for t, want in zip(began, (0.1, 0.3, 0.5, 0.7))), began
+    assert len(began) >= 3 and all(abs(t - want) < 0.4 for t, want in zip(began, (0.5, 1.5, 2.5, 3.5))), began
     assert len(sc.at_boundary) == 1
     assert bench._stage_totals([port], sc.at_boundary)["score"][:2] == (0.35, 2.0)
     # the placement for the bench's defaults (a 30-s warm-up, every 5 s) and for a boundary off the 5-s grid
