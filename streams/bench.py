@@ -70,7 +70,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scrape-seconds", type=float, default=5.0,
                    help="through the latency phases, GET each worker's /metrics this often, as Prometheus does in "
                         "production and in the local stack (default 5, its scrape_interval; 0: never). Each scrape "
-                        "makes the worker format its metrics in its main process (docs/experiments/rule_30.md)")
+                        "makes the worker format its metrics in its main process (docs/experiments/rule_30.md). "
+                        "One scrape falls on the boundary between warm-up and measured phase and gives the "
+                        "per-stage figures of both, so the worker is not scraped twice there (rule_33.md)")
     p.add_argument("--partitions", type=int, default=4, help="partitions of the bench topics (default 4)")
     p.add_argument("--workers", type=int, default=1,
                    help="worker processes in one consumer group (default 1; at most --partitions)")
