@@ -56,10 +56,24 @@ from streams import proctree
 from streams.config import Settings
 
 
+def _load_fraction(v: str) -> float:
+    x = float(v)
+    if not 0 < x <= 2:
+        raise argparse.ArgumentTypeError(f"{v}: a fraction of the measured capacity, over 0 and at most 2")
+    return x
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events", type=int, default=6000, help="backlog size for the capacity phase (default 6000)")
     p.add_argument("--raw-utterances", type=int, default=2000, help="utterances for the raw scorer phase")
-    p.add_argument("--latency-rate", type=float, help="events/s in the latency phase (default: 50%% of capacity)")
+    p.add_argument("--latency-rate", type=float,
+                   help="events/s in the latency phase (default: --latency-load times the capacity measured in "
+                        "this run)")
+    p.add_argument("--latency-load", type=_load_fraction, default=0.5,
+                   help="without --latency-rate, the latency phase's rate as a fraction of the capacity measured "
+                        "on the backlog (default 0.5). Capacity is measured in large batches; short batches do "
+                        "less per core, so the fraction that keeps latency low depends on the CPU "
+                        "(docs/experiments/rule_33.md)")
     p.add_argument("--latency-seconds", type=float, default=30.0, help="length of the latency phase (default 30)")
     p.add_argument("--latency-warmup-seconds", type=float, default=30.0,
                    help="before the latency phase, send the same stream at the same rate for this long, without a "
@@ -480,7 +494,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "settings": {"batch_max_size": s.batch_max_size, "batch_small_size": s.batch_small_size, "batch_max_wait_s": s.batch_max_wait_s,
                      "partitions": args.partitions, "workers": args.workers, "device": s.device,
-                     "scrape_seconds": args.scrape_seconds,
+                     "scrape_seconds": args.scrape_seconds, "latency_load": args.latency_load,
                      "encoder_dtype": s.encoder_dtype, "encoder_dtype_resolved": _resolved_dtype(s)},
     }
     print("phase 1/3: raw scorer ...", file=sys.stderr)
@@ -569,7 +583,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                                                        for port in ports]
 
         # -- phase 3: latency at a fixed rate ------------------------------------------------
-        rate = args.latency_rate or round(0.5 * cap * len(backlog) / n_utt, 1)
+        rate = args.latency_rate or round(args.latency_load * cap * len(backlog) / n_utt, 1)
         n = int(rate * args.latency_seconds)
         prod2 = producer(s, linger_ms=0)
         watch = _AlertWatch(s, s.topic_alerts)
@@ -690,6 +704,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         first = min((t for t, _ in pairs), default=0.0)
         steady = [x for t, x in pairs if t - first >= STEADY_FROM_S]
         result["latency"] = {"rate_events_per_s": rate, "utterance_share": round(n_utt / len(backlog), 3),
+                             "capacity_fraction": round(rate * n_utt / len(backlog) / cap, 3) if cap > 0 else None,
                              "continues_warmup": bool(n_warm),
                              "utterances": len(lat), "ms": _percentiles(lat), "timeline": _timeline(pairs),
                              "cpu_timeline": cpu_timeline,
