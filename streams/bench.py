@@ -296,8 +296,8 @@ class _CpuTimeline(threading.Thread):
 class _Scraper(threading.Thread):
     """GETs each worker's /metrics every ``every`` seconds and drops the body, as the Prometheus of the local stack
     and of production does (its ``scrape_interval``, 5 s): each scrape makes the worker format its exposition in its
-    main process (rule 30). Its ticks are ``boundary + j * every`` seconds from ``t0`` (j an integer, none before
-    ``t0``), so one falls on the phase boundary; that scrape keeps its bodies (:attr:`at_boundary`, parsed by the
+    main process (rule 30). Its ticks are ``boundary + j * every`` seconds from ``t0`` (j an integer; the first
+    after ``t0``, or at it where the boundary is), so one falls on the phase boundary; that scrape keeps its bodies (:attr:`at_boundary`, parsed by the
     bench after sending), so the boundary costs the worker no scrape of its own (rule 33). Notes when each scrape
     began (seconds from ``t0``) and how long it took."""
 
