@@ -297,9 +297,9 @@ class _Scraper(threading.Thread):
     """GETs each worker's /metrics every ``every`` seconds and drops the body, as the Prometheus of the local stack
     and of production does (its ``scrape_interval``, 5 s): each scrape makes the worker format its exposition in its
     main process (rule 30). Its ticks are ``boundary + j * every`` seconds from ``t0`` (j an integer; the first
-    after ``t0``, or at it where the boundary is), so one falls on the phase boundary; that scrape keeps its bodies (:attr:`at_boundary`, parsed by the
-    bench after sending), so the boundary costs the worker no scrape of its own (rule 33). Notes when each scrape
-    began (seconds from ``t0``) and how long it took."""
+    after ``t0``, or at it where the boundary is), so one falls on the phase boundary. That scrape keeps its
+    bodies (:attr:`at_boundary`, parsed by the bench after sending), so the boundary costs the worker no scrape
+    of its own (rule 33). Notes when each scrape began (seconds from ``t0``) and how long it took."""
 
     def __init__(self, ports: Sequence[int], every: float, t0: float, boundary: float) -> None:
         super().__init__(name="bench-scraper", daemon=True)
@@ -593,12 +593,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         def send_at_rate(stream: list[tuple[bytes, dict[str, Any]]], mark: int, on_mark: Callable[[], None],
                          t0: float) -> tuple[set[str], set[str], list[dict[str, Any]]]:
-            """Send ``stream`` at ``rate`` from ``t0``, each event stamped as sent, with no pause between the events before
-            index ``mark`` (the warm-up) and those from it (the measured phase); ``on_mark`` runs in a thread of
-            its own as the event at ``mark`` is due, so the schedule holds. Returns the utterances' event ids
-            before and from ``mark`` and, for each part, how far the sending fell behind its schedule and the
-            bench's own GC pauses meanwhile (a late send makes a burst, which is the load generator's doing, not
-            the pipeline's)."""
+            """Send ``stream`` at ``rate`` from ``t0``, each event stamped as sent, with no pause between the
+            events before index ``mark`` (the warm-up) and those from it (the measured phase); ``on_mark`` runs
+            in a thread of its own as the event at ``mark`` is due, so the schedule holds. Returns the utterances'
+            event ids before and from ``mark`` and, for each part, how far the sending fell behind its schedule
+            and the bench's own GC pauses meanwhile (a late send makes a burst, which is the load generator's
+            doing, not the pipeline's)."""
             pauses: list[tuple[int, float]] = []
             started = [0.0]
             at = [0]
@@ -675,7 +675,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         tl.start()
         if scraper is not None:
             scraper.start()
-        warm_ids, sent_ids, gen = send_at_rate(stream, n_warm, mark, t0)  # at index 0 (no warm-up) it marks at once
+        # at index 0 (no warm-up) it marks at once
+        warm_ids, sent_ids, gen = send_at_rate(stream, n_warm, mark, t0)
         cpu_all = tl.stop()
         scrapes = scraper.stop() if scraper is not None else []
         if scraper is not None:
