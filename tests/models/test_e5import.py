@@ -121,6 +121,14 @@ def test_rejects_a_file_that_is_not_a_packed_model(tmp_path: Path) -> None:
         e5import.read_packed(bad)
 
 
+def test_a_file_cut_short_in_its_weights_is_refused(packed: tuple[Path, dict[str, np.ndarray]], tmp_path: Path) -> None:
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(packed[0].read_bytes()[:-100])
+    pm = e5import.read_packed(cut)  # the header and directory are whole
+    with pytest.raises(e5import.E5FormatError, match="truncated"):
+        e5import.state_dict(pm)
+
+
 def test_the_folder_loads_with_transformers_and_tokenizes_like_sentencepiece(
     packed: tuple[Path, dict[str, np.ndarray]], tmp_path: Path
 ) -> None:
