@@ -20,6 +20,7 @@ float ones in the embedding cache.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -130,8 +131,10 @@ def export_onnx(
         merge_adapter(model, lora, base_fp)
     sample = tok(["a sample utterance for tracing", "and a second, longer one to get some padding in"],
                  padding=True, return_tensors="pt")
-    if "token_type_ids" not in sample:
+    if "token_type_ids" not in inspect.signature(model.forward).parameters:
         raise ValueError(f"encoder {src} takes no token_type_ids; only BERT-style encoders are supported")
+    if "token_type_ids" not in sample:  # a BERT whose tokenizer leaves them out (multilingual-e5-small): all 0
+        sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
     args = tuple(sample[k] for k in INPUT_NAMES)
     fp32 = out / FP32_FILE
     t0 = time.perf_counter()
@@ -229,7 +232,9 @@ class OnnxEncoder(Encoder):
         )
 
     def forward(self, enc: Any, states: bool = False) -> Any:
-        feeds = {k: np.asarray(enc[k], dtype=np.int64) for k in self._inputs}
+        # token type 0 for tokenizers that give none (what the torch model assumes when it gets none)
+        feeds = {k: np.asarray(enc[k], dtype=np.int64) if k in enc else np.zeros_like(enc["input_ids"], dtype=np.int64)
+                 for k in self._inputs}
         out = self.session.run(["last_hidden_state"], feeds)[0].astype(np.float32, copy=False)
         mask = feeds["attention_mask"]
         m = mask[..., None].astype(np.float32)
