@@ -77,7 +77,13 @@ def text_windows(tokenizer: Any, texts: Sequence[str], max_tokens: int,
                 # word that long (text without spaces, for a tokenizer whose words are space-separated) is cut
                 boundary = _word_start(words, end, start + 1)
                 end = boundary if boundary > start + max_tokens // 2 else end
-            spans.append((int(offs[start][0]) if spans else 0, int(offs[end - 1][1])))
+            a, b = (int(offs[start][0]) if spans else 0), int(offs[end - 1][1])
+            text = texts[i]
+            while b > a + 1 and text[b - 1].isspace():  # a tokenizer that keeps a space as a token
+                b -= 1  # (multilingual-e5-small's trailing "▁") ends the window on it: end on the word
+            while a < b - 1 and text[a].isspace():
+                a += 1
+            spans.append((a, b))
             if end >= n:
                 break
             nxt = max(end - overlap, start + 1)  # likewise the next start, unless that would double the overlap
