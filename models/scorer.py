@@ -215,7 +215,8 @@ def explain(
 
 
 class TransformerScorer(Scorer):
-    """all-MiniLM-L6-v2 (or any local HF encoder) + heads from ``models/artifacts``.
+    """The encoder (multilingual-e5-small with its LoRA adapter, or any local HF encoder) + heads from
+    ``models/artifacts``.
 
     ``batch_size`` is the most texts per encoder pass: a scored batch is length-sorted and cut into
     passes of this size, so short texts are not padded to the longest one. Measured on 2 cores with
@@ -238,7 +239,7 @@ class TransformerScorer(Scorer):
         self.heads = heads
         self.batch_size = batch_size
         self.with_evidence = with_evidence
-        self.name = str(heads.meta.get("name", "imon-minilm-heads"))
+        self.name = str(heads.meta.get("name", "imon-heads"))
         self.version = str(heads.meta.get("version", "0"))
         self.encoder = str(heads.meta.get("encoder", {}).get("name", encoder.name))
         # the int8 backend is the heads' own encoder quantized (same fingerprint): say which runtime runs it
@@ -369,7 +370,7 @@ def _single_thread_blas() -> None:
 
 
 def load_scorer(settings: Settings) -> Scorer:
-    """Load encoder (``settings.encoder_dir`` or the packaged all-MiniLM-L6-v2) and heads
+    """Load encoder (``settings.encoder_dir`` or the default multilingual-e5-small) and heads
     (``settings.heads_path`` or ``models/artifacts/heads.npz``) on ``settings.device``.
 
     Raises :class:`HeadsEncoderMismatchError` when the heads were trained on another encoder. With

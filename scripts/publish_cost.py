@@ -43,7 +43,7 @@ def _value() -> bytes:
               "human_requested": 0.12, "unfair_treatment": 0.04}
     return orjson.dumps({"event_id": "0" * 32, "interaction_id": "1" * 32, "text": "word " * 60, "scores": scores,
                          "labels": {"escalation": True}, "evidence": {"escalation": ["word word"]},
-                         "model": "imon-minilm-heads 0.1.0+00000000"})
+                         "model": "imon-heads 0.1.0+00000000"})
 
 
 async def _now(fut: Any) -> Any:

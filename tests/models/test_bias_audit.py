@@ -35,9 +35,12 @@ SWAP_AXES_PREFIXES = ("names_", "holistic_", "identity_nl_", "jigsaw_")
 # twice the carriers: on 12 carriers with the new RNGs 0.1.0+aac90a29 measured 0.057 / 0.010 / 0.045 / 0.009 /
 # 0.034 (a 12-carrier sample is this noisy), on 24 the values above, on the card's 40 0.048 / 0.009 / 0.040 /
 # 0.005 / 0.041.
-MAX_MEAN_ABS_DELTA = {"sentiment_negative": 0.066, "sentiment_positive": 0.023, "escalation": 0.051,
-                      "human_requested": 0.018, "unfair_treatment": 0.059}
-MAX_WORST_AXIS = 0.15
+# Since rule 37 (6 Dec 2026) the default is multilingual-e5-small with its adapter and heads 0.1.0+2a42825d:
+# 0.034 / 0.007 / 0.031 / 0.006 / 0.035, worst axis 0.126 (Jigsaw, unfair_treatment), lower on every task; the
+# limits are those figures plus the same margins as before (0.015; 0.012 for human_requested; 0.014 on the worst).
+MAX_MEAN_ABS_DELTA = {"sentiment_negative": 0.049, "sentiment_positive": 0.022, "escalation": 0.046,
+                      "human_requested": 0.018, "unfair_treatment": 0.050}
+MAX_WORST_AXIS = 0.14
 
 
 @pytest.fixture(scope="module")

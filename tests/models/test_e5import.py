@@ -152,3 +152,32 @@ def test_the_folder_loads_with_transformers_and_tokenizes_like_sentencepiece(
     # the embedding layer holds the packed word vectors: first position of "hello world" = <s> row + pos 0 + type 0
     emb = model.embeddings.word_embeddings.weight.detach().numpy()
     np.testing.assert_allclose(emb[4], truth["emb.word"][4], rtol=1e-3, atol=1e-6)
+
+
+def test_import_once_writes_one_readable_folder_for_concurrent_first_loads(
+    packed: tuple[Path, dict[str, np.ndarray]], tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    src, _ = packed
+    out = tmp_path / "encoders" / "e5"
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda _: e5import.import_once(out, src), range(4)))
+    assert got == [out] * 4 and (out / "config.json").is_file()
+    # one folder, no half-written temporary ones beside it; readable by a worker running as another user
+    assert sorted(p.name for p in out.parent.iterdir() if p.is_dir()) == ["e5"]
+    assert out.stat().st_mode & 0o777 == 0o755
+    assert all(f.stat().st_mode & 0o777 == 0o644 for f in out.iterdir())
+    stamp = (out / "model.safetensors").stat().st_mtime_ns
+    assert e5import.import_once(out, src) == out and (out / "model.safetensors").stat().st_mtime_ns == stamp  # kept
+
+
+def test_import_once_says_how_to_mend_an_unwritable_place(packed: tuple[Path, dict[str, np.ndarray]],
+                                                          tmp_path: Path) -> None:
+    from models.encoder import EncoderNotFoundError
+
+    src, _ = packed
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(EncoderNotFoundError, match="cannot be written.*IMON_ENCODER_DIR"):
+        e5import.import_once(blocker / "e5", src)
