@@ -81,7 +81,8 @@ def test_batch_and_single_agree(scorer) -> None:
 # human_requested threshold is lower (0.055 vs 0.140) and 17 of the 19 are one template pair, "I'd like some
 # information about my phone line" (EN 0.99; NL 0.07-0.47). "phone line" pulls towards a request for a person in
 # both models (all-MiniLM-L6-v2 0.74 on it), a training-data fault to mend; on the 238 hand-written and blind
-# openings, fillers and agent lines of models/data/probes it flags none (all-MiniLM-L6-v2: 1). Hence 25, not 15.
+# openings, fillers and agent lines of models/data/probes it flags none (all-MiniLM-L6-v2: 1;
+# scripts/routine_probe.py). Hence 25, not 15.
 MAX_ESCALATED = 110
 MAX_NEGATIVE = 100
 MAX_HUMAN = 25
