@@ -905,8 +905,8 @@ CATEGORIES: list[Category] = [
     ]),
     # Telephony words in a sense other than "get me a person": a line, a call, a transfer, an operator. Every
     # human request above says "line", "phone me", "put me through", "transfer me", so without these rows a
-    # turn about a phone line or a number transfer scored as a request for a person (rule 38). Last in the
-    # list, so the rows of every category above are drawn exactly as before.
+    # turn about a phone line or a number transfer scored as a request for a person (rule 38). Appended
+    # after the earlier categories, so their rows are drawn exactly as before (one RNG walks the list in order).
     Category("neg_call_words", L(NEU, 0, 0, 0), en=[
         ("My landline has been crackling since the storm.", {"sentiment": NEG}),
         "I want to transfer my number to a new SIM card.",
@@ -960,8 +960,8 @@ CATEGORIES: list[Category] = [
         "Ik los het liever hier in de chat op, u hoeft me niet te bellen.",
         ("Mijn voicemail werkt niet meer sinds de update.", {"sentiment": NEG}),
     ]),
-    # Short "<thing>, please." turns: the shape of "A person, please." with something else in it (rule 40). Last,
-    # as above, so every row before it is drawn as before.
+    # Short "<thing>, please." turns: the shape of "A person, please." with something else in it (rule 40). Appended
+    # last for the same reason: new categories go at the end of the list.
     Category("neg_short_please", L(NEU, 0, 0, 0), context=False, en=[
         "The bill, please.",
         "By email, please.",
