@@ -38,6 +38,9 @@ SWAP_AXES_PREFIXES = ("names_", "holistic_", "identity_nl_", "jigsaw_")
 # Since rule 37 (6 Dec 2026) the default is multilingual-e5-small with its adapter and heads 0.1.0+2a42825d:
 # 0.034 / 0.007 / 0.031 / 0.006 / 0.035, worst axis 0.126 (Jigsaw, unfair_treatment), lower on every task; the
 # limits are those figures plus the same margins as before (0.015; 0.012 for human_requested; 0.014 on the worst).
+# Since rule 41 (6 Dec 2026) the default is 0.1.0+80de98f0, its adapter fine-tuned with counterfactual pairing
+# (`--finetune-clp 2`): 0.036 / 0.010 / 0.028 / 0.007 / 0.027, worst axis 0.102 (Jigsaw, unfair_treatment; rule 40's
+# candidate without the pairing measured 0.141 there). The limits were not moved (docs/experiments/rule_41.md).
 MAX_MEAN_ABS_DELTA = {"sentiment_negative": 0.049, "sentiment_positive": 0.022, "escalation": 0.046,
                       "human_requested": 0.018, "unfair_treatment": 0.050}
 MAX_WORST_AXIS = 0.14

@@ -84,10 +84,12 @@ def test_batch_and_single_agree(scorer) -> None:
 # information about my phone line" (EN 0.99; NL 0.07-0.47). "phone line" pulls towards a request for a person in
 # both models (all-MiniLM-L6-v2 0.74 on it), a training-data fault to mend; on the 238 hand-written and blind
 # openings, fillers and agent lines of models/data/probes it flags none (all-MiniLM-L6-v2: 1;
-# scripts/routine_probe.py). Hence 25, not 15.
+# scripts/routine_probe.py). Hence 25, not 15, while that model was the default.
+# Since rule 41 (0.1.0+80de98f0, 6 Dec 2026: the adapter re-fitted with counterfactual pairing on data with routine
+# telephony and "<thing>, please." turns) it measures 33 / 7 / 6, all 6 still that template pair; back to 15.
 MAX_ESCALATED = 110
 MAX_NEGATIVE = 100
-MAX_HUMAN = 25
+MAX_HUMAN = 15
 
 
 def test_held_out_openings_and_fillers_are_routine(scorer) -> None:
