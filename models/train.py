@@ -346,10 +346,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ft.add_argument("--finetune-epochs", type=float, default=1.0, help="passes over those rows (default 1)")
     ft.add_argument("--lora-r", type=int, default=8, help="LoRA rank (default 8; alpha = 2 x rank)")
     ft.add_argument("--lora-lr", type=float, default=5e-4, help="fine-tuning learning rate (default 5e-4)")
-    ft.add_argument("--finetune-clp", type=float, default=2.0,
+    ft.add_argument("--finetune-clp", type=float, default=0.0,
                     help="counterfactual pairing weight during the fine-tune: penalise different embeddings for "
-                         "copies of one utterance with different names / identity terms (default 2, as shipped "
-                         "since rule 41; 0 = off)")
+                         "copies of one utterance with different names / identity terms (default 0 = off, so the "
+                         "recorded commands of earlier adapters still reproduce them; the shipped adapter used 2 "
+                         "since rule 41)")
     ft.add_argument("--finetune-align", type=float, default=0.0,
                     help="cross-lingual alignment weight during the fine-tune: pull each Dutch translation's "
                          "embedding towards its English source's (models/data/written_nl_translations.jsonl; "
