@@ -86,7 +86,7 @@ def test_batch_and_single_agree(scorer) -> None:
 # openings, fillers and agent lines of models/data/probes it flags none (all-MiniLM-L6-v2: 1;
 # scripts/routine_probe.py). Hence 25, not 15, while that model was the default.
 # Since rule 41 (0.1.0+80de98f0, 6 Dec 2026: the adapter re-fitted with counterfactual pairing on data with routine
-# telephony and "<thing>, please." turns) it measures 33 / 7 / 6, all 6 still that template pair; back to 15.
+# telephony and "<thing>, please." turns) it measures 33 / 7 / 6, all 6 that template's English copies; back to 15.
 MAX_ESCALATED = 110
 MAX_NEGATIVE = 100
 MAX_HUMAN = 15
