@@ -7,6 +7,9 @@ the worker; default the local stack), feeds it simulated traffic (bad events inc
 
 * worker resident memory (VmRSS from /proc, MB; with its scorer process),
 * consumer lag (end offsets minus the group's committed offsets on the input topic, from Kafka),
+* cores used since the previous sample by each party of the machine (the worker, its scorer process, the
+  broker, this soak and its feeder, Prometheus, Alertmanager, the rest; machine busy and steal), and the
+  score stage's wall milliseconds per utterance (from the worker's imon_pipeline_stage_seconds),
 * errors: worker exit, ``imon_dlq_total{reason="processing_error"}``, tracebacks in the worker log,
   dead-lettered events beyond the bad events the simulator sent, events sent but never counted
   (ERROR log lines are counted and quoted, not failed on),
@@ -118,6 +121,10 @@ def scrape(port: int) -> dict[str, float]:
                 out[key] = out.get(key, 0.0) + s.value
             elif fam.name == "imon_gc_pause_seconds" and s.name.endswith(("_count", "_sum")):
                 out[f"gc{s.labels['generation']}:{s.name.rsplit('_', 1)[1]}"] = s.value
+            elif fam.name == "imon_pipeline_stage_seconds" and s.name.endswith("_sum"):
+                out[f"stage:{s.labels['stage']}"] = s.value
+            elif fam.name == "imon_batch_size" and s.name.endswith(("_count", "_sum")):
+                out[f"batch:{s.name.rsplit('_', 1)[1]}"] = s.value
             elif fam.name == "imon_event_loop_lag_seconds":
                 if s.name.endswith(("_count", "_sum")):
                     out[f"loop:{s.name.rsplit('_', 1)[1]}"] = s.value
@@ -131,6 +138,31 @@ def loop_figures(m: dict[str, float]) -> dict[str, float | int]:
     count = int(m.get("loop:count", 0.0))
     return {"wakeups": count, "late_s_total": round(m.get("loop:sum", 0.0), 3),
             "stalls_over_0_25_s": count - int(m.get("loop:le_0.25", 0.0))}  # fmt: skip
+
+
+def cpu_snapshot(worker_pid: int) -> tuple[float, dict[str, float]]:
+    """CPU seconds used so far per party of the machine (this soak process and its feeder, the worker, its scorer
+    process, the broker, Prometheus, Alertmanager, the rest) and by the whole machine (busy, steal, iowait)."""
+    return time.monotonic(), proctree.parties(proctree.processes(), [worker_pid], os.getpid(), "soak") | (
+        proctree.machine_ticks()
+    )
+
+
+def cores_between(a: tuple[float, dict[str, float]], b: tuple[float, dict[str, float]]) -> dict[str, float]:
+    """Cores each party used on average between two :func:`cpu_snapshot` s."""
+    wall = max(1e-9, b[0] - a[0])
+    return {k: round((b[1][k] - a[1][k]) / wall, 2) for k in b[1] if k in a[1]}
+
+
+def score_cost(a: dict[str, float], b: dict[str, float]) -> dict[str, float | None]:
+    """From two :func:`scrape` s: utterances scored between them, and the score stage's wall milliseconds per
+    utterance and mean batch size over them (None when no batch ran)."""
+    utts = b.get("batch:sum", 0.0) - a.get("batch:sum", 0.0)
+    batches = b.get("batch:count", 0.0) - a.get("batch:count", 0.0)
+    secs = b.get("stage:score", 0.0) - a.get("stage:score", 0.0)
+    return {"utterances": round(utts),
+            "score_ms_per_utt": round(1000 * secs / utts, 2) if utts > 0 else None,
+            "mean_batch": round(utts / batches, 1) if batches > 0 else None}  # fmt: skip
 
 
 def kafka_lag(settings: Settings) -> int | None:
@@ -254,22 +286,34 @@ def main(argv: list[str] | None = None) -> int:
                 f"soak: the worker did not get ready (exit code {worker.poll()}); see {log_path}"
             )
         ready_s = time.monotonic() - started
+        prev_m, prev_cpu = scrape(port), cpu_snapshot(worker.pid)
+        cpu_at_warmup: tuple[float, dict[str, float]] | None = None
+        m_at_warmup: dict[str, float] | None = None
         feeder.start()
         t0 = time.monotonic()
         while True:
             t = time.monotonic() - t0
             m = scrape(port)
+            cpu = cpu_snapshot(worker.pid)
+            if cpu_at_warmup is None and t >= warmup:
+                cpu_at_warmup, m_at_warmup = cpu, m
             loop = loop_figures(m)
             samples.append({
                 "t_s": round(t, 1), "rss_mb": rss_mb(worker.pid), "lag": kafka_lag(s), "sent": feeder.sent,
                 "counted": sum(v for k, v in m.items() if k.startswith("events:")),
                 "processing_errors": m.get("dlq:processing_error", 0.0), "alive": worker.poll() is None,
                 "loop_late_s": loop["late_s_total"], "loop_stalls_over_0_25_s": loop["stalls_over_0_25_s"],
+                # since the previous sample: cores per party, and what scoring one utterance cost the worker
+                "cores": cores_between(prev_cpu, cpu), **score_cost(prev_m, m),
             })  # fmt: skip
+            prev_m, prev_cpu = m, cpu
             x = samples[-1]
+            c = x["cores"]
             print(f"soak: {x['t_s']:7.0f}/{duration:.0f} s  sent {x['sent']:,}  counted {x['counted']:,.0f}  "
                   f"lag {x['lag']}  RSS {x['rss_mb'] or 0:,.0f} MB  processing errors {x['processing_errors']:.0f}  "
-                  f"loop stalls > 0.25 s {x['loop_stalls_over_0_25_s']}",
+                  f"loop stalls > 0.25 s {x['loop_stalls_over_0_25_s']}  score {x['score_ms_per_utt'] or 0:.1f} ms/utt  "
+                  f"cores: worker {c.get('worker', 0) + c.get('scorer', 0):.2f} broker {c.get('broker', 0):.2f} "
+                  f"soak {c.get('soak', 0):.2f} machine {c.get('busy', 0):.2f} steal {c.get('steal', 0):.2f}",
                   file=sys.stderr, flush=True)  # progress: one line per sample
             if t >= duration or worker.poll() is not None:
                 break
@@ -281,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         while time.monotonic() < drain_deadline and worker.poll() is None and (kafka_lag(s) or 0) > 0:
             time.sleep(1)
         final = scrape(port)
+        final_cpu = cpu_snapshot(worker.pid)
         final_lag = kafka_lag(s)
         final_rss = rss_mb(worker.pid)
     finally:
@@ -352,6 +397,11 @@ def main(argv: list[str] | None = None) -> int:
         # imon_event_loop_lag_seconds: how late the worker's loop woke a 0.25-s sleep, summed; a count of
         # stalls that grows with uptime is work that grows with the state held (README, bug 14).
         "event_loop": loop_figures(final),
+        # From the end of the warm-up to the end of the drain: who had the machine's cores (the soak process
+        # includes its feeder; on the local stack the broker shares the worker's machine), and the score
+        # stage's wall ms per utterance: set beside the bench's raw figure, it says whether scoring slowed.
+        "after_warmup": None if cpu_at_warmup is None or m_at_warmup is None else {
+            "cores": cores_between(cpu_at_warmup, final_cpu), **score_cost(m_at_warmup, final)},
         "errors": errors,
         "log_error_lines": len(error_lines),
         "log_error_excerpt": error_lines[:10],
@@ -359,7 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         "samples": samples,
     }
     out.write_text(json.dumps(summary, indent=2) + "\n")
-    brief = {k: summary[k] for k in ("events_sent", "events_counted", "memory", "lag", "gc", "event_loop", "errors", "ok")}
+    brief = {k: summary[k] for k in ("events_sent", "events_counted", "memory", "lag", "gc", "event_loop",
+                                     "after_warmup", "errors", "ok")}  # fmt: skip
     print(json.dumps(brief, indent=2))
     print(f"soak: summary in {out}", file=sys.stderr)
     return 0 if ok else 1

@@ -235,35 +235,8 @@ def _cpu_use(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
     return {"seconds": round(wall, 2), "cores": os.cpu_count() or 0, "cores_used": use}
 
 
-#: Command names of the local stack's processes, as the bench's CPU timeline names their parties.
-_STACK_PARTIES = {"java": "broker", "prometheus": "prometheus", "alertmanager": "alertmanager"}
-
-
-def _parties(procs: dict[int, tuple[int, str, float]], workers: Sequence[int], me: int) -> dict[str, float]:
-    """CPU seconds used so far per party: the bench (this process), the workers, their scorer processes (any
-    descendant of a worker), the broker's JVM (every ``java`` process: the local stack runs no other),
-    Prometheus, Alertmanager and the rest (kernel threads, shells, everything else)."""
-    out = dict.fromkeys(("bench", "worker", "scorer", "broker", "prometheus", "alertmanager", "rest"), 0.0)
-    wset = set(workers)
-    for pid, (ppid, comm, cpu) in procs.items():
-        if pid == me:
-            party = "bench"
-        elif pid in wset:
-            party = "worker"
-        else:
-            party = _STACK_PARTIES.get(comm, "rest")
-            seen, p = 0, ppid
-            while p and p in procs and seen < 64:  # a descendant of a worker: its scorer process
-                if p in wset:
-                    party = "scorer"
-                    break
-                p, seen = procs[p][0], seen + 1
-        out[party] += cpu
-    return out
-
-
 class _CpuTimeline(threading.Thread):
-    """Once a second while a latency phase runs: the cores each party used in that second (``_parties``) and
+    """Once a second while a latency phase runs: the cores each party used in that second (``proctree.parties``) and
     the machine's busy, steal and iowait cores, so a slow second in ``timeline`` can be set beside who had
     the CPU then (``scripts/latency_episodes.py`` does that). CPU of a process that exited within a second is
     not counted in it; seconds are counted from the sampler's start, just before the first send."""
@@ -275,7 +248,7 @@ class _CpuTimeline(threading.Thread):
         self.done = threading.Event()
 
     def _snap(self) -> tuple[float, dict[str, float]]:
-        parties = _parties(proctree.processes(), self.workers, os.getpid())
+        parties = proctree.parties(proctree.processes(), self.workers, os.getpid())
         return time.monotonic(), parties | proctree.machine_ticks()
 
     def run(self) -> None:

@@ -4,6 +4,7 @@ process (``IMON_SCORER_PROCESS``). Elsewhere every function answers for nothing 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 #: Clock ticks per second of /proc CPU times.
@@ -108,4 +109,34 @@ def processes() -> dict[int, tuple[int, str, float]]:
             out[int(d.name)] = (int(st[1]), comm, _cpu_of(st))
         except (OSError, ValueError, IndexError):  # gone meanwhile
             continue
+    return out
+
+
+#: Command names of the local stack's processes, as CPU accounts (the bench's timeline, the soak) name them.
+STACK_PARTIES = {"java": "broker", "prometheus": "prometheus", "alertmanager": "alertmanager"}
+
+
+def parties(
+    procs: dict[int, tuple[int, str, float]], workers: Sequence[int], me: int, me_as: str = "bench"
+) -> dict[str, float]:
+    """CPU seconds used so far per party, from :func:`processes`: ``me`` (the measuring process, named
+    ``me_as``: the bench or the soak), the workers, their scorer processes (any descendant of a worker), the
+    broker's JVM (every ``java`` process: the local stack runs no other), Prometheus, Alertmanager and the rest
+    (kernel threads, shells, everything else)."""
+    out = dict.fromkeys((me_as, "worker", "scorer", "broker", "prometheus", "alertmanager", "rest"), 0.0)
+    wset = set(workers)
+    for pid, (ppid, comm, cpu) in procs.items():
+        if pid == me:
+            party = me_as
+        elif pid in wset:
+            party = "worker"
+        else:
+            party = STACK_PARTIES.get(comm, "rest")
+            seen, p = 0, ppid
+            while p and p in procs and seen < 64:  # a descendant of a worker: its scorer process
+                if p in wset:
+                    party = "scorer"
+                    break
+                p, seen = procs[p][0], seen + 1
+        out[party] += cpu
     return out

@@ -8,7 +8,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams import bench
+from streams import bench, proctree
 from streams.metrics import Metrics
 
 
@@ -34,9 +34,11 @@ def test_parties_name_each_process_by_its_place_on_the_machine() -> None:
     procs = {10: (1, "imon", 5.0), 11: (10, "python3", 7.0), 12: (11, "python3", 1.0), 20: (1, "java", 3.0),
              21: (1, "prometheus", 2.0), 22: (1, "alertmanager", 0.5), 30: (1, "imon", 4.0), 40: (2, "kworker/0:1", 0.25),
              41: (99, "bash", 0.25)}  # 99 is gone: an orphan of an unknown parent is the rest's
-    got = bench._parties(procs, workers=[10], me=30)
+    got = proctree.parties(procs, workers=[10], me=30)
     assert got == {"bench": 4.0, "worker": 5.0, "scorer": 8.0, "broker": 3.0, "prometheus": 2.0,
                    "alertmanager": 0.5, "rest": 0.5}
+    # the soak names its own process "soak"
+    assert proctree.parties(procs, workers=[10], me=30, me_as="soak")["soak"] == 4.0
 
 
 def test_cpu_timeline_sees_a_busy_worker_each_second() -> None:

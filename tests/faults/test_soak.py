@@ -39,7 +39,8 @@ def test_short_soak_reports_memory_and_finds_no_error(kafka_bootstrap: str, tmp_
         "soak_ci",
         {
             k: summary[k]
-            for k in ("command", "config", "events_sent", "events_counted", "memory", "lag", "event_loop", "errors")
+            for k in ("command", "config", "events_sent", "events_counted", "memory", "lag", "event_loop",
+                      "after_warmup", "errors")
         },
     )
     assert isinstance(summary["memory"]["growth_mb_per_h"], float), summary["memory"]
@@ -50,6 +51,12 @@ def test_short_soak_reports_memory_and_finds_no_error(kafka_bootstrap: str, tmp_
     # the worker's event-loop lag is read: ~4 wake-ups a second over the run, each late by some amount
     loop = summary["event_loop"]
     assert loop["wakeups"] >= 3 * MINUTES * 60 and loop["late_s_total"] > 0, loop
+    # who had the cores after the warm-up, read from /proc: the worker (with any scorer process) and the broker
+    # worked, and the score stage's cost per utterance is read from the worker's own histogram
+    after = summary["after_warmup"]
+    assert after["cores"]["worker"] + after["cores"]["scorer"] > 0 and after["cores"]["broker"] > 0, after
+    assert after["utterances"] > 0 and after["score_ms_per_utt"] > 0, after
+    assert all("cores" in x and "score_ms_per_utt" in x for x in summary["samples"])
     assert summary["events_sent"] >= 0.9 * MINUTES * 60 * 0.7 * CAPACITY
     assert not any(summary["errors"].values()), summary["errors"]
     assert summary["lag"]["final_after_drain"] == 0, summary["lag"]
