@@ -59,6 +59,15 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(0)
 
 
+def _child_env(settings: Settings) -> dict[str, str] | None:
+    """The scorer process's environment: the worker's, with ``IMON_OMP_WAIT_POLICY`` as ``OMP_WAIT_POLICY`` (read by
+    OpenMP when torch loads it, so it must be there at the child's start) unless the worker's environment has one."""
+    policy = settings.omp_wait_policy
+    if not policy or "OMP_WAIT_POLICY" in os.environ:
+        return None  # inherit as it is
+    return {**os.environ, "OMP_WAIT_POLICY": policy.upper()}
+
+
 class _GcLog:
     """The child's garbage-collector pauses, (generation, seconds) each, handed to the worker with each
     batch's scores (it counts them in ``imon_gc_pause_seconds``: they stall the batch like its own)."""
@@ -172,7 +181,7 @@ class ProcessScorer(Scorer):
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "models.procscorer", str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=_child_env(self._settings),
             )
         finally:
             theirs.close()

@@ -161,6 +161,13 @@ class Settings(BaseSettings):
         True, description="Score in a child process of the worker (its own interpreter lock and heap) rather than "
         "in a thread beside the event loop; the child dies with the worker and is restarted if it dies alone."
     )
+    # OpenMP threads that wait at a barrier spin by default (libgomp: ~300,000 polls) before they sleep; on two cores
+    # shared with the event loop, the broker and the worker's other processes that spin is CPU taken from them.
+    omp_wait_policy: Literal["", "passive", "active"] = Field(
+        "", description="With IMON_SCORER_PROCESS: OMP_WAIT_POLICY for the scorer process's torch threads (passive: "
+        "a waiting thread sleeps; active: it spins; empty: the OpenMP runtime's default). OMP_WAIT_POLICY set in "
+        "the worker's environment wins."
+    )
     scorer_timeout_s: float = Field(
         120.0, gt=0, description="With IMON_SCORER_PROCESS: seconds one batch may take in the scorer process before "
         "it is taken for hung and killed (the batch is retried once with a new process, then dead-lettered)."

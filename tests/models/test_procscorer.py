@@ -113,3 +113,26 @@ def test_a_killed_worker_leaves_no_scorer_process_behind() -> None:
 def test_a_scorer_that_cannot_load_says_why(tmp_path) -> None:
     with pytest.raises(ScorerProcessError, match="could not load the model: FileNotFoundError: .*missing"):
         ProcessScorer(Settings(heads_path=tmp_path / "missing.npz"))
+
+
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(kv.decode().split("=", 1) for kv in raw if b"=" in kv)
+
+
+def test_the_openmp_wait_policy_reaches_the_scorer_process(monkeypatch) -> None:
+    """IMON_OMP_WAIT_POLICY is the child's OMP_WAIT_POLICY (OpenMP reads it once, when torch loads); one the
+    worker's own environment sets wins; empty leaves the runtime's default."""
+    from models.procscorer import _child_env
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert _child_env(Settings(omp_wait_policy="")) is None
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert _child_env(Settings(omp_wait_policy="passive")) is None
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    ps = ProcessScorer(Settings(omp_wait_policy="passive", torch_threads=2))
+    try:
+        assert ps.pid is not None and _environ(ps.pid).get("OMP_WAIT_POLICY") == "PASSIVE"
+        assert len(ps.score(TEXTS)) == len(TEXTS)
+    finally:
+        ps.close()
