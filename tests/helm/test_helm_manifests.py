@@ -182,6 +182,15 @@ def test_the_scorer_process_setting_reaches_the_worker(monkeypatch: pytest.Monke
     assert "scorerProcess" in render_error(sets=["model.scorerProcess=sometimes"])
 
 
+def test_the_openmp_wait_policy_reaches_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in [k for k in os.environ if k.startswith("IMON_")]:
+        monkeypatch.delenv(key)
+    for sets, want in (([], ""), (["model.ompWaitPolicy=passive"], "passive")):
+        monkeypatch.setenv("IMON_OMP_WAIT_POLICY", _configmap_data(render(sets=sets))["IMON_OMP_WAIT_POLICY"])
+        assert load_settings().omp_wait_policy == want
+    assert "ompWaitPolicy" in render_error(sets=["model.ompWaitPolicy=lazy"])
+
+
 def test_settings_load_into_the_worker_settings_object(monkeypatch: pytest.MonkeyPatch) -> None:
     # The rendered strings are exactly what pydantic-settings parses in the pod.
     for key in [k for k in os.environ if k.startswith("IMON_")]:

@@ -174,6 +174,7 @@ IMON_DEVICE: {{ $m.device | quote }}
 IMON_TORCH_THREADS: {{ $m.torchThreads | int | quote }}
 IMON_TORCH_THREADS_SMALL_BATCH: {{ $m.torchThreadsSmallBatch | int | quote }}
 IMON_SCORER_PROCESS: {{ $m.scorerProcess | quote }}
+IMON_OMP_WAIT_POLICY: {{ $m.ompWaitPolicy | quote }}
 IMON_ENCODER_DTYPE: {{ $m.encoderDtype | quote }}
 {{- with $m.encoderDir }}
 IMON_ENCODER_DIR: {{ . | quote }}
