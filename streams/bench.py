@@ -28,6 +28,10 @@ broker, mostly). ``pipeline_vs_raw_per_core`` compares utterances per worker cor
 utterances per raw-scorer core-second: near 1 means the pipeline adds no work per utterance and its
 gap to the raw rate is cores left idle. It is left out when less than half of the backlog was scored after
 the worker's cores were first read (``cpu.drain_share_measured``: a backlog too small for the machine).
+``pipeline_vs_raw_factors`` splits the ratio in two (their product times the workers is the ratio): the share of
+each worker's time in the score stage (the rest: prepare, finish, publish, waiting; one batch is in flight at a
+time), and the score stage's utterances/s against the raw scorer's, with the utterances per batch of each (the
+worker batches events, of which only utterances are scored).
 Results are printed and saved as JSON (``--out``).
 """
 
@@ -551,6 +555,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
         st1 = _stage_totals(ports)
         result["pipeline"]["stages"] = _stage_means(st0, st1)
+        if (sc := result["pipeline"]["stages"].get("score")) and span > 0 and sc["mean_ms"] > 0:
+            # pipeline_vs_raw = workers x score_stage_share x score_stage_vs_raw: how much of each worker's time went
+            # to anything but scoring, and how fast its score stage is beside the raw scorer (batch size included)
+            score_s = sc["mean_ms"] * sc["count"] / 1000
+            result["pipeline_vs_raw_factors"] = {
+                "score_stage_share": round(score_s / (args.workers * span), 3),
+                "score_stage_vs_raw": round(len(recs) / score_s / result["raw_scorer"]["utterances_per_s"], 3),
+                "utterances_per_batch": round(len(recs) / sc["count"], 1),
+                "raw_batch_size": result["raw_scorer"]["batch_size"],
+            }
         if args.workers > 1:  # how the group shared the backlog
             result["pipeline"]["scored_per_worker"] = [_counter([port], "imon_events_total", outcome="scored")
                                                        for port in ports]

@@ -34,6 +34,12 @@ def test_a_small_bench_run_reports_every_phase(kafka_bootstrap: str, tmp_path: P
     assert res["pipeline_vs_raw"] == pytest.approx(pipe["utterances_per_s"] / res["raw_scorer"]["utterances_per_s"],
                                                    abs=1e-3)
     assert {"queued", "prepare", "score", "finish", "publish"} <= set(pipe["stages"])
+    # the ratio's two factors multiply back to it (one worker): time outside the score stage, and its speed
+    f = res["pipeline_vs_raw_factors"]
+    assert f["score_stage_share"] * f["score_stage_vs_raw"] == pytest.approx(res["pipeline_vs_raw"], rel=0.02, abs=2e-3)
+    assert f["score_stage_share"] > 0 and f["score_stage_vs_raw"] > 0
+    assert f["raw_batch_size"] == res["settings"]["batch_max_size"]
+    assert 0 < f["utterances_per_batch"] <= res["settings"]["batch_max_size"]
     assert "gc0" in pipe["stages"] or "gc0" in res["latency"]["stages"]  # imon_gc_pause_seconds is scraped
     lat = res["latency"]
     # the worker's event loop was watched through the phase (imon_event_loop_lag_seconds, one wake-up per 0.25 s)
