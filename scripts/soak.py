@@ -149,8 +149,11 @@ def cpu_snapshot(worker_pid: int) -> tuple[float, dict[str, float]]:
 
 
 def cores_between(a: tuple[float, dict[str, float]], b: tuple[float, dict[str, float]]) -> dict[str, float]:
-    """Cores each party used on average between two :func:`cpu_snapshot` s."""
-    wall = max(1e-9, b[0] - a[0])
+    """Cores each party used on average between two :func:`cpu_snapshot` s ({} when under a second apart: the
+    first sample follows the feeder's start at once, and /proc's clock ticks are too coarse for so short a span)."""
+    wall = b[0] - a[0]
+    if wall < 1.0:
+        return {}
     return {k: round((b[1][k] - a[1][k]) / wall, 2) for k in b[1] if k in a[1]}
 
 

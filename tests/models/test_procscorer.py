@@ -117,7 +117,7 @@ def test_a_scorer_that_cannot_load_says_why(tmp_path) -> None:
 
 def _environ(pid: int) -> dict[str, str]:
     raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    return dict(kv.decode().split("=", 1) for kv in raw if b"=" in kv)
+    return dict(kv.decode(errors="replace").split("=", 1) for kv in raw if b"=" in kv)
 
 
 def test_the_openmp_wait_policy_reaches_the_scorer_process(monkeypatch) -> None:
