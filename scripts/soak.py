@@ -16,7 +16,8 @@ the worker; default the local stack), feeds it simulated traffic (bad events inc
 
 prints one progress line per sample (stderr), and writes a JSON summary (``--out``, default out/soak.json):
 memory growth in MB/h (least-squares slope of RSS after the warm-up), RSS start/end/max, max and final lag,
-throughput, error counts, and every sample. Exit status 0 when no error occurred (and growth is under
+throughput (and the rate counted after the warm-up: with ``--rate`` above capacity, the sustained rate), error
+counts, and every sample. Exit status 0 when no error occurred (and growth is under
 ``--max-growth-mb-per-h`` when given), else 1.
 
     scripts/soak.py --minutes 30 --capacity 180            # ~70% of 180 events/s for 30 minutes
@@ -166,6 +167,14 @@ def score_cost(a: dict[str, float], b: dict[str, float]) -> dict[str, float | No
     return {"utterances": round(utts),
             "score_ms_per_utt": round(1000 * secs / utts, 2) if utts > 0 else None,
             "mean_batch": round(utts / batches, 1) if batches > 0 else None}  # fmt: skip
+
+
+def sustained_rate(samples: list[dict[str, Any]], warmup: float) -> float | None:
+    """Counted events per second from the first sample at or after ``warmup`` seconds to the last sample."""
+    after = [x for x in samples if x["t_s"] >= warmup]
+    if len(after) < 2 or after[-1]["t_s"] <= after[0]["t_s"]:
+        return None
+    return round((after[-1]["counted"] - after[0]["counted"]) / (after[-1]["t_s"] - after[0]["t_s"]), 1)
 
 
 def kafka_lag(settings: Settings) -> int | None:
@@ -387,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         "bad_events_sent": feeder.bad,
         "events_counted": counted,
         "throughput_events_per_s": round(counted / max(1e-9, duration), 2),
+        # What the worker kept up with once warm: counted events per second from the first sample at or after the
+        # warm-up to the last (before the drain). Under overload (--rate above capacity) this is its sustained rate.
+        "rate_after_warmup_events_per_s": sustained_rate(samples, warmup),
         "memory": {
             "growth_mb_per_h": None if growth is None else round(growth, 1),
             "rss_start_mb": rss[0] if rss else None,
@@ -412,8 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         "samples": samples,
     }
     out.write_text(json.dumps(summary, indent=2) + "\n")
-    brief = {k: summary[k] for k in ("events_sent", "events_counted", "memory", "lag", "gc", "event_loop",
-                                     "after_warmup", "errors", "ok")}  # fmt: skip
+    brief = {k: summary[k] for k in ("events_sent", "events_counted", "rate_after_warmup_events_per_s", "memory", "lag",
+                                     "gc", "event_loop", "after_warmup", "errors", "ok")}  # fmt: skip
     print(json.dumps(brief, indent=2))
     print(f"soak: summary in {out}", file=sys.stderr)
     return 0 if ok else 1

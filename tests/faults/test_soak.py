@@ -57,6 +57,8 @@ def test_short_soak_reports_memory_and_finds_no_error(kafka_bootstrap: str, tmp_
     assert after["cores"]["worker"] + after["cores"]["scorer"] > 0 and after["cores"]["broker"] > 0, after
     assert after["utterances"] > 0 and after["score_ms_per_utt"] > 0, after
     assert all("cores" in x and "score_ms_per_utt" in x for x in summary["samples"])
+    # a worker that keeps up counts what is sent: the rate after the warm-up is the sending rate
+    assert 0.8 * 0.7 * CAPACITY <= summary["rate_after_warmup_events_per_s"] <= 1.2 * 0.7 * CAPACITY, summary
     assert summary["events_sent"] >= 0.9 * MINUTES * 60 * 0.7 * CAPACITY
     assert not any(summary["errors"].values()), summary["errors"]
     assert summary["lag"]["final_after_drain"] == 0, summary["lag"]
