@@ -141,23 +141,6 @@ def loop_figures(m: dict[str, float]) -> dict[str, float | int]:
             "stalls_over_0_25_s": count - int(m.get("loop:le_0.25", 0.0))}  # fmt: skip
 
 
-def cpu_snapshot(worker_pid: int) -> tuple[float, dict[str, float]]:
-    """CPU seconds used so far per party of the machine (this soak process and its feeder, the worker, its scorer
-    process, the broker, Prometheus, Alertmanager, the rest) and by the whole machine (busy, steal, iowait)."""
-    return time.monotonic(), proctree.parties(proctree.processes(), [worker_pid], os.getpid(), "soak") | (
-        proctree.machine_ticks()
-    )
-
-
-def cores_between(a: tuple[float, dict[str, float]], b: tuple[float, dict[str, float]]) -> dict[str, float]:
-    """Cores each party used on average between two :func:`cpu_snapshot` s ({} when under a second apart: the
-    first sample follows the feeder's start at once, and /proc's clock ticks are too coarse for so short a span)."""
-    wall = b[0] - a[0]
-    if wall < 1.0:
-        return {}
-    return {k: round((b[1][k] - a[1][k]) / wall, 2) for k in b[1] if k in a[1]}
-
-
 def score_cost(a: dict[str, float], b: dict[str, float]) -> dict[str, float | None]:
     """From two :func:`scrape` s: utterances scored between them, and the score stage's wall milliseconds per
     utterance and mean batch size over them (None when no batch ran)."""
@@ -298,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"soak: the worker did not get ready (exit code {worker.poll()}); see {log_path}"
             )
         ready_s = time.monotonic() - started
-        prev_m, prev_cpu = scrape(port), cpu_snapshot(worker.pid)
+        prev_m, prev_cpu = scrape(port), proctree.cpu_snapshot([worker.pid], os.getpid(), "soak")
         cpu_at_warmup: tuple[float, dict[str, float]] | None = None
         m_at_warmup: dict[str, float] | None = None
         feeder.start()
@@ -306,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         while True:
             t = time.monotonic() - t0
             m = scrape(port)
-            cpu = cpu_snapshot(worker.pid)
+            cpu = proctree.cpu_snapshot([worker.pid], os.getpid(), "soak")
             if cpu_at_warmup is None and t >= warmup:
                 cpu_at_warmup, m_at_warmup = cpu, m
             loop = loop_figures(m)
@@ -316,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
                 "processing_errors": m.get("dlq:processing_error", 0.0), "alive": worker.poll() is None,
                 "loop_late_s": loop["late_s_total"], "loop_stalls_over_0_25_s": loop["stalls_over_0_25_s"],
                 # since the previous sample: cores per party, and what scoring one utterance cost the worker
-                "cores": cores_between(prev_cpu, cpu), **score_cost(prev_m, m),
+                # (none for the first sample, a few ms after the feeder's start: /proc's ticks are too coarse)
+                "cores": proctree.cores_between(prev_cpu, cpu) if cpu[0] - prev_cpu[0] >= 1.0 else {},
+                **score_cost(prev_m, m),
             })  # fmt: skip
             prev_m, prev_cpu = m, cpu
             x = samples[-1]
@@ -337,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         while time.monotonic() < drain_deadline and worker.poll() is None and (kafka_lag(s) or 0) > 0:
             time.sleep(1)
         final = scrape(port)
-        final_cpu = cpu_snapshot(worker.pid)
+        final_cpu = proctree.cpu_snapshot([worker.pid], os.getpid(), "soak")
         final_lag = kafka_lag(s)
         final_rss = rss_mb(worker.pid)
     finally:
@@ -416,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         # includes its feeder; on the local stack the broker shares the worker's machine), and the score
         # stage's wall ms per utterance: set beside the bench's raw figure, it says whether scoring slowed.
         "after_warmup": None if cpu_at_warmup is None or m_at_warmup is None else {
-            "cores": cores_between(cpu_at_warmup, final_cpu), **score_cost(m_at_warmup, final)},
+            "cores": proctree.cores_between(cpu_at_warmup, final_cpu), **score_cost(m_at_warmup, final)},
         "errors": errors,
         "log_error_lines": len(error_lines),
         "log_error_excerpt": error_lines[:10],

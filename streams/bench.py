@@ -251,18 +251,13 @@ class _CpuTimeline(threading.Thread):
         self.samples: list[dict[str, float]] = []
         self.done = threading.Event()
 
-    def _snap(self) -> tuple[float, dict[str, float]]:
-        parties = proctree.parties(proctree.processes(), self.workers, os.getpid())
-        return time.monotonic(), parties | proctree.machine_ticks()
-
     def run(self) -> None:
-        t0, prev = self._snap()
-        last, k = t0, 0
+        prev = proctree.cpu_snapshot(self.workers, os.getpid())
+        t0, k = prev[0], 0
         while not self.done.wait(max(0.0, t0 + (k + 1) * self.period - time.monotonic())):
-            t, cur = self._snap()
-            self.samples.append({"s": k} | {name: round((cur[name] - prev[name]) / (t - last), 2)
-                                             for name in cur if name in prev})
-            prev, last, k = cur, t, k + 1
+            cur = proctree.cpu_snapshot(self.workers, os.getpid())
+            self.samples.append({"s": k} | proctree.cores_between(prev, cur))
+            prev, k = cur, k + 1
 
     def stop(self) -> list[dict[str, float]]:
         self.done.set()

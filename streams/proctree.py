@@ -4,6 +4,7 @@ process (``IMON_SCORER_PROCESS``). Elsewhere every function answers for nothing 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -140,3 +141,17 @@ def parties(
                 p, seen = procs[p][0], seen + 1
         out[party] += cpu
     return out
+
+
+def cpu_snapshot(workers: Sequence[int], me: int, me_as: str = "bench") -> tuple[float, dict[str, float]]:
+    """Now (monotonic seconds) and the CPU seconds used so far per :func:`parties` party and by the whole machine
+    (:func:`machine_ticks`): two of these give the cores each used between them (:func:`cores_between`)."""
+    return time.monotonic(), parties(processes(), workers, me, me_as) | machine_ticks()
+
+
+def cores_between(a: tuple[float, dict[str, float]], b: tuple[float, dict[str, float]]) -> dict[str, float]:
+    """Cores each party (and the machine's busy, steal, iowait) used on average between two :func:`cpu_snapshot` s."""
+    wall = b[0] - a[0]
+    if wall <= 0:
+        return {}
+    return {k: round((b[1][k] - a[1][k]) / wall, 2) for k in b[1] if k in a[1]}
