@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.heads import sigmoid, softmax
+from models.heads import sentiment_decisions, sigmoid, softmax
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray, grid: np.ndarray | None = None) -> float:
@@ -144,8 +144,10 @@ def ece_multiclass(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
     return float(e)
 
 
-def sentiment_report(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    pred = probs.argmax(1)
+def sentiment_report(probs: np.ndarray, y: np.ndarray, prior: np.ndarray | None = None) -> dict[str, float]:
+    """Macro-recall, macro-F1 and accuracy of the decided labels (``heads.sentiment_decisions`` with
+    ``prior``: the heads' own rule), and the calibration error of the probabilities."""
+    pred = sentiment_decisions(probs, prior)
     recalls, f1s = [], []
     for c in range(probs.shape[1]):
         tp = np.sum((pred == c) & (y == c))

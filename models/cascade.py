@@ -6,7 +6,7 @@ Routing (:func:`route_mask`): an utterance goes to the transformer when, on the 
 - any binary task's probability is at least ``threshold - band[task]`` (positive, or within the band
   below the threshold); escalation and human_requested only count for customer turns (they are never
   positive for agent/bot turns, see :func:`models.heads.decide`);
-- sentiment is negative (argmax), or negative is within ``band["sentiment"]`` of the top class, or the top
+- sentiment is negative (the fast path's decision, ``models.heads.sentiment_decisions``), or negative is within ``band["sentiment"]`` of the top class, or the top
   two classes are within ``band["sentiment"]`` of each other;
 - or (in :meth:`CascadeScorer.route`) the text is longer than the encoder reads at once, so the transformer
   scores it in windows (:func:`models.scorer.text_windows`): averaged over a long text, the fast path's
@@ -57,9 +57,15 @@ def route_mask(
     bands: dict[str, float],
     speakers: Sequence[str],
     tasks: Sequence[str] = TASKS,
+    sentiment_prior: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Boolean (n,): which utterances the transformer must score (see the module docstring)."""
+    """Boolean (n,): which utterances the transformer must score (see the module docstring). With the fast
+    path's ``sentiment_prior`` (its balanced decision, ``models.heads.sentiment_decisions``) the sentiment
+    bands apply to p(c | x) / prior(c), normalised: the scores its decision compares."""
     s = probs["sentiment"]
+    if sentiment_prior is not None:
+        s = s / sentiment_prior
+        s = s / s.sum(axis=1, keepdims=True)
     n = s.shape[0]
     routed = np.zeros(n, dtype=bool)
     customer = np.array([sp == "customer" for sp in speakers], dtype=bool)
@@ -121,7 +127,8 @@ class CascadeScorer(Scorer):
         """(routed mask, fast-path probabilities) for ``batch``."""
         texts = self.transformer.preprocess(batch)
         probs = self.fast.predict(texts)
-        mask = route_mask(probs, self.fast.heads.thresholds, self.bands, [u.speaker for u in batch])
+        mask = route_mask(probs, self.fast.heads.thresholds, self.bands, [u.speaker for u in batch],
+                          sentiment_prior=self.fast.heads.sentiment_prior)
         kept = np.flatnonzero(~mask)  # routed texts are windowed by the transformer itself: check the rest only
         if len(kept):
             mask[kept] = [len(w) > 1 for w in self.transformer.windows([texts[int(i)] for i in kept])]
@@ -139,7 +146,8 @@ class CascadeScorer(Scorer):
         keep = np.flatnonzero(~mask)
         if len(keep):
             sub = {k: v[keep] for k, v in probs.items()}
-            labels = decide(sub, self.fast.heads.thresholds, [batch[int(i)].speaker for i in keep])
+            labels = decide(sub, self.fast.heads.thresholds, [batch[int(i)].speaker for i in keep],
+                            self.fast.heads.sentiment_prior)
             for j, i in enumerate(keep):
                 out[int(i)] = _to_score(sub, j, labels[j])
         with self._lock:
@@ -168,7 +176,7 @@ class FastOnlyScorer(Scorer):
         from models.scorer import TransformerScorer
 
         probs = self.fast.predict(TransformerScorer.preprocess(batch))
-        labels = decide(probs, self.fast.heads.thresholds, [u.speaker for u in batch])
+        labels = decide(probs, self.fast.heads.thresholds, [u.speaker for u in batch], self.fast.heads.sentiment_prior)
         return [_to_score(probs, i, lab) for i, lab in enumerate(labels)]
 
 
@@ -195,8 +203,9 @@ def load_cascade(fast_dir: Path | str | None, transformer: TransformerScorer) ->
 # --- quality: band selection and evaluation -------------------------------------------------------
 
 
-def _labels(probs: dict[str, np.ndarray], thresholds: dict[str, float], speakers: list[str]) -> dict[str, np.ndarray]:
-    labs = decide(probs, thresholds, speakers)
+def _labels(probs: dict[str, np.ndarray], thresholds: dict[str, float], speakers: list[str],
+            prior: np.ndarray | None) -> dict[str, np.ndarray]:
+    labs = decide(probs, thresholds, speakers, prior)
     out = {"sentiment": np.array([SENTIMENT_CLASSES.index(lab["sentiment"]) for lab in labs], dtype=int)}
     for t in BINARY_TASKS:
         out[t] = np.array([lab[t] for lab in labs], dtype=bool)
@@ -217,12 +226,14 @@ def compare(
     tf_thr: dict[str, float],
     exs: Sequence[D.Example],
     bands: dict[str, float],
+    fast_prior: np.ndarray | None = None,
+    tf_prior: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Per-task macro-F1 of transformer-only, fast-only and the cascade on labelled ``exs``, and the routed
     fraction. Scored as ``imon evaluate`` does (agent turns are never escalation / human requests)."""
     speakers = [e.speaker for e in exs]
-    fl, tl = _labels(fast_probs, fast_thr, speakers), _labels(tf_probs, tf_thr, speakers)
-    routed = route_mask(fast_probs, fast_thr, bands, speakers)
+    fl, tl = _labels(fast_probs, fast_thr, speakers, fast_prior), _labels(tf_probs, tf_thr, speakers, tf_prior)
+    routed = route_mask(fast_probs, fast_thr, bands, speakers, sentiment_prior=fast_prior)
     out: dict[str, Any] = {"n": len(exs), "routed_fraction": float(routed.mean()) if len(exs) else 0.0, "tasks": {}}
     for t in TASKS:
         ys = [e.label(t) for e in exs]
@@ -250,6 +261,8 @@ def choose_bands(
     exs: Sequence[D.Example],
     max_loss: float = 0.01,
     grid: Sequence[float] = BAND_GRID,
+    fast_prior: np.ndarray | None = None,
+    tf_prior: np.ndarray | None = None,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Smallest band per task (on ``grid``) whose cascade loses at most ``max_loss`` macro-F1 on that task
     against the transformer alone, routing on that task only; then, jointly (routing on all tasks), bands
@@ -258,7 +271,7 @@ def choose_bands(
     ``exs`` must be *validation* data. Returns (bands, the joint validation comparison).
     """
     speakers = [e.speaker for e in exs]
-    fl, tl = _labels(fast_probs, fast_thr, speakers), _labels(tf_probs, tf_thr, speakers)
+    fl, tl = _labels(fast_probs, fast_thr, speakers, fast_prior), _labels(tf_probs, tf_thr, speakers, tf_prior)
     bands: dict[str, float] = {}
     for t in TASKS:
         ys = [e.label(t) for e in exs]
@@ -270,12 +283,12 @@ def choose_bands(
         y = np.array([v for v in ys if v is not None], dtype=int)
         base = _macro_f1(t, tl[t][m], y)
         for b in grid:
-            r = route_mask(fast_probs, fast_thr, {t: b}, speakers, tasks=(t,))
+            r = route_mask(fast_probs, fast_thr, {t: b}, speakers, tasks=(t,), sentiment_prior=fast_prior)
             if base - _macro_f1(t, np.where(r, tl[t], fl[t])[m], y) <= max_loss:
                 bands[t] = float(b)
                 break
     while True:
-        rep = compare(fast_probs, fast_thr, tf_probs, tf_thr, exs, bands)
+        rep = compare(fast_probs, fast_thr, tf_probs, tf_thr, exs, bands, fast_prior, tf_prior)
         over = [t for t, r in rep["tasks"].items() if r["cascade_loss"] > max_loss and bands[t] < grid[-1]]
         if not over:
             break
@@ -350,7 +363,7 @@ def evaluate_cascade(
         texts = [e.text for e in exs]
         tf_probs = transformer.heads.predict(cache.encode(texts, progress=progress), texts)
         quality[name] = compare(fast.predict(texts), fast.heads.thresholds, tf_probs, transformer.thresholds,
-                                exs, bands)
+                                exs, bands, fast.heads.sentiment_prior, transformer.heads.sentiment_prior)
     utts = stream_utterances(stream_n, seed)
     cascade = CascadeScorer(fast, transformer, bands)
     cascade.warmup()

@@ -37,7 +37,7 @@ import numpy as np
 from models import datasets as D
 from models.base import BINARY_TASKS, SENTIMENT_CLASSES
 from models.calibration import binary_report, sentiment_report
-from models.heads import Heads
+from models.heads import Heads, sentiment_decisions
 
 if TYPE_CHECKING:
     from models.embcache import EmbeddingCache
@@ -56,9 +56,11 @@ def _eval_set(heads: Heads, X: np.ndarray, exs: Sequence[D.Example], ci: bool = 
     m = np.array([y is not None for y in ys], dtype=bool)
     if m.sum() >= 10 and len({y for y in ys if y is not None}) == len(SENTIMENT_CLASSES):
         ps, y = probs["sentiment"][m], np.array([y for y in ys if y is not None])
-        out["sentiment"] = sentiment_report(ps, y)
+        prior = heads.sentiment_prior
+        out["sentiment"] = sentiment_report(ps, y, prior)
         if ci:
-            out["sentiment"]["macro_f1_ci"] = bootstrap_ci(lambda i: sentiment_report(ps[i], y[i])["macro_f1"], len(y))
+            out["sentiment"]["macro_f1_ci"] = bootstrap_ci(lambda i: sentiment_report(ps[i], y[i], prior)["macro_f1"],
+                                                            len(y))
     for t in BINARY_TASKS:
         ys = [e.label(t) for e in exs]
         # agent turns are never escalation / human requests (see heads.decide): score them as decided
@@ -113,7 +115,7 @@ def language_consistency(
     Per task: the mean score and the number flagged in each language, how often the two decisions agree,
     and the mean paired difference Dutch - English with a 95 % bootstrap interval. The labels are the same
     on both sides, so a model that treats the two languages alike shows a difference near 0: a customer
-    should not be flagged more for writing Dutch. Sentiment: p(negative), flagged = negative wins;
+    should not be flagged more for writing Dutch. Sentiment: p(negative), flagged = negative decided;
     escalation and human_requested on customer turns only (as ``heads.decide``)."""
     from models.gold import bootstrap_ci
 
@@ -126,7 +128,8 @@ def language_consistency(
     for task in ("sentiment", *BINARY_TASKS):
         if task == "sentiment":
             se, sn = pe[task][:, 0], pn[task][:, 0]
-            fe, fn = pe[task].argmax(1) == 0, pn[task].argmax(1) == 0
+            fe = sentiment_decisions(pe[task], heads.sentiment_prior) == 0
+            fn = sentiment_decisions(pn[task], heads.sentiment_prior) == 0
         else:
             se, sn = pe[task], pn[task]
             fe, fn = se >= heads.thresholds[task], sn >= heads.thresholds[task]

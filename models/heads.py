@@ -106,6 +106,9 @@ class Heads:
     thresholds: dict[str, float]
     meta: dict[str, Any] = field(default_factory=dict)
     lexical: Lexical | None = None
+    #: The class shares the sentiment probabilities were calibrated under (negative, neutral, positive), for
+    #: the balanced decision (``sentiment_decisions``); None: the label is the argmax of the probabilities.
+    sentiment_prior: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
@@ -177,6 +180,10 @@ class Heads:
             meta["lexical"] = {"bits": self.lexical.bits, "analyzer": "char_wb", "ngram_range": [2, 5],
                                "tf": "sublinear", "norm": "l2"}
         meta["thresholds"] = dict(self.thresholds)
+        meta["sentiment_decision"] = (
+            {"rule": "argmax"} if self.sentiment_prior is None else
+            {"rule": "balanced", "prior": dict(zip(SENTIMENT_CLASSES, map(float, self.sentiment_prior), strict=True))}
+        )
         meta_path = path.with_suffix(".json")
         meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         return path, meta_path
@@ -216,22 +223,47 @@ class Heads:
         if tuple(meta.get("classes", {}).get("sentiment", SENTIMENT_CLASSES)) != SENTIMENT_CLASSES:
             raise ValueError("heads file has a different sentiment class order")
         return cls(sentiment=sent, binary=binary, thresholds={t: float(meta["thresholds"][t]) for t in BINARY_TASKS},
-                   meta=meta, lexical=lexical)
+                   meta=meta, lexical=lexical, sentiment_prior=_prior_from_meta(meta))
+
+
+def _prior_from_meta(meta: dict[str, Any]) -> np.ndarray | None:
+    rule = meta.get("sentiment_decision", {"rule": "argmax"})
+    if rule.get("rule") == "argmax":
+        return None
+    if rule.get("rule") != "balanced":
+        raise ValueError(f"heads file: unknown sentiment decision {rule.get('rule')!r} (argmax or balanced)")
+    prior = np.array([float(rule["prior"][c]) for c in SENTIMENT_CLASSES], dtype=np.float64)
+    if not np.all(prior > 0):
+        raise ValueError("heads file: the balanced sentiment decision needs a prior > 0 for every class")
+    return prior / prior.sum()
+
+
+def sentiment_decisions(probs: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
+    """The decided sentiment class index per row of ``probs`` (n, 3). Without ``prior``: the argmax of the
+    calibrated probabilities. With it, the balanced decision (docs/experiments/rule_44.md): the argmax of
+    p(c | x) / prior(c). The probabilities were calibrated on the validation split and carry its class shares;
+    dividing them out leaves the likelihood, so where the model is unsure the class that was common in our
+    validation data no longer wins, whatever the shares of the traffic scored (which macro-recall ignores too)."""
+    p = np.asarray(probs, dtype=np.float64)
+    return (p if prior is None else p / prior).argmax(axis=1)
 
 
 def decide(
-    probs: dict[str, np.ndarray], thresholds: dict[str, float], speakers: list[str] | None = None
+    probs: dict[str, np.ndarray], thresholds: dict[str, float], speakers: list[str] | None = None,
+    sentiment_prior: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
-    """Labels per utterance: sentiment argmax name, and each binary task ``p >= threshold``.
+    """Labels per utterance: the sentiment class ``sentiment_decisions`` picks (argmax without
+    ``sentiment_prior``), and each binary task ``p >= threshold``.
 
     Escalation and human requests are about the *customer*: for agent/bot turns those two labels are
     always False (an agent saying "let me get my supervisor" is not a customer asking for one). The
     probabilities are still reported as computed.
     """
     n = probs["sentiment"].shape[0]
+    sent = sentiment_decisions(probs["sentiment"], sentiment_prior) if n else np.zeros(0, dtype=int)
     out = []
     for i in range(n):
-        lab: dict[str, Any] = {"sentiment": SENTIMENT_CLASSES[int(np.argmax(probs["sentiment"][i]))]}
+        lab: dict[str, Any] = {"sentiment": SENTIMENT_CLASSES[int(sent[i])]}
         for t in BINARY_TASKS:
             lab[t] = bool(probs[t][i] >= thresholds[t])
         if speakers is not None and speakers[i] != "customer":

@@ -65,6 +65,9 @@ THRESHOLD_ROWS = ("all", "own")
 
 #: ``train_heads(shared_prior=...)`` / ``imon train --shared-prior``.
 SHARED_PRIOR_MODES = ("off", "binary", "all")
+#: How the sentiment label is decided from the calibrated probabilities (``train_heads``, ``imon train
+#: --sentiment-decision``; docs/experiments/rule_44.md).
+SENTIMENT_DECISIONS = ("argmax", "balanced")
 
 
 def _shared_prior_weights(y: np.ndarray, groups: np.ndarray, ref: str = "en") -> np.ndarray:
@@ -188,6 +191,7 @@ def train_heads(
     language_balance: bool = True,
     shared_prior: str = "off",
     threshold_rows: str = "all",
+    sentiment_decision: str = "argmax",
 ) -> Any:
     """Fit, calibrate and threshold all heads. Returns :class:`models.heads.Heads` (meta partly filled).
     ``hidden`` = 0: logistic regression (L2 strength ``C``); > 0: one GELU hidden layer of that size.
@@ -199,7 +203,12 @@ def train_heads(
     (``_shared_prior_weights``), for the same reason: ``binary`` the binary tasks' fused calibration,
     ``all`` also the sentiment stack and the thresholds; ``off`` nothing (docs/experiments/rule_6.md, 7).
     ``threshold_rows``: ``own`` chooses each task's precision threshold without the validation rows of
-    ``PROXY_LABEL_SOURCES`` (whose positives mean something else); ``all`` on every labelled row."""
+    ``PROXY_LABEL_SOURCES`` (whose positives mean something else); ``all`` on every labelled row.
+    ``sentiment_decision``: ``argmax`` labels sentiment by the highest calibrated probability; ``balanced`` by
+    p(c | x) / prior(c), the prior being the class shares of the validation rows the sentiment calibration was
+    fitted on, with its weights (``models.heads.sentiment_decisions``, docs/experiments/rule_44.md)."""
+    if sentiment_decision not in SENTIMENT_DECISIONS:
+        raise ValueError(f"sentiment_decision must be one of {SENTIMENT_DECISIONS}, got {sentiment_decision!r}")
     if shared_prior not in SHARED_PRIOR_MODES:
         raise ValueError(f"shared_prior must be one of {SHARED_PRIOR_MODES}, got {shared_prior!r}")
     if threshold_rows not in THRESHOLD_ROWS:
@@ -244,6 +253,12 @@ def train_heads(
         sent.temperature = fit_temperature(sent.logits(X_va[vi]), vy)
     else:
         sent.fuse_W, sent.fuse_b = _fit_stack(np.hstack([sent.logits(X_va[vi]), zl_va[vi, :3]]), vy, seed, vw(vi, vy, "all"))
+    sent_prior = None
+    if sentiment_decision == "balanced":
+        counts = np.bincount(vy, weights=vw(vi, vy, "all"), minlength=len(SENTIMENT_CLASSES))
+        if not np.all(counts > 0):
+            raise ValueError("the balanced sentiment decision needs validation rows of every sentiment class")
+        sent_prior = counts / counts.sum()
 
     binary: dict[str, BinaryHead] = {}
     thresholds: dict[str, float] = {}
@@ -276,7 +291,7 @@ def train_heads(
         thresholds[t], rules[t] = threshold_for_precision(pv[keep], vy[keep], target_precision[t],
                                                           w=None if tw is None else tw[keep])
         binary[t] = head
-    heads = Heads(sentiment=sent, binary=binary, thresholds=thresholds, lexical=lex)
+    heads = Heads(sentiment=sent, binary=binary, thresholds=thresholds, lexical=lex, sentiment_prior=sent_prior)
     heads.meta["threshold_rule"] = {t: {"target_precision": target_precision[t], "rule": rules[t]} for t in BINARY_TASKS}
     heads.meta["shared_prior"] = shared_prior
     heads.meta["threshold_rows"] = threshold_rows
@@ -321,6 +336,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight the validation rows to the English rows' class shares in every language when "
                              "fitting: binary = the binary tasks' calibration, all = also sentiment and the "
                              "thresholds (docs/experiments/rule_6.md, rule_7.md; default off)")
+    parser.add_argument("--sentiment-decision", choices=SENTIMENT_DECISIONS, default="argmax",
+                        help="how the sentiment label is decided: argmax = the most probable class; balanced = the "
+                             "most probable once divided by the class shares the probabilities were calibrated "
+                             "under; measured worse on TweetEval and the gold dev set (docs/experiments/rule_44.md; default argmax)")
     parser.add_argument("--threshold-rows", choices=THRESHOLD_ROWS, default="all",
                         help="validation rows each precision threshold is chosen on: all labelled rows, or own = "
                              "without sources whose positive label follows another definition (Davidson and "
@@ -409,6 +428,22 @@ def _class_weight_rule(args: argparse.Namespace) -> str:
     return "balanced x source weight" + ("" if getattr(args, "no_language_balance", False) else ", within each language")
 
 
+def content_digest(heads: Any) -> str:
+    """The version's hash: the heads' weights, thresholds and (when balanced) sentiment prior; heads that
+    decide alike on the same embeddings share it."""
+    buf = io.BytesIO()
+    arrays = [heads.sentiment.W, heads.sentiment.b, heads.sentiment.W1, heads.sentiment.fuse_W]
+    for h in heads.binary.values():
+        arrays += [h.w, np.array([h.b]), h.W1, np.array([h.platt_b])]
+    if heads.lexical is not None:
+        arrays += list(heads.lexical.arrays().values())
+    np.savez(buf, *(a for a in arrays if a is not None))
+    extra = repr(sorted(heads.thresholds.items()))
+    if heads.sentiment_prior is not None:
+        extra += repr([round(float(v), 6) for v in heads.sentiment_prior])
+    return hashlib.sha256(buf.getvalue() + extra.encode()).hexdigest()[:8]
+
+
 def lexical_options(args: argparse.Namespace) -> dict[str, Any]:
     """``train_heads`` keyword arguments for the n-gram channel (on by default), the per-language class
     balance (on by default), the calibration's priors and the threshold rows from the command line."""
@@ -416,7 +451,8 @@ def lexical_options(args: argparse.Namespace) -> dict[str, Any]:
             "lexical_C": getattr(args, "lexical_C", 1.0),
             "language_balance": not getattr(args, "no_language_balance", False),
             "shared_prior": getattr(args, "shared_prior", "off"),
-            "threshold_rows": getattr(args, "threshold_rows", "all")}
+            "threshold_rows": getattr(args, "threshold_rows", "all"),
+            "sentiment_decision": getattr(args, "sentiment_decision", "argmax")}
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -464,18 +500,10 @@ def run(args: argparse.Namespace, settings: Any) -> int:
 
     heads = train_heads(X_tr, tr, X_va, va, seed=args.seed, C=args.C, hidden=args.hidden, clp=args.clp,
                         **lexical_options(args))
-    buf = io.BytesIO()
-    arrays = [heads.sentiment.W, heads.sentiment.b, heads.sentiment.W1, heads.sentiment.fuse_W]
-    for h in heads.binary.values():
-        arrays += [h.w, np.array([h.b]), h.W1, np.array([h.platt_b])]
-    if heads.lexical is not None:
-        arrays += list(heads.lexical.arrays().values())
-    np.savez(buf, *(a for a in arrays if a is not None))
-    digest = hashlib.sha256(buf.getvalue() + repr(sorted(heads.thresholds.items())).encode()).hexdigest()[:8]
     heads.meta.update(
         {
             "name": MODEL_NAME,
-            "version": f"{MODEL_VERSION}+{digest}",
+            "version": f"{MODEL_VERSION}+{content_digest(heads)}",
             "encoder": {"name": enc.name, "fingerprint": enc.fingerprint, "max_length": enc.max_length,
                         "pooling": "mean", "normalize": "l2", "dim": enc.dim, "backend": backend,
                         "base_fingerprint": enc.base_fingerprint, "adapter": _adapter_summary(enc.adapter)},

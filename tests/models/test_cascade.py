@@ -150,6 +150,10 @@ def test_sentiment_band_routes_negative_and_ambiguous() -> None:
     assert route_mask(_probs(4, sentiment=s), thr, {}, ["customer"] * 4).tolist() == [True, False, False, False]
     assert route_mask(_probs(4, sentiment=s), thr, {"sentiment": 0.12}, ["customer"] * 4).tolist() == [
         True, False, True, True]
+    # the fast path's balanced decision (rule 44): [0.35, 0.45, 0.2] / prior is negative, so it is routed
+    prior = np.array([0.25, 0.5, 0.25])
+    assert route_mask(_probs(4, sentiment=s), thr, {}, ["customer"] * 4, sentiment_prior=prior).tolist() == [
+        True, False, True, False]
 
 
 def test_choose_bands_meets_target_on_validation_data() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -250,3 +252,37 @@ def test_text_windows_cut_a_word_longer_than_half_a_window() -> None:
     (wins,) = text_windows(tok, [glued], 126, overlap=32)
     assert wins[-1][1] == len(glued) and len(wins) <= 8
     assert all(b - a >= 63 for a, b in wins[:-1]), wins
+
+
+def test_balanced_sentiment_decision_divides_out_the_calibration_prior(tmp_path) -> None:
+    """Rule 44: with a prior, the label is the argmax of p(c | x) / prior(c); without, the argmax of p."""
+    from models.heads import sentiment_decisions
+
+    probs = np.array([[0.40, 0.45, 0.15], [0.10, 0.60, 0.30], [0.05, 0.15, 0.80]])
+    prior = np.array([0.3, 0.5, 0.2])
+    assert sentiment_decisions(probs).tolist() == [1, 1, 2]
+    assert sentiment_decisions(probs, prior).tolist() == [0, 2, 2]  # 1.33 > 0.9; 1.5 > 1.2
+    binary = {t: np.zeros(3) for t in BINARY_TASKS}
+    labels = decide({"sentiment": probs, **binary}, dict.fromkeys(BINARY_TASKS, 0.5), None, prior)
+    assert [lab["sentiment"] for lab in labels] == ["negative", "positive", "positive"]
+    y = np.array([0, 2, 2])
+    assert sentiment_report(probs, y, prior)["accuracy"] == 1.0
+    assert sentiment_report(probs, y)["accuracy"] == pytest.approx(1 / 3)
+    assert sentiment_report(probs, y, prior)["ece"] == sentiment_report(probs, y)["ece"]  # probabilities untouched
+
+    h = make_heads()
+    h.sentiment_prior = prior
+    npz, meta_path = h.save(tmp_path / "h.npz")
+    assert json.loads(meta_path.read_text())["sentiment_decision"]["rule"] == "balanced"
+    np.testing.assert_allclose(Heads.load(npz).sentiment_prior, prior)
+    h.sentiment_prior = None
+    npz, meta_path = h.save(tmp_path / "h.npz")
+    assert json.loads(meta_path.read_text())["sentiment_decision"] == {"rule": "argmax"}
+    assert Heads.load(npz).sentiment_prior is None
+    meta = json.loads(meta_path.read_text())
+    for bad, match in (({"rule": "vote"}, "unknown sentiment decision"),
+                       ({"rule": "balanced", "prior": {"negative": 0.5, "neutral": 0.5, "positive": 0.0}}, "prior > 0")):
+        meta["sentiment_decision"] = bad
+        meta_path.write_text(json.dumps(meta))
+        with pytest.raises(ValueError, match=match):
+            Heads.load(npz)

@@ -107,3 +107,34 @@ def test_threshold_rows_own_leaves_proxy_sources_out_of_the_unfair_threshold_onl
     assert o.meta["threshold_rows"] == "own"
     with pytest.raises(ValueError, match="threshold_rows"):
         train.train_heads(X_tr, tr, X_va, va, threshold_rows="some", **kw)
+
+
+def test_balanced_sentiment_decision_records_the_validation_class_shares() -> None:
+    """Rule 44: ``sentiment_decision="balanced"`` leaves every probability as with argmax and stores the class
+    shares of the sentiment-labelled validation rows as the prior the labels divide out; the version hash
+    tells the two apart."""
+    from models.base import BINARY_TASKS
+    from models.datasets import Example
+
+    rng = np.random.default_rng(5)
+
+    def rows(n: int) -> tuple[np.ndarray, list[Example]]:
+        y = rng.choice(3, size=n, p=[0.2, 0.6, 0.2])
+        x = rng.normal(size=(n, 6)).astype(np.float32)
+        x[:, 0] += 1.5 * (y - 1)
+        exs = [Example(text=f"t {i}", source="synth:en", lang="en",
+                       labels={"sentiment": int(v), **{t: int(v == 0) for t in BINARY_TASKS}}) for i, v in enumerate(y)]
+        return x, exs
+
+    (X_tr, tr), (X_va, va) = rows(400), rows(300)
+    kw = {"seed": 1, "hidden": 0, "progress": False, "lexical": False}
+    a = train.train_heads(X_tr, tr, X_va, va, **kw)
+    b = train.train_heads(X_tr, tr, X_va, va, sentiment_decision="balanced", **kw)
+    assert a.sentiment_prior is None
+    shares = np.bincount([e.label("sentiment") for e in va], minlength=3) / len(va)
+    np.testing.assert_allclose(b.sentiment_prior, shares)
+    np.testing.assert_array_equal(a.sentiment.proba(X_va), b.sentiment.proba(X_va))
+    assert a.thresholds == b.thresholds
+    assert train.content_digest(a) != train.content_digest(b)
+    with pytest.raises(ValueError, match="sentiment_decision"):
+        train.train_heads(X_tr, tr, X_va, va, sentiment_decision="vote", **kw)
