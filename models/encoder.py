@@ -265,7 +265,7 @@ def resolve_adapter(setting: str | Path | None, path: Path, max_length: int = MA
 
 #: /proc/cpuinfo flags of CPUs that multiply bfloat16 in hardware: Intel AMX, and the AVX-512 BF16 dot-product
 #: instructions (AMD Zen 4 and later, Intel Cooper Lake); both measured faster than float32 at <= 0.003
-#: macro-F1 (README "Measured performance", models/MODEL_CARD.md "bfloat16 encoder").
+#: macro-F1 (docs/PERFORMANCE.md, models/MODEL_CARD.md "bfloat16 encoder").
 FAST_BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
 

@@ -1,4 +1,4 @@
-"""Does the scorer slow down when other work runs beside it? (issue #7, README "Measured performance")
+"""Does the scorer slow down when other work runs beside it? (issue #7, docs/PERFORMANCE.md)
 
 Scores the bench's utterances in batches for ``--seconds`` at a time, in turn: alone; beside a Python
 load in a thread of the same interpreter (what overlapping the worker's publishing with its scoring

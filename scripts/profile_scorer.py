@@ -1,4 +1,4 @@
-"""Where the scorer's time goes per batch size (README, "Measured performance", the AMD machine).
+"""Where the scorer's time goes per batch size (docs/PERFORMANCE.md, the AMD machine).
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/profile_scorer.py [--n 640] [--sizes 4 16 64] [--ops 4] [--no-evidence]
 

@@ -15,7 +15,7 @@ instead of in small ones). A fixed cap cannot do both: with large batches a half
 for batches to fill and drifts into long cycles, with small ones a backlog drains more slowly. Until
 2026-12-04 the switch to ``max_size`` came only once ``max_size`` items waited; on the 2-core AMD
 machine that drained backlogs of 17-63 items in slow 16-item, one-thread batches and the half-loaded
-worker's queue kept growing (README, "Measured performance").
+worker's queue kept growing (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations

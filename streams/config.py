@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     # --- Worker ------------------------------------------------------------------------------
     metrics_host: str = Field("0.0.0.0", description="Address the /metrics endpoint listens on.")
     metrics_port: int = Field(8000, ge=0, le=65535, description="Port of /metrics (0 = pick a free one).")
-    # Measured with `imon bench` on 2 cores (README "Measured performance", 2026-12-03): batches that
+    # Measured with `imon bench` on 2 cores (docs/PERFORMANCE.md, 2026-12-03): batches that
     # follow the backlog (64 max, 16 below a backlog of 64, 5 ms wait) kept the capacity of fixed
     # 64-event batches (206.7-208.6 vs 212.7 utt/s) with p99 177-179 ms at half capacity, where fixed
     # 64 / 50 ms gave 412-545 ms and fixed 16 / 5 ms lost ~20 % of the capacity. Since 2026-12-04 a
@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         0, ge=0, description="Encoder intra-op threads, torch or ONNX Runtime (0 = the runtime's default)."
     )
-    # Measured with `imon bench` on 2 shared cores (README "Measured performance", 2026-12-03): with the
+    # Measured with `imon bench` on 2 shared cores (docs/PERFORMANCE.md, 2026-12-03): with the
     # broker and the worker's own Kafka I/O on the same cores, two torch threads on a short batch stall each
     # other; one thread there (float32, 6 interleaved runs each way) gave p99 210-318 ms (median 295) vs
     # 238-449 (median 334) at half capacity, capacity unchanged: a backlog's 64-event batches keep two.
@@ -174,7 +174,7 @@ class Settings(BaseSettings):
     )
     # 50,000 instead of Python's 700 means fewer promoted objects, so the ~0.27 s full collections (they walk
     # the ~500,000 objects torch/transformers/Faust hold) become rare: p99 204/205 ms vs 151-549 in bench runs
-    # (README "Measured performance"). Default since a 30-min soak at 210 events/s with it counted all 378,166
+    # (docs/PERFORMANCE.md). Default since a 30-min soak at 210 events/s with it counted all 378,166
     # events, RSS 924 -> 1,303 MB (levelled as without it), lag max 531, 7 full collections of ~105 ms
     # (docs/RELIABILITY.md). Whatever the value, the worker collects once before serving.
     gc_threshold0: int = Field(
