@@ -39,8 +39,9 @@ start_bg() {  # start_bg NAME CMD...
 # Count only a worker process started by this run: Prometheus keeps an earlier demo worker's counters for minutes.
 since=$(( $(date +%s) - 5 ))
 start_bg worker "$VENV/bin/imon" worker || since=0
-echo "[demo] simulator seed $SEED (DEMO_SEED=$SEED replays this run's traffic)"
-start_bg simulator "$VENV/bin/imon" simulate --rate "$RATE" --duration "$DURATION" --seed "$SEED" --quiet || true
+if start_bg simulator "$VENV/bin/imon" simulate --rate "$RATE" --duration "$DURATION" --seed "$SEED" --quiet; then
+  echo "[demo] simulator seed $SEED (DEMO_SEED=$SEED replays this run's traffic)"
+fi
 
 q() {  # q PROMQL -> scalar value or empty
   curl -fsS --get "$PROM/api/v1/query" --data-urlencode "query=$1" 2>/dev/null \
