@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
 from streams.config import Settings, load_settings
 
 log = logging.getLogger("imon")
@@ -39,6 +41,22 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
         log_level=getattr(args, "log_level", None),
         **extra,
     )
+
+
+def _number(kind: type, low: float, high: float | None = None, low_open: bool = False) -> Callable[[str], Any]:
+    """An argparse type: ``kind`` (int or float) within [low, high] (``low_open``: above ``low``), else a clear error."""
+
+    def parse(text: str) -> Any:
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if (v <= low if low_open else v < low) or (high is not None and v > high):
+            span = f"{'above' if low_open else 'at least'} {low:g}" + (f" and at most {high:g}" if high is not None else "")
+            raise argparse.ArgumentTypeError(f"{text} is out of range: must be {span}")
+        return v
+
+    return parse
 
 
 def _offline_env() -> None:
@@ -137,9 +155,16 @@ def cmd_score(args: argparse.Namespace) -> int:
     from streams.batch import run_score
 
     s = _settings(args)
-    scorer = load_scorer(s)
+    # The input is opened before the model loads (seconds), so a wrong path fails at once; the output after it,
+    # so a model that fails to load leaves no empty output file behind.
     inp = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")  # noqa: SIM115
-    out = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")  # noqa: SIM115
+    try:
+        scorer = load_scorer(s)
+        out = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")  # noqa: SIM115
+    except BaseException:
+        if inp is not sys.stdin.buffer:
+            inp.close()
+        raise
     try:
         errors = run_score(s, scorer, inp, out, progress=not args.quiet and args.output != "-")
     finally:
@@ -194,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("topics", help="create or list the Kafka topics")
     t.add_argument("action", choices=["create", "list"])
-    t.add_argument("--partitions", type=int, help="partitions for new topics (default IMON_TOPIC_PARTITIONS)")
+    t.add_argument("--partitions", type=_number(int, 1), help="partitions for new topics (default IMON_TOPIC_PARTITIONS)")
     t.set_defaults(func=cmd_topics)
 
     sm = sub.add_parser(
@@ -204,12 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
         "escalations, human requests, unfair treatment, no-consent and malformed events.",
     )
     sm.add_argument(
-        "--rate", type=float, default=20.0, help="events per second (0 = as fast as possible); default 20"
+        "--rate", type=_number(float, 0), default=20.0, help="events per second (0 = as fast as possible); default 20"
     )
-    sm.add_argument("--duration", type=float, help="stop after this many seconds")
-    sm.add_argument("--count", type=int, help="stop after this many events")
+    sm.add_argument("--duration", type=_number(float, 0, low_open=True), help="stop after this many seconds")
+    sm.add_argument("--count", type=_number(int, 1), help="stop after this many events")
     sm.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    sm.add_argument("--bad-ratio", type=float, default=0.02, help="share of malformed events (default 0.02)")
+    sm.add_argument("--bad-ratio", type=_number(float, 0, 1), default=0.02,
+                    help="share of malformed events, 0 to 1 (default 0.02)")
     sm.add_argument("--topic", help="topic to produce to (default IMON_TOPIC_INPUT)")
     sm.add_argument("--output", help="write JSONL to this file ('-' = stdout) instead of Kafka")
     sm.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -258,6 +284,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except ValidationError as e:  # an IMON_* variable (or a flag standing in for one) out of its range
+        print(f"imon {args.command}: invalid settings:", file=sys.stderr)
+        for err in e.errors():
+            name = "IMON_" + "_".join(str(x) for x in err["loc"]).upper()
+            print(f"  {name}={err.get('input')!r}: {err['msg']}", file=sys.stderr)
+        print("  (every setting, its default and range: streams/config.py, README \"Configuration\")", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
+        if e.filename is None:
+            raise
+        print(f"imon {args.command}: {e.filename}: {e.strerror}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
