@@ -12,6 +12,7 @@ thresholds and how they were chosen, training data summary, seed, validation met
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -191,6 +192,8 @@ class Heads:
     @classmethod
     def load(cls, path: Path) -> Heads:
         path = Path(path)
+        if not path.is_file():  # name the file the user gave, not the .json beside it
+            raise FileNotFoundError(errno.ENOENT, "no heads file here (train one with imon train)", str(path))
         meta = json.loads(path.with_suffix(".json").read_text())
         cal = meta["calibration"]
         with np.load(path) as z:

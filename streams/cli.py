@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from streams.config import Settings, load_settings
+from streams.config import BrokerUnavailable, Settings, load_settings
 
 log = logging.getLogger("imon")
 
@@ -284,6 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokerUnavailable as e:
+        print(f"imon {args.command}: {e}", file=sys.stderr)
+        return 1
     except ValidationError as e:  # an IMON_* variable (or a flag standing in for one) out of its range
         print(f"imon {args.command}: invalid settings:", file=sys.stderr)
         for err in e.errors():

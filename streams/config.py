@@ -238,6 +238,11 @@ class Settings(BaseSettings):
         return kw
 
 
+class BrokerUnavailable(RuntimeError):
+    """No Kafka broker answered at the configured bootstrap servers (raised by ``streams.kafka_io``; defined
+    here so the command line can name it without importing a Kafka client)."""
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build the settings from the environment, with explicit overrides (e.g. from CLI flags) on top."""
     return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]

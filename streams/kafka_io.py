@@ -16,13 +16,9 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
-from streams.config import Settings
+from streams.config import BrokerUnavailable, Settings
 
 log = logging.getLogger(__name__)
-
-
-class BrokerUnavailable(RuntimeError):
-    """No Kafka broker answered at the configured bootstrap servers."""
 
 
 def wait_for_broker(settings: Settings, timeout_s: float = 30.0) -> None:

@@ -49,3 +49,26 @@ def test_simulate_to_a_file_still_works(tmp_path) -> None:
     out = tmp_path / "sim.jsonl"
     assert main(["simulate", "--count", "5", "--bad-ratio", "0", "--output", str(out), "-q"]) == 0
     assert len(out.read_text().splitlines()) == 5
+
+
+def test_no_broker_is_one_line_and_exit_1(monkeypatch, capsys) -> None:
+    import streams.worker
+    from streams.config import BrokerUnavailable
+    from streams.kafka_io import BrokerUnavailable as FromKafkaIO
+
+    assert FromKafkaIO is BrokerUnavailable  # the name kafka_io raises is the one the command line catches
+
+    def no_broker(_settings):
+        raise BrokerUnavailable("no Kafka broker reachable at 127.0.0.1:1")
+
+    monkeypatch.setattr(streams.worker, "run_worker", no_broker)
+    assert main(["worker"]) == 1
+    assert capsys.readouterr().err.strip() == "imon worker: no Kafka broker reachable at 127.0.0.1:1"
+
+
+def test_a_missing_heads_file_is_named_as_given(tmp_path) -> None:
+    from models.heads import Heads
+
+    with pytest.raises(FileNotFoundError) as e:
+        Heads.load(tmp_path / "heads.npz")
+    assert e.value.filename == str(tmp_path / "heads.npz")
