@@ -28,21 +28,27 @@ class Settings(BaseSettings):
 
     # --- Kafka -------------------------------------------------------------------------------
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma separated.")
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How clients talk to the brokers: plain, TLS, SASL over TLS or SASL without it."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "PLAIN", description="SASL mechanism, with a SASL_* security protocol."
+    )
+    kafka_sasl_username: str | None = Field(None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(
+        None, description="SASL password (never logged, never in the audit trail's configuration hash)."
+    )
     kafka_ssl_cafile: Path | None = Field(None, description="CA bundle used to verify the brokers (PEM).")
     kafka_ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS (PEM).")
     kafka_ssl_keyfile: Path | None = Field(None, description="Client key for mutual TLS (PEM).")
 
     app_id: str = Field("interaction-monitor", description="Faust app id = Kafka consumer group.")
-    topic_input: str = "interactions"
-    topic_scored: str = "interactions.scored"
-    topic_alerts: str = "alerts"
-    topic_audit: str = "audit"
-    topic_dlq: str = "interactions.dlq"
-    topic_feedback: str = "feedback"
+    topic_input: str = Field("interactions", description="Topic of incoming events (event contract v1).")
+    topic_scored: str = Field("interactions.scored", description="Topic of scored, redacted utterances.")
+    topic_alerts: str = Field("alerts", description="Topic of alerts (also pushed to Alertmanager when configured).")
+    topic_audit: str = Field("audit", description="Topic of the hash-chained audit records (`imon audit` verifies).")
+    topic_dlq: str = Field("interactions.dlq", description="Dead-letter topic: bad events with a reason.")
+    topic_feedback: str = Field("feedback", description="Topic of supervisor feedback on decisions.")
     topic_partitions: int = Field(4, ge=1, description="Partitions used when the worker creates topics.")
 
     # --- Worker ------------------------------------------------------------------------------
@@ -78,7 +84,7 @@ class Settings(BaseSettings):
     alert_cooldown_s: float = Field(
         300.0, ge=0, description="Same alert type per conversation at most this often."
     )
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", description="Log level of the imon loggers (DEBUG, INFO, WARNING, ERROR).")
     prometheus_sd_dir: Path | None = Field(
         None, description="Folder of Prometheus file_sd files; the worker registers its /metrics there."
     )
@@ -182,7 +188,7 @@ class Settings(BaseSettings):
         "(gc.set_threshold); 0 = Python's default (700). Watch imon_gc_pause_seconds."
     )
     encoder_backend: Literal["torch", "onnx-int8"] = Field(
-        "torch", description="Encoder runtime: torch (float32), or onnx-int8 (ONNX Runtime, int8 weights, CPU; "
+        "torch", description="Encoder runtime: torch (in IMON_ENCODER_DTYPE), or onnx-int8 (ONNX Runtime, int8 weights, CPU; "
         "build it with `imon train --onnx`). Same encoder, tokenizer, pooling and heads."
     )
     # auto by default since bfloat16 passes are padded to 16 tokens (models/encoder.py BF16_PAD_MULTIPLE): a
@@ -236,6 +242,48 @@ class Settings(BaseSettings):
             kw["ssl_certfile"] = str(self.kafka_ssl_certfile) if self.kafka_ssl_certfile else None
             kw["ssl_keyfile"] = str(self.kafka_ssl_keyfile) if self.kafka_ssl_keyfile else None
         return kw
+
+
+SECRET_SETTINGS = frozenset({"kafka_sasl_password"})
+
+
+def _shown(v: object) -> str:
+    """A setting's value as an operator writes it in the environment."""
+    if v is None:
+        return ""
+    if isinstance(v, SecretStr):
+        return "***"
+    if isinstance(v, tuple | list):
+        return ",".join(str(x) for x in v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def settings_reference(current: Settings | None = None) -> list[dict[str, str]]:
+    """One row per setting, in declaration order: ``env`` (the variable), ``default``, ``allowed`` (choices or
+    range), ``description`` and, given ``current``, ``value`` (secrets shown as ``***`` when set)."""
+    import types
+    import typing
+
+    rows = []
+    for name, f in Settings.model_fields.items():
+        bounds = []
+        for m in f.metadata:
+            for attr, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+                if getattr(m, attr, None) is not None:
+                    bounds.append(f"{sign} {getattr(m, attr)}")
+        ann = f.annotation
+        parts = typing.get_args(ann) if typing.get_origin(ann) in (typing.Union, types.UnionType) else (ann,)
+        choices = [_shown(c) or '""' for p in parts if typing.get_origin(p) is Literal for c in typing.get_args(p)]
+        row = {"env": "IMON_" + name.upper(), "default": _shown(f.default),
+               "allowed": " | ".join(choices) if choices else ", ".join(bounds),
+               "description": f.description or ""}
+        if current is not None:
+            v = getattr(current, name)
+            row["value"] = "***" if name in SECRET_SETTINGS and v is not None else _shown(v)
+        rows.append(row)
+    return rows
 
 
 class BrokerUnavailable(RuntimeError):
