@@ -256,8 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one stream worker. "
         "Consumes IMON_TOPIC_INPUT and publishes scored, alerts, audit and DLQ records.",
         epilog="Everything else is set by IMON_* environment variables (the broker, topics, batching, the model, "
-        "thresholds, TLS/SASL, state expiry...): README \"Configuration\" lists them, streams/config.py has each "
-        "one's default, range and why. A value out of range stops the worker with its name.",
+        "thresholds, TLS/SASL, state expiry...): `imon settings -v` lists them with their values here, "
+        "docs/CONFIGURATION.md with their defaults and ranges. A value out of range stops the worker with its name.",
     )
     w.add_argument("--metrics-port", type=_number(int, 0, 65535),
                    help="port of /metrics, /healthz, /readyz (0 = any free port)")
@@ -349,6 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"imon {args.command}: {e}", file=sys.stderr)
         return 1
     except ValidationError as e:  # an IMON_* variable (or a flag standing in for one) out of its range
+        if e.title != Settings.__name__:
+            raise
         print(f"imon {args.command}: invalid settings:", file=sys.stderr)
         for err in e.errors():
             name = "IMON_" + "_".join(str(x) for x in err["loc"]).upper()
@@ -357,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
-        if e.filename is None:
+        if e.filename is None or logging.getLogger().isEnabledFor(logging.DEBUG):  # --log-level DEBUG: the traceback
             raise
         print(f"imon {args.command}: {e.filename}: {e.strerror}", file=sys.stderr)
         return 2
