@@ -6,8 +6,9 @@ Routing (:func:`route_mask`): an utterance goes to the transformer when, on the 
 - any binary task's probability is at least ``threshold - band[task]`` (positive, or within the band
   below the threshold); escalation and human_requested only count for customer turns (they are never
   positive for agent/bot turns, see :func:`models.heads.decide`);
-- sentiment is negative (the fast path's decision, ``models.heads.sentiment_decisions``), or negative is within ``band["sentiment"]`` of the top class, or the top
-  two classes are within ``band["sentiment"]`` of each other;
+- sentiment is negative (the fast path's decision, ``models.heads.sentiment_decisions``), or negative is
+  within ``band["sentiment"]`` of the top class, or the top two classes are within ``band["sentiment"]`` of
+  each other;
 - or (in :meth:`CascadeScorer.route`) the text is longer than the encoder reads at once, so the transformer
   scores it in windows (:func:`models.scorer.text_windows`): averaged over a long text, the fast path's
   static vectors would dilute a request for a person made in one sentence of it.
