@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import logging
 import random
 from collections import Counter
@@ -430,18 +429,25 @@ def _class_weight_rule(args: argparse.Namespace) -> str:
 
 def content_digest(heads: Any) -> str:
     """The version's hash: the heads' weights, thresholds and (when balanced) sentiment prior; heads that
-    decide alike on the same embeddings share it."""
-    buf = io.BytesIO()
+    decide alike on the same embeddings share it, on any machine. Each array enters as its dtype, shape and
+    bytes. Until 2026-12-06 the arrays were hashed as ``np.savez`` wrote them, and a zip's headers differ between
+    Python builds (zip64 or not), so the same heads got another version on another build: versions up to
+    0.1.0+80de98f0 were computed that way and stay as they were named."""
+    h = hashlib.sha256()
     arrays = [heads.sentiment.W, heads.sentiment.b, heads.sentiment.W1, heads.sentiment.fuse_W]
-    for h in heads.binary.values():
-        arrays += [h.w, np.array([h.b]), h.W1, np.array([h.platt_b])]
+    for b in heads.binary.values():
+        arrays += [b.w, np.array([b.b]), b.W1, np.array([b.platt_b])]
     if heads.lexical is not None:
         arrays += list(heads.lexical.arrays().values())
-    np.savez(buf, *(a for a in arrays if a is not None))
-    extra = repr(sorted(heads.thresholds.items()))
+    for a in arrays:
+        if a is not None:
+            a = np.ascontiguousarray(a)
+            h.update(f"{a.dtype.str}{a.shape}".encode())
+            h.update(a.tobytes())
+    h.update(repr(sorted(heads.thresholds.items())).encode())
     if heads.sentiment_prior is not None:
-        extra += repr([round(float(v), 6) for v in heads.sentiment_prior])
-    return hashlib.sha256(buf.getvalue() + extra.encode()).hexdigest()[:8]
+        h.update(repr([round(float(v), 6) for v in heads.sentiment_prior]).encode())
+    return h.hexdigest()[:8]
 
 
 def lexical_options(args: argparse.Namespace) -> dict[str, Any]:

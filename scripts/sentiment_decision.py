@@ -5,9 +5,9 @@
 prior being the class shares of the validation rows the heads' sentiment calibration was fitted on. They are
 counted here from the same split ``imon train`` drew (``models.datasets.load_split`` with the file's seed, row
 cap and written batches) and checked against the counts the file recorded when it was trained. ``argmax``: the
-most probable class (the rule before rule 44). The weights are not touched; the version's hash is recomputed
-(``models.train.content_digest``), so the two decisions never share a version. ``imon train
---sentiment-decision`` writes the same thing when it trains.
+most probable class (the rule before rule 44). The weights are not touched. When the decision changes, the version's
+hash is recomputed (``models.train.content_digest``), so the two decisions never share a version, and switching
+back restores the version the file had; a file that already decides that way is left as it is. ``imon train --sentiment-decision`` writes the same thing when it trains.
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/sentiment_decision.py balanced --heads models/artifacts/heads.npz
 
@@ -61,13 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     heads = Heads.load(args.heads)
     old = heads.meta.get("version")
+    if (heads.sentiment_prior is None) == (args.rule == "argmax"):
+        print(f"{old}: sentiment already decided by {args.rule}; nothing written")
+        return 0
     if args.rule == "balanced":
         heads.sentiment_prior = validation_prior(heads.meta, args.data_dir or D.default_data_dir())
     else:
         heads.sentiment_prior = None
-    heads.meta["version"] = f"{MODEL_VERSION}+{content_digest(heads)}"
-    if heads.meta["version"] != old:  # heldout_metrics were measured by imon train, under the old decision
-        heads.meta["sentiment_decision_set_from"] = old
+    if args.rule == "argmax" and heads.meta.get("sentiment_decision_set_from"):
+        heads.meta["version"] = heads.meta.pop("sentiment_decision_set_from")  # back to the file as trained
+    else:
+        heads.meta["version"] = f"{MODEL_VERSION}+{content_digest(heads)}"
+        heads.meta["sentiment_decision_set_from"] = old  # heldout_metrics were measured under that version
     npz, meta = heads.save(args.out or args.heads)
     prior = "" if heads.sentiment_prior is None else " prior " + ", ".join(
         f"{c} {v:.4f}" for c, v in zip(SENTIMENT_CLASSES, heads.sentiment_prior, strict=True))

@@ -27,7 +27,12 @@ def test_balanced_then_argmax_restores_the_heads_and_their_version(tmp_path: Pat
     shutil.copy(src, heads)
     shutil.copy(src.with_suffix(".json"), heads.with_suffix(".json"))
     shipped = json.loads(src.with_suffix(".json").read_text())
+    shipped_rule = shipped.get("sentiment_decision", {"rule": "argmax"})["rule"]
+    assert f"already decided by {shipped_rule}; nothing written" in _run(shipped_rule, heads)
+    assert json.loads(heads.with_suffix(".json").read_text()) == shipped  # left as it is
 
+    _run("argmax", heads)
+    before = json.loads(heads.with_suffix(".json").read_text())
     _run("balanced", heads)
     meta = json.loads(heads.with_suffix(".json").read_text())
     counts = np.array([sum(s.get(f"sentiment={c}", 0) for s in meta["training_data"]["validation"].values())
@@ -35,14 +40,10 @@ def test_balanced_then_argmax_restores_the_heads_and_their_version(tmp_path: Pat
     prior = meta["sentiment_decision"]["prior"]
     np.testing.assert_allclose([prior["negative"], prior["neutral"], prior["positive"]], counts / counts.sum())
     assert Heads.load(heads).sentiment_prior is not None
-    balanced_version = meta["version"]
+    assert meta["version"] != before["version"] and meta["sentiment_decision_set_from"] == before["version"]
 
     _run("argmax", heads)
     meta = json.loads(heads.with_suffix(".json").read_text())
     assert meta["sentiment_decision"] == {"rule": "argmax"} and Heads.load(heads).sentiment_prior is None
-    assert meta["version"] != balanced_version
-    if shipped.get("sentiment_decision", {"rule": "argmax"}) == {"rule": "argmax"}:
-        assert meta["version"] == shipped["version"]  # same weights, same decision: same version
-    else:
-        assert balanced_version == shipped["version"]
+    assert meta["version"] == before["version"] and "sentiment_decision_set_from" not in meta
     assert heads.read_bytes() == src.read_bytes()  # the weights are not touched
