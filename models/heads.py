@@ -169,6 +169,13 @@ class Heads:
             arrays["sentiment_fuse_b"] = self.sentiment.fuse_b.astype(np.float32)
         with path.open("wb") as f:  # np.savez on a file object: no surprise ".npz" suffix handling
             np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy stub mis-types **kwds
+        meta_path = path.with_suffix(".json")
+        meta_path.write_text(json.dumps(self.meta_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        return path, meta_path
+
+    def meta_json(self) -> dict[str, Any]:
+        """The metadata ``save`` writes beside the weights: ``meta`` with the calibration, thresholds and decision
+        rule of these heads."""
         meta = dict(self.meta)
         meta["calibration"] = {
             "sentiment": {"method": "temperature", "temperature": self.sentiment.temperature},
@@ -185,9 +192,7 @@ class Heads:
             {"rule": "argmax"} if self.sentiment_prior is None else
             {"rule": "balanced", "prior": dict(zip(SENTIMENT_CLASSES, map(float, self.sentiment_prior), strict=True))}
         )
-        meta_path = path.with_suffix(".json")
-        meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        return path, meta_path
+        return meta
 
     @classmethod
     def load(cls, path: Path) -> Heads:

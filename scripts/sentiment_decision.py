@@ -18,6 +18,8 @@ weighted shares, which only a training run knows.
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -73,7 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         heads.meta["version"] = f"{MODEL_VERSION}+{content_digest(heads)}"
         heads.meta["sentiment_decision_set_from"] = old  # heldout_metrics were measured under that version
-    npz, meta = heads.save(args.out or args.heads)
+    # Only the metadata changes: the weights file is copied byte for byte when written elsewhere, never re-encoded
+    # (np.savez's zip headers differ between Python builds).
+    npz = Path(args.out or args.heads)
+    if npz.resolve() != Path(args.heads).resolve():
+        npz.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(args.heads, npz)
+    meta = npz.with_suffix(".json")
+    meta.write_text(json.dumps(heads.meta_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     prior = "" if heads.sentiment_prior is None else " prior " + ", ".join(
         f"{c} {v:.4f}" for c, v in zip(SENTIMENT_CLASSES, heads.sentiment_prior, strict=True))
     print(f"{old} -> {heads.meta['version']}: sentiment decided by {args.rule}{prior}; wrote {npz} and {meta}")
