@@ -146,6 +146,9 @@ def cmd_topics(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from streams.simulator import run_simulation
 
+    if args.seed is None:  # a new stream each run: a replay of one the worker has seen is only duplicates to it
+        args.seed = int.from_bytes(os.urandom(4), "big")
+    print(f"imon simulate: seed {args.seed} (--seed {args.seed} replays this traffic)", file=sys.stderr)
     if args.output:
         fh = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")  # noqa: SIM115
         try:
@@ -291,7 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sm.add_argument("--duration", type=_number(float, 0, low_open=True), help="stop after this many seconds")
     sm.add_argument("--count", type=_number(int, 1), help="stop after this many events")
-    sm.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sm.add_argument("--seed", type=int, default=None,
+                    help="random seed; the same seed sends the same conversations and event ids (default: a new one "
+                    "each run, printed, since a worker counts a replayed event id as a duplicate, not a new event)")
     sm.add_argument("--bad-ratio", type=_number(float, 0, 1), default=0.02,
                     help="share of malformed events, 0 to 1 (default 0.02)")
     sm.add_argument("--topic", help="topic to produce to (default IMON_TOPIC_INPUT)")
