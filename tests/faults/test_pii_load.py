@@ -159,14 +159,40 @@ def _epoch(rfc3339: str) -> float:
     return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
 
 
+#: Hex runs at least this long are digests (sha256 chain links, input hashes, ids): a value's separator-free form
+#: found inside one is chance (CI once found an SSN's nine digits inside an audit record's "prev" hash), not a leak.
+DIGEST_HEX = 32
+HEXDIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _found(form: str, text: str) -> bool:
+    """``form`` occurs in ``text`` somewhere other than inside a hex digest."""
+    for m in re.finditer(re.escape(form), text):
+        lo, hi = m.start(), m.end()
+        while lo > 0 and text[lo - 1] in HEXDIGITS:
+            lo -= 1
+        while hi < len(text) and text[hi] in HEXDIGITS:
+            hi += 1
+        if not (hi - lo >= DIGEST_HEX and all(c in HEXDIGITS for c in text[m.start():m.end()])):
+            return True
+    return False
+
+
 def leaks(values: list[tuple[str, str]], haystacks: dict[str, str]) -> list[tuple[str, str, str]]:
     return [
         (label, v, where)
         for label, v in values
         for where, text in haystacks.items()
         for f in forms(v)
-        if f in text
+        if _found(f, text)
     ]
+
+
+def test_a_value_inside_a_digest_is_chance_and_anywhere_else_a_leak() -> None:
+    chain = '"prev":"c3442639544701289ae7c7adbc8f1d31acffc6f4bde2e56f9104c829a2488961"'
+    assert leaks([("SSN", "344-26-3954")], {"audit": chain}) == []
+    for text in ("ssn 344263954.", "ssn:344-26-3954", '"text":"344263954"', "id 344263954abc"):
+        assert leaks([("SSN", "344-26-3954")], {"t": text}) == [("SSN", "344-26-3954", "t")], text
 
 
 def test_no_structured_identifier_leaves_the_pipeline(pii_run: dict[str, Any]) -> None:
