@@ -166,9 +166,12 @@ HEXDIGITS = frozenset("0123456789abcdefABCDEF")
 
 
 def _found(form: str, text: str) -> bool:
-    """``form`` occurs in ``text`` somewhere other than inside a hex digest."""
+    """``form`` occurs in ``text`` other than by chance: not inside a hex digest, and not as a piece of a longer run
+    of digits (a score's or a timestamp's decimals), where the identifier itself is not written."""
     for m in re.finditer(re.escape(form), text):
         lo, hi = m.start(), m.end()
+        if (lo > 0 and text[lo - 1].isdigit()) or (hi < len(text) and text[hi].isdigit()):
+            continue
         while lo > 0 and text[lo - 1] in HEXDIGITS:
             lo -= 1
         while hi < len(text) and text[hi] in HEXDIGITS:
@@ -188,9 +191,10 @@ def leaks(values: list[tuple[str, str]], haystacks: dict[str, str]) -> list[tupl
     ]
 
 
-def test_a_value_inside_a_digest_is_chance_and_anywhere_else_a_leak() -> None:
+def test_a_value_inside_a_digest_or_a_longer_number_is_chance_and_anywhere_else_a_leak() -> None:
     chain = '"prev":"c3442639544701289ae7c7adbc8f1d31acffc6f4bde2e56f9104c829a2488961"'
     assert leaks([("SSN", "344-26-3954")], {"audit": chain}) == []
+    assert leaks([("SSN", "344-26-3954")], {"audit": '"escalation":0.83442639547012'}) == []
     for text in ("ssn 344263954.", "ssn:344-26-3954", '"text":"344263954"', "id 344263954abc"):
         assert leaks([("SSN", "344-26-3954")], {"t": text}) == [("SSN", "344-26-3954", "t")], text
 
