@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import types
+import typing
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -244,9 +246,6 @@ class Settings(BaseSettings):
         return kw
 
 
-SECRET_SETTINGS = frozenset({"kafka_sasl_password"})
-
-
 def _shown(v: object) -> str:
     """A setting's value as an operator writes it in the environment."""
     if v is None:
@@ -263,9 +262,6 @@ def _shown(v: object) -> str:
 def settings_reference(current: Settings | None = None) -> list[dict[str, str]]:
     """One row per setting, in declaration order: ``env`` (the variable), ``default``, ``allowed`` (choices or
     range), ``description`` and, given ``current``, ``value`` (secrets shown as ``***`` when set)."""
-    import types
-    import typing
-
     rows = []
     for name, f in Settings.model_fields.items():
         bounds = []
@@ -280,8 +276,7 @@ def settings_reference(current: Settings | None = None) -> list[dict[str, str]]:
                "allowed": " | ".join(choices) if choices else ", ".join(bounds),
                "description": f.description or ""}
         if current is not None:
-            v = getattr(current, name)
-            row["value"] = "***" if name in SECRET_SETTINGS and v is not None else _shown(v)
+            row["value"] = _shown(getattr(current, name))  # a SecretStr shows as ***
         rows.append(row)
     return rows
 
