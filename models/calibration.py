@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.base import SENTIMENT_CLASSES
 from models.heads import sentiment_decisions, sigmoid, softmax
 
 
@@ -144,21 +145,26 @@ def ece_multiclass(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
     return float(e)
 
 
-def sentiment_report(probs: np.ndarray, y: np.ndarray, prior: np.ndarray | None = None) -> dict[str, float]:
+def sentiment_report(probs: np.ndarray, y: np.ndarray, divisor: np.ndarray | None = None) -> dict[str, float]:
     """Macro-recall, macro-F1 and accuracy of the decided labels (``heads.sentiment_decisions`` with
-    ``prior``: the heads' own rule), and the calibration error of the probabilities."""
-    pred = sentiment_decisions(probs, prior)
-    recalls, f1s = [], []
+    ``divisor``: the heads' own rule), each class's precision, recall and share of the decided labels, and the
+    calibration error of the probabilities."""
+    pred = sentiment_decisions(probs, divisor)
+    recalls, f1s, per_class = [], [], {}
     for c in range(probs.shape[1]):
         tp = np.sum((pred == c) & (y == c))
         r = tp / max(np.sum(y == c), 1)
         pr = tp / max(np.sum(pred == c), 1)
         recalls.append(r)
         f1s.append(2 * pr * r / max(pr + r, 1e-12))
+        name = SENTIMENT_CLASSES[c]
+        per_class.update({f"precision_{name}": float(pr), f"recall_{name}": float(r),
+                          f"share_{name}": float(np.mean(pred == c)) if len(y) else 0.0})
     return {
         "n": int(len(y)),
         "macro_recall": float(np.mean(recalls)),
         "macro_f1": float(np.mean(f1s)),
         "accuracy": float(np.mean(pred == y)),
         "ece": ece_multiclass(probs, y),
+        **per_class,
     }

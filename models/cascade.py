@@ -58,14 +58,14 @@ def route_mask(
     bands: dict[str, float],
     speakers: Sequence[str],
     tasks: Sequence[str] = TASKS,
-    sentiment_prior: np.ndarray | None = None,
+    sentiment_divisor: np.ndarray | None = None,
 ) -> np.ndarray:
     """Boolean (n,): which utterances the transformer must score (see the module docstring). With the fast
-    path's ``sentiment_prior`` (its balanced decision, ``models.heads.sentiment_decisions``) the sentiment
-    bands apply to p(c | x) / prior(c), normalised: the scores its decision compares."""
+    path's ``sentiment_divisor`` (its balanced or adapted decision, ``models.heads.sentiment_decisions``) the
+    sentiment bands apply to p(c | x) / divisor(c), normalised: the scores its decision compares."""
     s = probs["sentiment"]
-    if sentiment_prior is not None:
-        s = s / sentiment_prior
+    if sentiment_divisor is not None:
+        s = s / sentiment_divisor
         s = s / s.sum(axis=1, keepdims=True)
     n = s.shape[0]
     routed = np.zeros(n, dtype=bool)
@@ -129,7 +129,7 @@ class CascadeScorer(Scorer):
         texts = self.transformer.preprocess(batch)
         probs = self.fast.predict(texts)
         mask = route_mask(probs, self.fast.heads.thresholds, self.bands, [u.speaker for u in batch],
-                          sentiment_prior=self.fast.heads.sentiment_prior)
+                          sentiment_divisor=self.fast.heads.sentiment_divisor)
         kept = np.flatnonzero(~mask)  # routed texts are windowed by the transformer itself: check the rest only
         if len(kept):
             mask[kept] = [len(w) > 1 for w in self.transformer.windows([texts[int(i)] for i in kept])]
@@ -148,7 +148,7 @@ class CascadeScorer(Scorer):
         if len(keep):
             sub = {k: v[keep] for k, v in probs.items()}
             labels = decide(sub, self.fast.heads.thresholds, [batch[int(i)].speaker for i in keep],
-                            self.fast.heads.sentiment_prior)
+                            self.fast.heads.sentiment_divisor)
             for j, i in enumerate(keep):
                 out[int(i)] = _to_score(sub, j, labels[j])
         with self._lock:
@@ -177,7 +177,7 @@ class FastOnlyScorer(Scorer):
         from models.scorer import TransformerScorer
 
         probs = self.fast.predict(TransformerScorer.preprocess(batch))
-        labels = decide(probs, self.fast.heads.thresholds, [u.speaker for u in batch], self.fast.heads.sentiment_prior)
+        labels = decide(probs, self.fast.heads.thresholds, [u.speaker for u in batch], self.fast.heads.sentiment_divisor)
         return [_to_score(probs, i, lab) for i, lab in enumerate(labels)]
 
 
@@ -205,8 +205,8 @@ def load_cascade(fast_dir: Path | str | None, transformer: TransformerScorer) ->
 
 
 def _labels(probs: dict[str, np.ndarray], thresholds: dict[str, float], speakers: list[str],
-            prior: np.ndarray | None) -> dict[str, np.ndarray]:
-    labs = decide(probs, thresholds, speakers, prior)
+            divisor: np.ndarray | None) -> dict[str, np.ndarray]:
+    labs = decide(probs, thresholds, speakers, divisor)
     out = {"sentiment": np.array([SENTIMENT_CLASSES.index(lab["sentiment"]) for lab in labs], dtype=int)}
     for t in BINARY_TASKS:
         out[t] = np.array([lab[t] for lab in labs], dtype=bool)
@@ -227,14 +227,14 @@ def compare(
     tf_thr: dict[str, float],
     exs: Sequence[D.Example],
     bands: dict[str, float],
-    fast_prior: np.ndarray | None = None,
-    tf_prior: np.ndarray | None = None,
+    fast_divisor: np.ndarray | None = None,
+    tf_divisor: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Per-task macro-F1 of transformer-only, fast-only and the cascade on labelled ``exs``, and the routed
     fraction. Scored as ``imon evaluate`` does (agent turns are never escalation / human requests)."""
     speakers = [e.speaker for e in exs]
-    fl, tl = _labels(fast_probs, fast_thr, speakers, fast_prior), _labels(tf_probs, tf_thr, speakers, tf_prior)
-    routed = route_mask(fast_probs, fast_thr, bands, speakers, sentiment_prior=fast_prior)
+    fl, tl = _labels(fast_probs, fast_thr, speakers, fast_divisor), _labels(tf_probs, tf_thr, speakers, tf_divisor)
+    routed = route_mask(fast_probs, fast_thr, bands, speakers, sentiment_divisor=fast_divisor)
     out: dict[str, Any] = {"n": len(exs), "routed_fraction": float(routed.mean()) if len(exs) else 0.0, "tasks": {}}
     for t in TASKS:
         ys = [e.label(t) for e in exs]
@@ -262,8 +262,8 @@ def choose_bands(
     exs: Sequence[D.Example],
     max_loss: float = 0.01,
     grid: Sequence[float] = BAND_GRID,
-    fast_prior: np.ndarray | None = None,
-    tf_prior: np.ndarray | None = None,
+    fast_divisor: np.ndarray | None = None,
+    tf_divisor: np.ndarray | None = None,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Smallest band per task (on ``grid``) whose cascade loses at most ``max_loss`` macro-F1 on that task
     against the transformer alone, routing on that task only; then, jointly (routing on all tasks), bands
@@ -272,7 +272,7 @@ def choose_bands(
     ``exs`` must be *validation* data. Returns (bands, the joint validation comparison).
     """
     speakers = [e.speaker for e in exs]
-    fl, tl = _labels(fast_probs, fast_thr, speakers, fast_prior), _labels(tf_probs, tf_thr, speakers, tf_prior)
+    fl, tl = _labels(fast_probs, fast_thr, speakers, fast_divisor), _labels(tf_probs, tf_thr, speakers, tf_divisor)
     bands: dict[str, float] = {}
     for t in TASKS:
         ys = [e.label(t) for e in exs]
@@ -284,12 +284,12 @@ def choose_bands(
         y = np.array([v for v in ys if v is not None], dtype=int)
         base = _macro_f1(t, tl[t][m], y)
         for b in grid:
-            r = route_mask(fast_probs, fast_thr, {t: b}, speakers, tasks=(t,), sentiment_prior=fast_prior)
+            r = route_mask(fast_probs, fast_thr, {t: b}, speakers, tasks=(t,), sentiment_divisor=fast_divisor)
             if base - _macro_f1(t, np.where(r, tl[t], fl[t])[m], y) <= max_loss:
                 bands[t] = float(b)
                 break
     while True:
-        rep = compare(fast_probs, fast_thr, tf_probs, tf_thr, exs, bands, fast_prior, tf_prior)
+        rep = compare(fast_probs, fast_thr, tf_probs, tf_thr, exs, bands, fast_divisor, tf_divisor)
         over = [t for t, r in rep["tasks"].items() if r["cascade_loss"] > max_loss and bands[t] < grid[-1]]
         if not over:
             break
@@ -364,7 +364,7 @@ def evaluate_cascade(
         texts = [e.text for e in exs]
         tf_probs = transformer.heads.predict(cache.encode(texts, progress=progress), texts)
         quality[name] = compare(fast.predict(texts), fast.heads.thresholds, tf_probs, transformer.thresholds,
-                                exs, bands, fast.heads.sentiment_prior, transformer.heads.sentiment_prior)
+                                exs, bands, fast.heads.sentiment_divisor, transformer.heads.sentiment_divisor)
     utts = stream_utterances(stream_n, seed)
     cascade = CascadeScorer(fast, transformer, bands)
     cascade.warmup()

@@ -56,10 +56,10 @@ def _eval_set(heads: Heads, X: np.ndarray, exs: Sequence[D.Example], ci: bool = 
     m = np.array([y is not None for y in ys], dtype=bool)
     if m.sum() >= 10 and len({y for y in ys if y is not None}) == len(SENTIMENT_CLASSES):
         ps, y = probs["sentiment"][m], np.array([y for y in ys if y is not None])
-        prior = heads.sentiment_prior
-        out["sentiment"] = sentiment_report(ps, y, prior)
+        divisor = heads.sentiment_divisor
+        out["sentiment"] = sentiment_report(ps, y, divisor)
         if ci:
-            out["sentiment"]["macro_f1_ci"] = bootstrap_ci(lambda i: sentiment_report(ps[i], y[i], prior)["macro_f1"],
+            out["sentiment"]["macro_f1_ci"] = bootstrap_ci(lambda i: sentiment_report(ps[i], y[i], divisor)["macro_f1"],
                                                             len(y))
     for t in BINARY_TASKS:
         ys = [e.label(t) for e in exs]
@@ -128,8 +128,8 @@ def language_consistency(
     for task in ("sentiment", *BINARY_TASKS):
         if task == "sentiment":
             se, sn = pe[task][:, 0], pn[task][:, 0]
-            fe = sentiment_decisions(pe[task], heads.sentiment_prior) == 0
-            fn = sentiment_decisions(pn[task], heads.sentiment_prior) == 0
+            fe = sentiment_decisions(pe[task], heads.sentiment_divisor) == 0
+            fn = sentiment_decisions(pn[task], heads.sentiment_divisor) == 0
         else:
             se, sn = pe[task], pn[task]
             fe, fn = se >= heads.thresholds[task], sn >= heads.thresholds[task]

@@ -329,8 +329,8 @@ def build(args: argparse.Namespace, settings: Any) -> int:
     va_texts = [e.text for e in va]
     tf_va = tf_heads.predict(cache.encode(va_texts, progress=progress), va_texts)
     bands, band_report = choose_bands(heads.predict(X_va, va_texts), heads.thresholds, tf_va, tf_heads.thresholds, va,
-                                      max_loss=args.cascade_max_loss, fast_prior=heads.sentiment_prior,
-                                      tf_prior=tf_heads.sentiment_prior)
+                                      max_loss=args.cascade_max_loss, fast_divisor=heads.sentiment_divisor,
+                                      tf_divisor=tf_heads.sentiment_divisor)
     heads.meta.update(
         {
             "name": FAST_MODEL_NAME,

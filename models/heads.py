@@ -108,8 +108,22 @@ class Heads:
     meta: dict[str, Any] = field(default_factory=dict)
     lexical: Lexical | None = None
     #: The class shares the sentiment probabilities were calibrated under (negative, neutral, positive), for
-    #: the balanced decision (``sentiment_decisions``); None: the label is the argmax of the probabilities.
+    #: the balanced and adapted decisions (``sentiment_decisions``); None: the label is the argmax of the
+    #: probabilities.
     sentiment_prior: np.ndarray | None = None
+    #: The adapted decision's class shares of the traffic scored (``models.labelshift``); None with a prior: the
+    #: balanced decision (equal shares).
+    sentiment_target: np.ndarray | None = None
+
+    @property
+    def sentiment_divisor(self) -> np.ndarray | None:
+        """What ``sentiment_decisions`` divides the probabilities by: prior / target (balanced: the prior), or
+        None for the argmax."""
+        if self.sentiment_prior is None:
+            return None
+        if self.sentiment_target is None:
+            return self.sentiment_prior
+        return self.sentiment_prior / self.sentiment_target
 
     @property
     def dim(self) -> int:
@@ -188,10 +202,12 @@ class Heads:
             meta["lexical"] = {"bits": self.lexical.bits, "analyzer": "char_wb", "ngram_range": [2, 5],
                                "tf": "sublinear", "norm": "l2"}
         meta["thresholds"] = dict(self.thresholds)
-        meta["sentiment_decision"] = (
-            {"rule": "argmax"} if self.sentiment_prior is None else
-            {"rule": "balanced", "prior": dict(zip(SENTIMENT_CLASSES, map(float, self.sentiment_prior), strict=True))}
-        )
+        if self.sentiment_prior is None:
+            meta["sentiment_decision"] = {"rule": "argmax"}
+        else:
+            meta["sentiment_decision"] = {"rule": "balanced", "prior": _shares(self.sentiment_prior)}
+            if self.sentiment_target is not None:
+                meta["sentiment_decision"].update(rule="adapted", target=_shares(self.sentiment_target))
         return meta
 
     @classmethod
@@ -230,45 +246,59 @@ class Heads:
             lexical = Lexical.from_arrays(z, int(meta["lexical"]["bits"])) if "lexical" in meta else None
         if tuple(meta.get("classes", {}).get("sentiment", SENTIMENT_CLASSES)) != SENTIMENT_CLASSES:
             raise ValueError("heads file has a different sentiment class order")
+        prior, target = _decision_from_meta(meta)
         return cls(sentiment=sent, binary=binary, thresholds={t: float(meta["thresholds"][t]) for t in BINARY_TASKS},
-                   meta=meta, lexical=lexical, sentiment_prior=_prior_from_meta(meta))
+                   meta=meta, lexical=lexical, sentiment_prior=prior, sentiment_target=target)
 
 
-def _prior_from_meta(meta: dict[str, Any]) -> np.ndarray | None:
+def _shares(v: np.ndarray) -> dict[str, float]:
+    return dict(zip(SENTIMENT_CLASSES, map(float, v), strict=True))
+
+
+def _decision_from_meta(meta: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``sentiment_prior`` and ``sentiment_target`` of a heads file's decision rule, checked."""
     rule = meta.get("sentiment_decision", {"rule": "argmax"})
-    if rule.get("rule") == "argmax":
-        return None
-    if rule.get("rule") != "balanced":
-        raise ValueError(f"heads file: unknown sentiment decision {rule.get('rule')!r} (argmax or balanced)")
-    prior = np.array([float(rule["prior"][c]) for c in SENTIMENT_CLASSES], dtype=np.float64)
-    if not np.all(prior > 0):
-        raise ValueError("heads file: the balanced sentiment decision needs a prior > 0 for every class")
-    return prior / prior.sum()
+    name = rule.get("rule")
+    if name == "argmax":
+        return None, None
+    if name not in ("balanced", "adapted"):
+        raise ValueError(f"heads file: unknown sentiment decision {name!r} (argmax, balanced or adapted)")
+
+    def shares(key: str) -> np.ndarray:
+        v = np.array([float(rule[key][c]) for c in SENTIMENT_CLASSES], dtype=np.float64)
+        if not np.all(v > 0):
+            raise ValueError(f"heads file: the {name} sentiment decision needs a {key} > 0 for every class")
+        return v / v.sum()
+
+    return shares("prior"), shares("target") if name == "adapted" else None
 
 
-def sentiment_decisions(probs: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
-    """The decided sentiment class index per row of ``probs`` (n, 3). Without ``prior``: the argmax of the
-    calibrated probabilities. With it, the balanced decision (docs/experiments/rule_44.md): the argmax of
-    p(c | x) / prior(c). The probabilities were calibrated on the validation split and carry its class shares;
-    dividing them out leaves the likelihood, so where the model is unsure the class that was common in our
-    validation data no longer wins, whatever the shares of the traffic scored (which macro-recall ignores too)."""
+def sentiment_decisions(probs: np.ndarray, divisor: np.ndarray | None = None) -> np.ndarray:
+    """The decided sentiment class index per row of ``probs`` (n, 3): the argmax of p(c | x) / divisor(c)
+    (``Heads.sentiment_divisor``), or of the calibrated probabilities without one.
+
+    The probabilities were calibrated on the validation split and carry its class shares (the prior). The
+    balanced decision (docs/experiments/rule_44.md) divides by the prior: the likelihood is left, so the class
+    that was common in our validation data no longer wins where the model is unsure. The adapted decision
+    (docs/experiments/rule_45.md) divides by prior / target: the posterior under the class shares of the traffic
+    scored, estimated without labels (``models.labelshift``)."""
     p = np.asarray(probs, dtype=np.float64)
-    return (p if prior is None else p / prior).argmax(axis=1)
+    return (p if divisor is None else p / divisor).argmax(axis=1)
 
 
 def decide(
     probs: dict[str, np.ndarray], thresholds: dict[str, float], speakers: list[str] | None = None,
-    sentiment_prior: np.ndarray | None = None,
+    sentiment_divisor: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Labels per utterance: the sentiment class ``sentiment_decisions`` picks (argmax without
-    ``sentiment_prior``), and each binary task ``p >= threshold``.
+    ``sentiment_divisor``), and each binary task ``p >= threshold``.
 
     Escalation and human requests are about the *customer*: for agent/bot turns those two labels are
     always False (an agent saying "let me get my supervisor" is not a customer asking for one). The
     probabilities are still reported as computed.
     """
     n = probs["sentiment"].shape[0]
-    sent = sentiment_decisions(probs["sentiment"], sentiment_prior) if n else np.zeros(0, dtype=int)
+    sent = sentiment_decisions(probs["sentiment"], sentiment_divisor) if n else np.zeros(0, dtype=int)
     out = []
     for i in range(n):
         lab: dict[str, Any] = {"sentiment": SENTIMENT_CLASSES[int(sent[i])]}

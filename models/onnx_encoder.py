@@ -289,7 +289,7 @@ def evaluate_backends(
         X = {k: c.encode(texts, progress=progress) for k, c in caches.items()}
         rep = {k: _eval_set(by_side[k], x, exs) for k, x in X.items()}
         speakers = [e.speaker for e in exs]
-        labs = {k: decide(by_side[k].predict(x, texts), by_side[k].thresholds, speakers, by_side[k].sentiment_prior)
+        labs = {k: decide(by_side[k].predict(x, texts), by_side[k].thresholds, speakers, by_side[k].sentiment_divisor)
                 for k, x in X.items()}
         tasks: dict[str, Any] = {}
         for t in rep["torch_fp32"]:

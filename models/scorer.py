@@ -280,7 +280,7 @@ class TransformerScorer(Scorer):
         else:
             view = self.heads.predict(emb[first_windows(owner, len(batch))], texts)
             probs = merge_windows(view, self.heads.predict(emb, pieces), owner)
-        labels = decide(probs, self.heads.thresholds, [u.speaker for u in batch], self.heads.sentiment_prior)
+        labels = decide(probs, self.heads.thresholds, [u.speaker for u in batch], self.heads.sentiment_divisor)
         return probs, labels
 
     def score(self, batch: Sequence[Utterance]) -> list[UtteranceScore]:

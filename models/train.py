@@ -447,6 +447,8 @@ def content_digest(heads: Any) -> str:
     h.update(repr(sorted(heads.thresholds.items())).encode())
     if heads.sentiment_prior is not None:
         h.update(repr([round(float(v), 6) for v in heads.sentiment_prior]).encode())
+    if heads.sentiment_target is not None:
+        h.update(b"target" + repr([round(float(v), 6) for v in heads.sentiment_target]).encode())
     return h.hexdigest()[:8]
 
 

@@ -152,7 +152,7 @@ def test_sentiment_band_routes_negative_and_ambiguous() -> None:
         True, False, True, True]
     # the fast path's balanced decision (rule 44): [0.35, 0.45, 0.2] / prior is negative, so it is routed
     prior = np.array([0.25, 0.5, 0.25])
-    assert route_mask(_probs(4, sentiment=s), thr, {}, ["customer"] * 4, sentiment_prior=prior).tolist() == [
+    assert route_mask(_probs(4, sentiment=s), thr, {}, ["customer"] * 4, sentiment_divisor=prior).tolist() == [
         True, False, True, False]
 
 

@@ -18,7 +18,7 @@ from models.calibration import (
     threshold_for_precision,
 )
 from models.encoder import TokenStates
-from models.heads import BinaryHead, Heads, SentimentHead, decide, sigmoid, softmax
+from models.heads import BinaryHead, Heads, SentimentHead, decide, sentiment_decisions, sigmoid, softmax
 from models.scorer import MAX_OCCLUSIONS, _windows, explain
 
 DIM = 8
@@ -128,6 +128,10 @@ def test_metrics_known_values() -> None:
     probs = np.eye(3)[[0, 1, 2, 2]]
     r = sentiment_report(probs, np.array([0, 1, 2, 1]))
     assert r["macro_recall"] == pytest.approx((1 + 0.5 + 1) / 3)
+    # per class: recall over the true rows, precision over the decided ones, share of the decided labels
+    assert (r["recall_negative"], r["recall_neutral"], r["recall_positive"]) == (1.0, 0.5, 1.0)
+    assert (r["precision_negative"], r["precision_neutral"], r["precision_positive"]) == (1.0, 1.0, 0.5)
+    assert (r["share_negative"], r["share_neutral"], r["share_positive"]) == (0.25, 0.25, 0.5)
 
 
 def test_windows_are_bounded_and_cover_the_text() -> None:
@@ -256,8 +260,6 @@ def test_text_windows_cut_a_word_longer_than_half_a_window() -> None:
 
 def test_balanced_sentiment_decision_divides_out_the_calibration_prior(tmp_path) -> None:
     """Rule 44: with a prior, the label is the argmax of p(c | x) / prior(c); without, the argmax of p."""
-    from models.heads import sentiment_decisions
-
     probs = np.array([[0.40, 0.45, 0.15], [0.10, 0.60, 0.30], [0.05, 0.15, 0.80]])
     prior = np.array([0.3, 0.5, 0.2])
     assert sentiment_decisions(probs).tolist() == [1, 1, 2]
@@ -286,3 +288,28 @@ def test_balanced_sentiment_decision_divides_out_the_calibration_prior(tmp_path)
         meta_path.write_text(json.dumps(meta))
         with pytest.raises(ValueError, match=match):
             Heads.load(npz)
+
+
+def test_adapted_sentiment_decision_reweights_by_the_target_shares(tmp_path) -> None:
+    """Rule 45: with a prior and a target, the label is the argmax of p(c | x) * target(c) / prior(c); the file
+    keeps both, and a target share of 0 is refused (it would remove the class)."""
+    probs = np.array([[0.40, 0.45, 0.15], [0.10, 0.60, 0.30], [0.30, 0.30, 0.40]])
+    h = make_heads()
+    h.sentiment_prior = np.array([0.3, 0.5, 0.2])
+    assert h.sentiment_divisor is h.sentiment_prior  # balanced
+    h.sentiment_target = np.array([0.1, 0.8, 0.1])
+    np.testing.assert_allclose(h.sentiment_divisor, [3.0, 0.625, 2.0])
+    # 0.40/3 < 0.45/0.625; 0.30/2 < 0.60/0.625; 0.40/2 = 0.2 < 0.30/0.625 = 0.48: everything neutral
+    assert sentiment_decisions(probs, h.sentiment_divisor).tolist() == [1, 1, 1]
+    npz, meta_path = h.save(tmp_path / "h.npz")
+    rule = json.loads(meta_path.read_text())["sentiment_decision"]
+    assert rule["rule"] == "adapted" and rule["target"]["neutral"] == pytest.approx(0.8)
+    back = Heads.load(npz)
+    np.testing.assert_allclose(back.sentiment_target, h.sentiment_target)
+    np.testing.assert_allclose(back.sentiment_divisor, h.sentiment_divisor)
+    rule["target"]["positive"] = 0.0
+    meta = json.loads(meta_path.read_text())
+    meta["sentiment_decision"] = rule
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="target > 0"):
+        Heads.load(npz)
