@@ -22,9 +22,12 @@ log = logging.getLogger(__name__)
 
 
 def wait_for_broker(settings: Settings, timeout_s: float = 30.0) -> None:
-    """Wait until one bootstrap server accepts TCP connections, else raise :class:`BrokerUnavailable`."""
+    """Wait until one bootstrap server accepts TCP connections, else raise :class:`BrokerUnavailable`.
+    Says once, after the first refusal, that it is waiting and for how long (a broker just started takes a few
+    seconds to listen), so a command does not sit silent for ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     servers = [b.strip() for b in settings.kafka_bootstrap.split(",") if b.strip()]
+    said = False
     while True:
         for hp in servers:
             host, _, port = hp.rpartition(":")
@@ -38,6 +41,9 @@ def wait_for_broker(settings: Settings, timeout_s: float = 30.0) -> None:
                 f"no Kafka broker reachable at {settings.kafka_bootstrap} "
                 "(start the local one with `make stack-up`, or set IMON_KAFKA_BOOTSTRAP)"
             )
+        if not said:
+            log.warning("Kafka at %s does not answer yet; waiting up to %.0f s", settings.kafka_bootstrap, timeout_s)
+            said = True
         time.sleep(0.5)
 
 

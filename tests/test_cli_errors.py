@@ -72,3 +72,27 @@ def test_a_missing_heads_file_is_named_as_given(tmp_path) -> None:
     with pytest.raises(FileNotFoundError) as e:
         Heads.load(tmp_path / "heads.npz")
     assert e.value.filename == str(tmp_path / "heads.npz")
+
+
+@pytest.mark.parametrize("argv", [["topics", "list"], ["topics", "create"], ["simulate", "--count", "3", "--seed", "1"]])
+def test_no_broker_is_exit_1_for_the_kafka_commands_too(monkeypatch, capsys, argv) -> None:
+    """``imon topics`` and ``imon simulate`` used to catch it themselves and exit 2, the status of a usage error."""
+    import streams.kafka_io
+    from streams.config import BrokerUnavailable
+
+    def no_broker(*_a, **_k):
+        raise BrokerUnavailable("no Kafka broker reachable at 127.0.0.1:1")
+
+    monkeypatch.setattr(streams.kafka_io, "admin", no_broker)
+    monkeypatch.setattr(streams.kafka_io, "create_topics", no_broker)
+    assert main(argv) == 1
+    assert capsys.readouterr().err.strip().endswith(f"imon {argv[0]}: no Kafka broker reachable at 127.0.0.1:1")
+
+
+def test_waiting_for_the_broker_is_said_once(monkeypatch, caplog) -> None:
+    from streams.config import BrokerUnavailable, Settings
+    from streams.kafka_io import wait_for_broker
+
+    with caplog.at_level("WARNING", logger="streams.kafka_io"), pytest.raises(BrokerUnavailable, match="127.0.0.1:1"):
+        wait_for_broker(Settings(kafka_bootstrap="127.0.0.1:1"), timeout_s=1.2)
+    assert [r.getMessage() for r in caplog.records] == ["Kafka at 127.0.0.1:1 does not answer yet; waiting up to 1 s"]
