@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from models.base import SENTIMENT_CLASSES
@@ -82,7 +84,9 @@ def threshold_for_precision(
     return max(float(ps[i]), min_threshold), "max-F1 (precision target not reached)"
 
 
-def binary_report(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
+def binary_report(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Precision, recall, F1 of the positive class, macro-F1, ROC AUC, PR-AUC (average precision), calibration
+    error and the confusion matrix [[tn, fp], [fn, tp]] (rows: true 0 / 1; columns: decided 0 / 1)."""
     pred = p >= threshold
     tp = int(np.sum(pred & (y == 1)))
     fp = int(np.sum(pred & (y == 0)))
@@ -102,8 +106,27 @@ def binary_report(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, f
         "f1": f1_pos,
         "macro_f1": (f1_pos + f1_neg) / 2,
         "auc": auc(p, y),
+        "pr_auc": average_precision(p, y),
         "ece": ece_binary(p, y),
+        "confusion": [[tn, fp], [fn, tp]],
     }
+
+
+def average_precision(p: np.ndarray, y: np.ndarray) -> float:
+    """Area under the precision-recall curve as average precision: the sum over the distinct scores, highest
+    first, of (recall gained at that score) x (precision at it); rows sharing a score enter together. NaN
+    without positives. A random score gives about the positive rate; a perfect one 1."""
+    p, y = np.asarray(p, dtype=np.float64), np.asarray(y) == 1
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-p, kind="stable")
+    ps, ys = p[order], y[order]
+    last = np.r_[ps[1:] != ps[:-1], True]  # the last row of each run of equal scores
+    tp = np.cumsum(ys)[last]
+    seen = np.flatnonzero(last) + 1
+    recall_gain = np.diff(np.r_[0, tp]) / n_pos
+    return float(np.sum(recall_gain * tp / seen))
 
 
 def auc(p: np.ndarray, y: np.ndarray) -> float:
@@ -145,10 +168,11 @@ def ece_multiclass(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
     return float(e)
 
 
-def sentiment_report(probs: np.ndarray, y: np.ndarray, divisor: np.ndarray | None = None) -> dict[str, float]:
+def sentiment_report(probs: np.ndarray, y: np.ndarray, divisor: np.ndarray | None = None) -> dict[str, Any]:
     """Macro-recall, macro-F1 and accuracy of the decided labels (``heads.sentiment_decisions`` with
-    ``divisor``: the heads' own rule), each class's precision, recall and share of the decided labels, and the
-    calibration error of the probabilities."""
+    ``divisor``: the heads' own rule), each class's precision, recall, share of the decided labels and PR-AUC
+    (one class against the rest, on its probability) and their mean, the calibration error of the probabilities,
+    and the confusion matrix (rows: true negative / neutral / positive; columns: decided)."""
     pred = sentiment_decisions(probs, divisor)
     recalls, f1s, per_class = [], [], {}
     for c in range(probs.shape[1]):
@@ -159,7 +183,8 @@ def sentiment_report(probs: np.ndarray, y: np.ndarray, divisor: np.ndarray | Non
         f1s.append(2 * pr * r / max(pr + r, 1e-12))
         name = SENTIMENT_CLASSES[c]
         per_class.update({f"precision_{name}": float(pr), f"recall_{name}": float(r),
-                          f"share_{name}": float(np.mean(pred == c)) if len(y) else 0.0})
+                          f"share_{name}": float(np.mean(pred == c)) if len(y) else 0.0,
+                          f"pr_auc_{name}": average_precision(probs[:, c], (y == c).astype(int))})
     return {
         "n": int(len(y)),
         "macro_recall": float(np.mean(recalls)),
@@ -167,4 +192,7 @@ def sentiment_report(probs: np.ndarray, y: np.ndarray, divisor: np.ndarray | Non
         "accuracy": float(np.mean(pred == y)),
         "ece": ece_multiclass(probs, y),
         **per_class,
+        "pr_auc": float(np.mean([per_class[f"pr_auc_{c}"] for c in SENTIMENT_CLASSES[: probs.shape[1]]])),
+        "confusion": [[int(np.sum((y == t) & (pred == d))) for d in range(probs.shape[1])]
+                      for t in range(probs.shape[1])],
     }

@@ -157,15 +157,30 @@ def format_language_consistency(rep: dict[str, dict[str, Any]]) -> str:
 
 
 def format_report(report: dict[str, Any]) -> str:
-    lines = [f"{'set':32s} {'task':18s} {'n':>6s} {'macroF1':>8s} {'P':>6s} {'R':>6s} {'mRecall':>8s} {'ECE':>6s} macroF1 95% CI"]
+    """The metrics table (P and R: the positive class of a binary task; PR-AUC: average precision, for sentiment
+    the mean over its classes, each against the rest)."""
+    lines = [f"{'set':32s} {'task':18s} {'n':>6s} {'macroF1':>8s} {'P':>6s} {'R':>6s} {'mRecall':>8s} {'PR-AUC':>7s} "
+             f"{'ECE':>6s} macroF1 95% CI"]
     for name, tasks in report.items():
         for task, r in tasks.items():
             lines.append(
                 f"{name:32s} {task:18s} {r['n']:6d} {r['macro_f1']:8.3f} "
                 f"{r.get('precision', float('nan')):6.3f} {r.get('recall', float('nan')):6.3f} "
-                f"{r.get('macro_recall', float('nan')):8.3f} {r['ece']:6.3f}"
+                f"{r.get('macro_recall', float('nan')):8.3f} {r.get('pr_auc', float('nan')):7.3f} {r['ece']:6.3f}"
                 + (" [{:.3f}, {:.3f}]".format(*r["macro_f1_ci"]) if "macro_f1_ci" in r else "")
             )
+    return "\n".join(lines)
+
+
+def format_confusion(report: dict[str, Any]) -> str:
+    """One line per set and task: the confusion matrix, rows the true class, columns the decided one
+    (sentiment: negative / neutral / positive; binary tasks: 0 / 1)."""
+    lines = ["confusion matrices (rows: true; columns: decided; sentiment neg/neu/pos, binary 0/1):"]
+    for name, tasks in report.items():
+        for task, r in tasks.items():
+            if "confusion" in r:
+                rows = "  ".join("[" + " ".join(f"{v:5d}" for v in row) + "]" for row in r["confusion"])
+                lines.append(f"  {name:32s} {task:18s} {rows}")
     return "\n".join(lines)
 
 
@@ -284,6 +299,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         _single_thread_blas()
         report["speed"] = bench(TransformerScorer(enc, heads), args.bench_seconds)
     print(format_report(report["results"]))
+    print(format_confusion(report["results"]))
     if "gold_language_consistency" in report:
         print(format_language_consistency(report["gold_language_consistency"]))
     if "bias_audit" in report:

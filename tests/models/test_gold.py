@@ -118,6 +118,15 @@ def test_evaluate_reports_the_gold_set_with_intervals() -> None:
         lo, hi = task["macro_f1_ci"]
         assert 0 <= lo <= task["macro_f1"] <= hi <= 1
     assert r["escalation"]["n"] == sum(e.speaker == "customer" for e in exs), "agent turns are not scored for escalation"
+    # the confusion matrices add up to the rows scored, and the printed report carries them and the PR-AUC
+    for task in r.values():
+        assert sum(map(sum, task["confusion"])) == task["n"] and 0 <= task["pr_auc"] <= 1
+    assert sum(row[2] for row in r["sentiment"]["confusion"]) / r["sentiment"]["n"] == r["sentiment"]["share_positive"]
+    from models.evaluate import format_confusion, format_report
+
+    assert "PR-AUC" in format_report({"gold": r}).splitlines()[0]
+    lines = format_confusion({"gold": r}).splitlines()
+    assert len(lines) == 1 + len(r) and all(str(t["confusion"][0][0]) in "".join(lines) for t in r.values())
 
 
 def test_pairs_are_the_same_turn_in_both_languages() -> None:

@@ -132,6 +132,23 @@ def test_metrics_known_values() -> None:
     assert (r["recall_negative"], r["recall_neutral"], r["recall_positive"]) == (1.0, 0.5, 1.0)
     assert (r["precision_negative"], r["precision_neutral"], r["precision_positive"]) == (1.0, 1.0, 0.5)
     assert (r["share_negative"], r["share_neutral"], r["share_positive"]) == (0.25, 0.25, 0.5)
+    assert r["confusion"] == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]  # rows true, columns decided
+    # positive: its two top scores tie, one of them positive (0.5); neutral: 1 at the top, then 2 of 4 (0.75)
+    assert (r["pr_auc_negative"], r["pr_auc_positive"]) == (1.0, 0.5) and r["pr_auc_neutral"] == pytest.approx(0.75)
+    b = binary_report(np.array([0.9, 0.8, 0.3, 0.2, 0.7]), np.array([1, 0, 1, 0, 0]), 0.5)
+    assert b["confusion"] == [[1, 2], [1, 1]]  # [[tn, fp], [fn, tp]]
+    # average precision: the positive at 0.9 (precision 1) and the one at 0.3 (2 of the top 4): (1 + 0.5) / 2
+    assert b["pr_auc"] == pytest.approx(0.75)
+
+
+def test_average_precision_ties_enter_together_and_bounds() -> None:
+    from models.calibration import average_precision
+
+    y = np.array([1, 0, 1, 0])
+    assert average_precision(np.array([0.5, 0.5, 0.5, 0.5]), y) == pytest.approx(0.5)  # one tie: the positive rate
+    assert average_precision(np.array([0.9, 0.1, 0.8, 0.2]), y) == 1.0
+    assert average_precision(np.array([0.1, 0.9, 0.2, 0.8]), y) == pytest.approx((1 / 3 + 2 / 4) / 2)
+    assert np.isnan(average_precision(np.array([0.3, 0.4]), np.array([0, 0])))
 
 
 def test_windows_are_bounded_and_cover_the_text() -> None:
