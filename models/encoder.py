@@ -124,7 +124,11 @@ class Encoder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        # its "Loading weights" bar takes a tenth of a second and put a progress line into every worker's log and
+        # every `imon score -q`; what loads is logged below and by the scorer
+        hf_logging.disable_progress_bar()
         if threads > 0:
             torch.set_num_threads(threads)
         self.path = path
