@@ -93,6 +93,7 @@ class BatchScorer:
             except InvalidEvent as err:
                 self.errors += 1
                 out = {k: v for k, v in obj.items() if k != "text"}
+                out.setdefault("line", n)  # which input line, as for lines that are not JSON objects at all
                 out["error"] = {"reason": err.reason, "detail": err.detail}
                 results.append(out)
                 continue

@@ -32,7 +32,8 @@ Each line is written back with text = the REDACTED text and
   labels = {"sentiment": "negative"|"neutral"|"positive", "escalation": bool, "human_requested": bool,
             "unfair_treatment": bool}
   evidence, conversation, alerts = [the alerts that fired].
-A line that breaks the contract gets "error": {"reason", "detail"} and scoring goes on."""
+A line that breaks the contract is written as its fields without the text, its "line" number and
+"error": {"reason", "detail"}, and scoring goes on (--strict: exit status 1 if any did)."""
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
