@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Project identity directions out of the sentiment head's input (docs/experiments/rule_46.md).
+
+The directions come from the counterfactual copies ``imon train`` draws (``models.cda``: the same utterance with
+different names or identity terms, disjoint from the bias audit's): each copy's embedding minus the mean of its
+group, stacked, and their top ``--k`` principal directions U (uncentred SVD). The sentiment head's first layer W1
+becomes W1 (I - U^T U); nothing else in the heads changes, and scoring costs the same. Writes a copy of the heads
+file with its own version hash.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/identity_projection.py --out out/s39/proj/heads.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models import datasets as D  # noqa: E402
+from models.heads import Heads, default_heads_path  # noqa: E402
+from models.train import MODEL_VERSION, content_digest  # noqa: E402
+
+
+def identity_directions(emb: np.ndarray, group: list[str], k: int) -> tuple[np.ndarray, float]:
+    """The top ``k`` directions (k, d) of the within-group residuals of ``emb`` (rows grouped by ``group``),
+    and the share of the residuals' squared norm they hold."""
+    by: dict[str, list[int]] = defaultdict(list)
+    for i, g in enumerate(group):
+        by[g].append(i)
+    res = np.concatenate([emb[ix] - emb[ix].mean(axis=0) for ix in by.values() if len(ix) > 1])
+    if len(res) < k:
+        raise ValueError(f"{len(res)} residuals, fewer than k = {k}")
+    _, s, vt = np.linalg.svd(res.astype(np.float64), full_matrices=False)
+    return vt[:k], float((s[:k] ** 2).sum() / (s ** 2).sum())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--heads", type=Path, default=default_heads_path(), help="heads file (.npz) to read")
+    ap.add_argument("--out", type=Path, required=True, help="heads file to write (a copy; never in place)")
+    ap.add_argument("--k", type=int, default=8, help="directions to project out (rule 46: 8)")
+    ap.add_argument("--data-dir", type=Path, default=None, help="public data folder (default: ../shared/data)")
+    args = ap.parse_args(argv)
+    if args.out.resolve() == args.heads.resolve():
+        ap.error("--out must differ from --heads")
+    from models.embcache import EmbeddingCache
+    from models.encoder import load_encoder
+    from streams.config import load_settings
+
+    heads = Heads.load(args.heads)
+    if heads.sentiment.W1 is None:
+        raise SystemExit("these heads' sentiment head has no hidden layer to project into")
+    td = heads.meta.get("training_data") or {}
+    batches = {**D.WRITTEN_BATCHES_DEFAULT, **{int(k): tuple(v) for k, v in td.get("written_batches", {}).items()}}
+    train = D.load_split(args.data_dir or D.default_data_dir(), "train", heads.meta.get("limit"),
+                         int(heads.meta["seed"]), batches)
+    cda = [e for e in train if e.source.startswith("cda:")]
+    if not cda:
+        raise SystemExit("no counterfactual copies in the training split")
+    s = load_settings()
+    enc = load_encoder(s.encoder_dir, device=s.device, threads=s.torch_threads or 2, adapter=s.encoder_adapter,
+                       dtype=s.encoder_dtype)
+    if heads.meta.get("encoder", {}).get("fingerprint") not in (None, enc.fingerprint):
+        raise SystemExit(f"these heads were trained on a different encoder than {enc.path}")
+    emb = EmbeddingCache(enc, None).encode([e.text for e in cda], progress=True)
+    U, share = identity_directions(np.asarray(emb, dtype=np.float64), [e.source.split(":")[1] for e in cda], args.k)
+    W1 = heads.sentiment.W1.astype(np.float64)
+    heads.sentiment.W1 = (W1 - (W1 @ U.T) @ U).astype(np.float32)
+    old = heads.meta.get("version")
+    heads.meta["identity_projection"] = {"k": args.k, "residual_share": round(share, 4), "copies": len(cda),
+                                         "groups": len({e.source.split(":")[1] for e in cda}), "from": old}
+    heads.meta["version"] = f"{MODEL_VERSION}+{content_digest(heads)}"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    heads.save(args.out)
+    print(f"{old} -> {heads.meta['version']}: {args.k} identity directions ({share:.1%} of the residuals' "
+          f"variance, {len(cda)} copies) projected out of the sentiment head; wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
