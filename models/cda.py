@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections import defaultdict
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -54,6 +56,26 @@ CARRIERS_EN_NAME = ["Hello, {x} here. {u}", "{u} Thanks, {x}", "This is {x} writ
 CARRIERS_NL_NAME = ["Hallo, {x} hier. {u}", "{u} Bedankt, {x}", "{x} hier. {u}", "{x}: {u}"]
 CARRIERS_EN_ID = ["{u} (I'm {x}.)", "Just so you know, I'm {x}. {u}", "{x} customer here. {u}"]
 CARRIERS_NL_ID = ["{u} (Ik ben {x}.)", "Even ter info, ik ben {x}. {u}", "Als {x} klant: {u}"]
+
+
+def identity_directions(emb: np.ndarray, group: Sequence[str], k: int) -> tuple[np.ndarray, float]:
+    """The top ``k`` directions (k, d) along which counterfactual copies of one utterance differ: the principal
+    directions (uncentred SVD) of the within-group residuals of ``emb`` (rows grouped by ``group``; each row minus
+    its group's mean), and the share of the residuals' squared norm they hold (docs/experiments/rule_46.md,
+    rule_47.md)."""
+    by: dict[str, list[int]] = defaultdict(list)
+    for i, g in enumerate(group):
+        by[g].append(i)
+    res = [emb[ix] - emb[ix].mean(axis=0) for ix in by.values() if len(ix) > 1]
+    if sum(len(r) for r in res) < k:
+        raise ValueError(f"{sum(len(r) for r in res)} residuals, fewer than k = {k}")
+    _, s, vt = np.linalg.svd(np.concatenate(res).astype(np.float64), full_matrices=False)
+    return vt[:k], float((s[:k] ** 2).sum() / (s ** 2).sum())
+
+
+def cda_group(e: Example) -> str | None:
+    """The base utterance a counterfactual copy was made from (its ``source`` ``cda:<k>:...``), else None."""
+    return e.source.split(":")[1] if e.source.startswith("cda:") else None
 
 
 def groups(examples: list[Example], rows: np.ndarray) -> np.ndarray:

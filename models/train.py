@@ -191,6 +191,7 @@ def train_heads(
     shared_prior: str = "off",
     threshold_rows: str = "all",
     sentiment_decision: str = "argmax",
+    identity_directions: int = 0,
 ) -> Any:
     """Fit, calibrate and threshold all heads. Returns :class:`models.heads.Heads` (meta partly filled).
     ``hidden`` = 0: logistic regression (L2 strength ``C``); > 0: one GELU hidden layer of that size.
@@ -205,13 +206,18 @@ def train_heads(
     ``PROXY_LABEL_SOURCES`` (whose positives mean something else); ``all`` on every labelled row.
     ``sentiment_decision``: ``argmax`` labels sentiment by the highest calibrated probability; ``balanced`` by
     p(c | x) / prior(c), the prior being the class shares of the validation rows the sentiment calibration was
-    fitted on, with its weights (``models.heads.sentiment_decisions``, docs/experiments/rule_44.md)."""
+    fitted on, with its weights (``models.heads.sentiment_decisions``, docs/experiments/rule_44.md).
+    ``identity_directions`` = k > 0: fit the sentiment head on embeddings with the k directions the
+    counterfactual copies differ in projected out (``models.cda.identity_directions``), then fold the projection
+    into its first layer, so it is served as usual (docs/experiments/rule_47.md)."""
     if sentiment_decision not in SENTIMENT_DECISIONS:
         raise ValueError(f"sentiment_decision must be one of {SENTIMENT_DECISIONS}, got {sentiment_decision!r}")
     if shared_prior not in SHARED_PRIOR_MODES:
         raise ValueError(f"shared_prior must be one of {SHARED_PRIOR_MODES}, got {shared_prior!r}")
     if threshold_rows not in THRESHOLD_ROWS:
         raise ValueError(f"threshold_rows must be one of {THRESHOLD_ROWS}, got {threshold_rows!r}")
+    if identity_directions < 0:
+        raise ValueError(f"identity_directions must be >= 0, got {identity_directions}")
     from models.calibration import fit_platt, fit_temperature, threshold_for_precision
     from models.heads import BinaryHead, Heads, SentimentHead
 
@@ -229,13 +235,30 @@ def train_heads(
         return _balanced_weights(y, w, langs)
 
     idx, y, w = _labelled(tr, "sentiment")
+    Xs, proj = X_tr[idx], None
+    if identity_directions:
+        from models.cda import cda_group
+        from models.cda import identity_directions as directions
+
+        ci = [i for i, e in enumerate(tr) if cda_group(e) is not None]
+        U, share = directions(np.asarray(X_tr[ci], dtype=np.float64), [str(cda_group(tr[i])) for i in ci],
+                              identity_directions)
+        proj = np.eye(U.shape[1]) - U.T @ U
+        Xs = (np.asarray(Xs, dtype=np.float64) @ proj).astype(np.float32)
+        log.info("sentiment head: %d identity directions (%.1f%% of %d counterfactual copies' residuals) projected out",
+                 identity_directions, 100 * share, len(ci))
     if hidden:
-        W1, b1, W2, b2 = _fit_mlp(X_tr[idx], y, bw(idx, y, w), 3, hidden, seed, progress=progress,
+        W1, b1, W2, b2 = _fit_mlp(Xs, y, bw(idx, y, w), 3, hidden, seed, progress=progress,
                                   desc="sentiment", groups=cda_groups(tr, idx), clp=clp)
         sent = SentimentHead(W=W2, b=b2, W1=W1, b1=b1)
     else:
-        clf = _fit_lr(X_tr[idx], y, bw(idx, y, w), C, seed)
+        clf = _fit_lr(Xs, y, bw(idx, y, w), C, seed)
         sent = SentimentHead(W=clf.coef_.astype(np.float32), b=clf.intercept_.astype(np.float32))
+    if proj is not None:  # fold: the head reads raw embeddings and computes what it was fitted on
+        if sent.W1 is not None:
+            sent.W1 = (sent.W1.astype(np.float64) @ proj).astype(np.float32)
+        else:
+            sent.W = (sent.W.astype(np.float64) @ proj).astype(np.float32)
     lex = zl_va = None
     if lexical:
         from models.lexical import fit_lexical
@@ -294,6 +317,9 @@ def train_heads(
     heads.meta["threshold_rule"] = {t: {"target_precision": target_precision[t], "rule": rules[t]} for t in BINARY_TASKS}
     heads.meta["shared_prior"] = shared_prior
     heads.meta["threshold_rows"] = threshold_rows
+    if identity_directions:
+        heads.meta["identity_projection"] = {"k": identity_directions, "residual_share": round(share, 4),
+                                             "copies": len(ci), "head": "sentiment", "fitted": "on projected rows"}
     return heads
 
 
@@ -339,6 +365,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how the sentiment label is decided: argmax = the most probable class; balanced = the "
                              "most probable once divided by the class shares the probabilities were calibrated "
                              "under; measured worse on TweetEval and the gold dev set (docs/experiments/rule_44.md; default argmax)")
+    parser.add_argument("--identity-directions", type=int, default=0, metavar="K",
+                        help="fit the sentiment head with the K directions counterfactual name / identity copies "
+                             "differ in projected out (docs/experiments/rule_47.md; default 0: off)")
     parser.add_argument("--threshold-rows", choices=THRESHOLD_ROWS, default="all",
                         help="validation rows each precision threshold is chosen on: all labelled rows, or own = "
                              "without sources whose positive label follows another definition (Davidson and "
@@ -460,7 +489,8 @@ def lexical_options(args: argparse.Namespace) -> dict[str, Any]:
             "language_balance": not getattr(args, "no_language_balance", False),
             "shared_prior": getattr(args, "shared_prior", "off"),
             "threshold_rows": getattr(args, "threshold_rows", "all"),
-            "sentiment_decision": getattr(args, "sentiment_decision", "argmax")}
+            "sentiment_decision": getattr(args, "sentiment_decision", "argmax"),
+            "identity_directions": getattr(args, "identity_directions", 0)}
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:

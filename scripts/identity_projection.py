@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -22,21 +21,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models import datasets as D  # noqa: E402
+from models.cda import cda_group, identity_directions  # noqa: E402
 from models.heads import Heads, default_heads_path  # noqa: E402
 from models.train import MODEL_VERSION, content_digest  # noqa: E402
-
-
-def identity_directions(emb: np.ndarray, group: list[str], k: int) -> tuple[np.ndarray, float]:
-    """The top ``k`` directions (k, d) of the within-group residuals of ``emb`` (rows grouped by ``group``),
-    and the share of the residuals' squared norm they hold."""
-    by: dict[str, list[int]] = defaultdict(list)
-    for i, g in enumerate(group):
-        by[g].append(i)
-    res = np.concatenate([emb[ix] - emb[ix].mean(axis=0) for ix in by.values() if len(ix) > 1])
-    if len(res) < k:
-        raise ValueError(f"{len(res)} residuals, fewer than k = {k}")
-    _, s, vt = np.linalg.svd(res.astype(np.float64), full_matrices=False)
-    return vt[:k], float((s[:k] ** 2).sum() / (s ** 2).sum())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     batches = {**D.WRITTEN_BATCHES_DEFAULT, **{int(k): tuple(v) for k, v in td.get("written_batches", {}).items()}}
     train = D.load_split(args.data_dir or D.default_data_dir(), "train", heads.meta.get("limit"),
                          int(heads.meta["seed"]), batches)
-    cda = [e for e in train if e.source.startswith("cda:")]
+    cda = [e for e in train if cda_group(e) is not None]
     if not cda:
         raise SystemExit("no counterfactual copies in the training split")
     s = load_settings()
@@ -69,12 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     if heads.meta.get("encoder", {}).get("fingerprint") not in (None, enc.fingerprint):
         raise SystemExit(f"these heads were trained on a different encoder than {enc.path}")
     emb = EmbeddingCache(enc, None).encode([e.text for e in cda], progress=True)
-    U, share = identity_directions(np.asarray(emb, dtype=np.float64), [e.source.split(":")[1] for e in cda], args.k)
+    U, share = identity_directions(np.asarray(emb, dtype=np.float64), [str(cda_group(e)) for e in cda], args.k)
     W1 = heads.sentiment.W1.astype(np.float64)
     heads.sentiment.W1 = (W1 - (W1 @ U.T) @ U).astype(np.float32)
     old = heads.meta.get("version")
     heads.meta["identity_projection"] = {"k": args.k, "residual_share": round(share, 4), "copies": len(cda),
-                                         "groups": len({e.source.split(":")[1] for e in cda}), "from": old}
+                                         "groups": len({cda_group(e) for e in cda}), "from": old}
     heads.meta["version"] = f"{MODEL_VERSION}+{content_digest(heads)}"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     heads.save(args.out)

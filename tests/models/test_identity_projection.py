@@ -1,16 +1,11 @@
-"""scripts/identity_projection.py (rule 46): the identity directions of counterfactual copies."""
+"""models.cda.identity_directions (rules 46, 47): the directions counterfactual copies differ in."""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-
-from identity_projection import identity_directions  # noqa: E402
+from models.cda import identity_directions
 
 
 def test_directions_are_what_the_copies_of_one_utterance_differ_in() -> None:
