@@ -138,3 +138,44 @@ def test_balanced_sentiment_decision_records_the_validation_class_shares() -> No
     assert train.content_digest(a) != train.content_digest(b)
     with pytest.raises(ValueError, match="sentiment_decision"):
         train.train_heads(X_tr, tr, X_va, va, sentiment_decision="vote", **kw)
+
+
+def test_identity_directions_make_the_sentiment_head_blind_to_them() -> None:
+    """Rule 47: with ``identity_directions`` the sentiment head is fitted on embeddings with the directions the
+    counterfactual copies differ in projected out, and the projection is folded into it: moving an input along
+    such a direction no longer moves its sentiment, though the training rows tied that direction to sentiment."""
+    from models.base import BINARY_TASKS
+    from models.datasets import Example
+
+    rng = np.random.default_rng(7)
+
+    def rows(n: int, cda_groups: int = 0) -> tuple[np.ndarray, list[Example]]:
+        y = rng.choice(3, size=n, p=[0.3, 0.4, 0.3])
+        x = rng.normal(size=(n, 6)).astype(np.float32)
+        x[:, 0] += 1.5 * (y - 1)
+        x[:, 3] += 0.8 * (y - 1)  # the "identity" direction, spuriously tied to sentiment in the data
+        exs = [Example(text=f"t {i}", source="synth:en", lang="en",
+                       labels={"sentiment": int(v), **{t: int(v == 0) for t in BINARY_TASKS}}) for i, v in enumerate(y)]
+        for g in range(cda_groups):  # three copies of one utterance that differ only along dimension 3
+            base = rng.normal(size=6).astype(np.float32)
+            for _ in range(3):
+                v = base.copy()
+                v[3] += rng.normal() * 2
+                x = np.vstack([x, v])
+                exs.append(Example(text=f"c {g}", source=f"cda:{g}:synth:en", lang="en", labels={"sentiment": 1}))
+        return x, exs
+
+    (X_tr, tr), (X_va, va) = rows(600, cda_groups=60), rows(300)
+    kw = {"seed": 1, "hidden": 0, "progress": False, "lexical": False}
+    a = train.train_heads(X_tr, tr, X_va, va, **kw)
+    b = train.train_heads(X_tr, tr, X_va, va, identity_directions=1, **kw)
+    shift = np.zeros(6, dtype=np.float32)
+    shift[3] = 2.0
+    assert np.abs(a.sentiment.proba(X_va + shift) - a.sentiment.proba(X_va)).mean() > 0.01
+    np.testing.assert_allclose(b.sentiment.proba(X_va + shift), b.sentiment.proba(X_va), atol=1e-3)
+    assert b.meta["identity_projection"]["k"] == 1 and b.meta["identity_projection"]["residual_share"] > 0.9
+    for t in BINARY_TASKS:  # the binary heads are not touched
+        np.testing.assert_array_equal(a.binary[t].proba(X_va), b.binary[t].proba(X_va))
+    assert train.content_digest(a) != train.content_digest(b)
+    with pytest.raises(ValueError, match="identity_directions"):
+        train.train_heads(X_tr, tr, X_va, va, identity_directions=-1, **kw)
