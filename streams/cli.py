@@ -298,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, module, helptext in (
         ("train", "models.train", "train the model heads on ../shared/data and the project's own data"),
-        ("evaluate", "models.evaluate", "evaluate the model: per-task metrics, calibration, bias audit"),
+        ("evaluate", "models.evaluate", "evaluate the model: per-task macro-F1, per-class precision/recall, "
+         "PR-AUC, calibration, confusion matrices, real-text gold set, bias audit"),
         ("pii-eval", "streams.pii_eval", "measure redaction recall/precision on a generated PII corpus"),
         ("audit", "streams.audit_cli", "verify the tamper-evident audit trail (hash chain per partition)"),
         ("report", "streams.report", "HTML fairness and quality report from scored JSONL"),
