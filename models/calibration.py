@@ -84,31 +84,40 @@ def threshold_for_precision(
     return max(float(ps[i]), min_threshold), "max-F1 (precision target not reached)"
 
 
+def confusion(pred: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    """The (k, k) confusion matrix of class indices: rows the true class, columns the decided one."""
+    return np.bincount(np.asarray(y, dtype=int) * k + np.asarray(pred, dtype=int), minlength=k * k).reshape(k, k)
+
+
+def per_class(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 of each class of a confusion matrix (0 where a class was never decided / true)."""
+    tp = np.diag(cm).astype(np.float64)
+    prec = tp / np.maximum(cm.sum(axis=0), 1)
+    rec = tp / np.maximum(cm.sum(axis=1), 1)
+    return prec, rec, 2 * prec * rec / np.maximum(prec + rec, 1e-12)
+
+
+def binary_macro_f1(p: np.ndarray, y: np.ndarray, threshold: float) -> float:
+    """Macro-F1 of ``p >= threshold`` (what ``binary_report`` reports; alone, for bootstraps)."""
+    return float(per_class(confusion(p >= threshold, y, 2))[2].mean())
+
+
 def binary_report(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, Any]:
     """Precision, recall, F1 of the positive class, macro-F1, ROC AUC, PR-AUC (average precision), calibration
     error and the confusion matrix [[tn, fp], [fn, tp]] (rows: true 0 / 1; columns: decided 0 / 1)."""
-    pred = p >= threshold
-    tp = int(np.sum(pred & (y == 1)))
-    fp = int(np.sum(pred & (y == 0)))
-    fn = int(np.sum(~pred & (y == 1)))
-    tn = int(np.sum(~pred & (y == 0)))
-    prec = tp / max(tp + fp, 1)
-    rec = tp / max(tp + fn, 1)
-    f1_pos = 2 * prec * rec / max(prec + rec, 1e-12)
-    prec_n = tn / max(tn + fn, 1)
-    rec_n = tn / max(tn + fp, 1)
-    f1_neg = 2 * prec_n * rec_n / max(prec_n + rec_n, 1e-12)
+    cm = confusion(p >= threshold, y, 2)
+    prec, rec, f1 = per_class(cm)
     return {
         "n": int(len(y)),
         "positives": int((y == 1).sum()),
-        "precision": prec,
-        "recall": rec,
-        "f1": f1_pos,
-        "macro_f1": (f1_pos + f1_neg) / 2,
+        "precision": float(prec[1]),
+        "recall": float(rec[1]),
+        "f1": float(f1[1]),
+        "macro_f1": float(f1.mean()),
         "auc": auc(p, y),
         "pr_auc": average_precision(p, y),
         "ece": ece_binary(p, y),
-        "confusion": [[tn, fp], [fn, tp]],
+        "confusion": cm.tolist(),
     }
 
 
@@ -168,31 +177,31 @@ def ece_multiclass(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
     return float(e)
 
 
+def sentiment_macro_f1(probs: np.ndarray, y: np.ndarray, divisor: np.ndarray | None = None) -> float:
+    """Macro-F1 of the decided labels (what ``sentiment_report`` reports; alone, for bootstraps)."""
+    return float(per_class(confusion(sentiment_decisions(probs, divisor), y, probs.shape[1]))[2].mean())
+
+
 def sentiment_report(probs: np.ndarray, y: np.ndarray, divisor: np.ndarray | None = None) -> dict[str, Any]:
     """Macro-recall, macro-F1 and accuracy of the decided labels (``heads.sentiment_decisions`` with
     ``divisor``: the heads' own rule), each class's precision, recall, share of the decided labels and PR-AUC
     (one class against the rest, on its probability) and their mean, the calibration error of the probabilities,
     and the confusion matrix (rows: true negative / neutral / positive; columns: decided)."""
     pred = sentiment_decisions(probs, divisor)
-    recalls, f1s, per_class = [], [], {}
-    for c in range(probs.shape[1]):
-        tp = np.sum((pred == c) & (y == c))
-        r = tp / max(np.sum(y == c), 1)
-        pr = tp / max(np.sum(pred == c), 1)
-        recalls.append(r)
-        f1s.append(2 * pr * r / max(pr + r, 1e-12))
-        name = SENTIMENT_CLASSES[c]
-        per_class.update({f"precision_{name}": float(pr), f"recall_{name}": float(r),
-                          f"share_{name}": float(np.mean(pred == c)) if len(y) else 0.0,
-                          f"pr_auc_{name}": average_precision(probs[:, c], (y == c).astype(int))})
-    return {
+    k = probs.shape[1]
+    cm = confusion(pred, y, k)
+    prec, rec, f1 = per_class(cm)
+    out: dict[str, Any] = {
         "n": int(len(y)),
-        "macro_recall": float(np.mean(recalls)),
-        "macro_f1": float(np.mean(f1s)),
+        "macro_recall": float(rec.mean()),
+        "macro_f1": float(f1.mean()),
         "accuracy": float(np.mean(pred == y)),
         "ece": ece_multiclass(probs, y),
-        **per_class,
-        "pr_auc": float(np.mean([per_class[f"pr_auc_{c}"] for c in SENTIMENT_CLASSES[: probs.shape[1]]])),
-        "confusion": [[int(np.sum((y == t) & (pred == d))) for d in range(probs.shape[1])]
-                      for t in range(probs.shape[1])],
     }
+    for c, name in enumerate(SENTIMENT_CLASSES[:k]):
+        out.update({f"precision_{name}": float(prec[c]), f"recall_{name}": float(rec[c]),
+                    f"share_{name}": float(cm[:, c].sum() / max(len(y), 1)),
+                    f"pr_auc_{name}": average_precision(probs[:, c], (y == c).astype(int))})
+    out["pr_auc"] = float(np.mean([out[f"pr_auc_{c}"] for c in SENTIMENT_CLASSES[:k]]))
+    out["confusion"] = cm.tolist()
+    return out

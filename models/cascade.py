@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from models.base import BINARY_TASKS, SENTIMENT_CLASSES, Scorer, Utterance, UtteranceScore
-from models.calibration import binary_report, sentiment_report
+from models.calibration import confusion, per_class
 from models.fastpath import FastPath, FastPathMissingError, check_fastpath_dir
 from models.heads import decide
 
@@ -215,9 +215,8 @@ def _labels(probs: dict[str, np.ndarray], thresholds: dict[str, float], speakers
 
 def _macro_f1(task: str, pred: np.ndarray, y: np.ndarray) -> float:
     """The same macro-F1 as ``imon evaluate`` (``models.calibration``), from hard decisions."""
-    if task == "sentiment":
-        return float(sentiment_report(np.eye(len(SENTIMENT_CLASSES))[pred], y)["macro_f1"])
-    return float(binary_report(pred.astype(np.float64), y, 0.5)["macro_f1"])
+    k = len(SENTIMENT_CLASSES) if task == "sentiment" else 2
+    return float(per_class(confusion(pred.astype(int), y, k))[2].mean())
 
 
 def compare(

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from models.base import BINARY_TASKS, SENTIMENT_CLASSES
 
@@ -319,3 +320,11 @@ def load_split(data: Path, split: str, limit: int | None, seed: int,
     for n, tasks in sorted((WRITTEN_BATCHES_DEFAULT if batches is None else batches).items()):
         out += written_batch(n, split, tasks, limit, seed)  # after the CDA draw, which stays as it was
     return out
+
+
+def split_of(meta: dict[str, Any], data: Path, split: str) -> list[Example]:
+    """The ``split`` a heads file's training run drew: ``load_split`` with the seed, row cap and written batches
+    its metadata records."""
+    td = meta.get("training_data") or {}
+    batches = {**WRITTEN_BATCHES_DEFAULT, **{int(k): tuple(v) for k, v in td.get("written_batches", {}).items()}}
+    return load_split(data, split, meta.get("limit"), int(meta["seed"]), batches)

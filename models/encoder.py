@@ -328,3 +328,15 @@ def load_encoder(
     dtype = resolve_dtype(dtype, device)
     log.info("loading encoder from %s on %s (%s)", path, device, dtype)
     return Encoder(path, device=device, threads=threads, adapter=lora, dtype=dtype)
+
+
+def configured_encoder(settings: Any, heads_meta: dict[str, Any] | None = None) -> Encoder:
+    """The encoder the ``IMON_ENCODER_*`` settings name, as it is served (its dtype and adapter, on torch);
+    ``ValueError`` when ``heads_meta`` records heads trained on another encoder."""
+    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads or 2,
+                       adapter=settings.encoder_adapter, dtype=settings.encoder_dtype)
+    want = (heads_meta or {}).get("encoder", {}).get("fingerprint")
+    if want not in (None, enc.fingerprint):
+        raise ValueError(f"the heads were trained on encoder {want}, but {enc.path} with its adapter is "
+                         f"{enc.fingerprint}")
+    return enc

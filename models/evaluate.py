@@ -36,7 +36,7 @@ import numpy as np
 
 from models import datasets as D
 from models.base import BINARY_TASKS, SENTIMENT_CLASSES
-from models.calibration import binary_report, sentiment_report
+from models.calibration import binary_macro_f1, binary_report, sentiment_macro_f1, sentiment_report
 from models.heads import Heads, sentiment_decisions
 
 if TYPE_CHECKING:
@@ -59,8 +59,7 @@ def _eval_set(heads: Heads, X: np.ndarray, exs: Sequence[D.Example], ci: bool = 
         divisor = heads.sentiment_divisor
         out["sentiment"] = sentiment_report(ps, y, divisor)
         if ci:
-            out["sentiment"]["macro_f1_ci"] = bootstrap_ci(lambda i: sentiment_report(ps[i], y[i], divisor)["macro_f1"],
-                                                            len(y))
+            out["sentiment"]["macro_f1_ci"] = bootstrap_ci(lambda i: sentiment_macro_f1(ps[i], y[i], divisor), len(y))
     for t in BINARY_TASKS:
         ys = [e.label(t) for e in exs]
         # agent turns are never escalation / human requests (see heads.decide): score them as decided
@@ -74,8 +73,7 @@ def _eval_set(heads: Heads, X: np.ndarray, exs: Sequence[D.Example], ci: bool = 
         yb, th = np.array([y for y in ys if y is not None]), heads.thresholds[t]
         out[t] = binary_report(p, yb, th)
         if ci:
-            out[t]["macro_f1_ci"] = bootstrap_ci(lambda i, p=p, yb=yb, th=th: binary_report(p[i], yb[i], th)["macro_f1"],
-                                                 len(yb))
+            out[t]["macro_f1_ci"] = bootstrap_ci(lambda i, p=p, yb=yb, th=th: binary_macro_f1(p[i], yb[i], th), len(yb))
     return out
 
 

@@ -37,24 +37,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.resolve() == args.heads.resolve():
         ap.error("--out must differ from --heads")
     from models.embcache import EmbeddingCache
-    from models.encoder import load_encoder
+    from models.encoder import configured_encoder
     from streams.config import load_settings
 
     heads = Heads.load(args.heads)
     if heads.sentiment.W1 is None:
         raise SystemExit("these heads' sentiment head has no hidden layer to project into")
-    td = heads.meta.get("training_data") or {}
-    batches = {**D.WRITTEN_BATCHES_DEFAULT, **{int(k): tuple(v) for k, v in td.get("written_batches", {}).items()}}
-    train = D.load_split(args.data_dir or D.default_data_dir(), "train", heads.meta.get("limit"),
-                         int(heads.meta["seed"]), batches)
+    train = D.split_of(heads.meta, args.data_dir or D.default_data_dir(), "train")
     cda = [e for e in train if cda_group(e) is not None]
     if not cda:
         raise SystemExit("no counterfactual copies in the training split")
-    s = load_settings()
-    enc = load_encoder(s.encoder_dir, device=s.device, threads=s.torch_threads or 2, adapter=s.encoder_adapter,
-                       dtype=s.encoder_dtype)
-    if heads.meta.get("encoder", {}).get("fingerprint") not in (None, enc.fingerprint):
-        raise SystemExit(f"these heads were trained on a different encoder than {enc.path}")
+    try:
+        enc = configured_encoder(load_settings(), heads.meta)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     emb = EmbeddingCache(enc, None).encode([e.text for e in cda], progress=True)
     U, share = identity_directions(np.asarray(emb, dtype=np.float64), [str(cda_group(e)) for e in cda], args.k)
     W1 = heads.sentiment.W1.astype(np.float64)

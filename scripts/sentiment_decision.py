@@ -51,8 +51,7 @@ def validation_prior(meta: dict, data_dir: Path) -> np.ndarray:
         raise SystemExit(f"these heads were calibrated with shared_prior={meta['shared_prior']!r}: retrain them with "
                          "imon train --sentiment-decision instead")
     td = meta.get("training_data") or {}
-    batches = {**D.WRITTEN_BATCHES_DEFAULT, **{int(k): tuple(v) for k, v in td.get("written_batches", {}).items()}}
-    va = D.load_split(data_dir, "val", meta.get("limit"), int(meta["seed"]), batches)
+    va = D.split_of(meta, data_dir, "val")
     ys = [y for y in (e.label("sentiment") for e in va) if y is not None]
     counts = np.bincount(np.array(ys, dtype=int), minlength=len(SENTIMENT_CLASSES)).astype(np.float64)
     recorded = np.array([sum(int(s.get(f"sentiment={c}", 0)) for s in td.get("validation", {}).values())
@@ -91,15 +90,14 @@ def sentiment_probs(heads: Heads, texts: list[str]) -> np.ndarray:
     """Calibrated sentiment probabilities of ``texts``, redacted as the worker redacts them and encoded by the
     configured encoder, as ``imon evaluate`` scores the gold set."""
     from models.embcache import EmbeddingCache
-    from models.encoder import load_encoder
+    from models.encoder import configured_encoder
     from streams.config import load_settings
     from streams.redaction import Redactor
 
-    s = load_settings()
-    enc = load_encoder(s.encoder_dir, device=s.device, threads=s.torch_threads or 2, adapter=s.encoder_adapter,
-                       dtype=s.encoder_dtype)
-    if heads.meta.get("encoder", {}).get("fingerprint") not in (None, enc.fingerprint):
-        raise SystemExit(f"these heads were trained on a different encoder than {enc.path}")
+    try:
+        enc = configured_encoder(load_settings(), heads.meta)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     red = Redactor()
     texts = [red.redact(t).text for t in texts]
     return heads.predict(EmbeddingCache(enc, None).encode(texts, progress=True), texts)["sentiment"]
