@@ -153,6 +153,27 @@ def _fit_mlp(
     return params[0], params[1], params[2], params[3]
 
 
+def _fit_mlp_seeds(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, n_out: int, hidden: int, seed: int, seeds: int = 1, **kw: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``_fit_mlp`` with seeds ``seed`` .. ``seed + seeds - 1``, folded into one MLP whose output is the mean of
+    their logits: first layers stacked (``seeds`` x ``hidden`` units), output weights divided by ``seeds``,
+    output bias the mean. Same layout as one MLP, so serving is unchanged (docs/experiments/rule_48.md).
+    ``seeds`` = 1 is ``_fit_mlp`` itself."""
+    if seeds < 1:
+        raise ValueError(f"seeds must be >= 1, got {seeds}")
+    desc = kw.pop("desc", "")
+    fits = [_fit_mlp(X, y, w, n_out, hidden, seed + k, desc=desc if seeds == 1 else f"{desc} seed {k + 1}/{seeds}", **kw)
+            for k in range(seeds)]
+    if seeds == 1:
+        return fits[0]
+    W1 = np.concatenate([f[0] for f in fits], axis=0)
+    b1 = np.concatenate([f[1] for f in fits])
+    W2 = (np.concatenate([f[2] for f in fits], axis=1) / seeds).astype(np.float32)
+    b2 = np.mean([f[3] for f in fits], axis=0).astype(np.float32)
+    return W1, b1, W2, b2
+
+
 def _labelled(exs: list[D.Example], task: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     idx = np.array([i for i, e in enumerate(exs) if e.label(task) is not None], dtype=int)
     y = np.array([exs[i].label(task) for i in idx], dtype=int)
@@ -192,6 +213,7 @@ def train_heads(
     threshold_rows: str = "all",
     sentiment_decision: str = "argmax",
     identity_directions: int = 0,
+    head_seeds: int = 1,
 ) -> Any:
     """Fit, calibrate and threshold all heads. Returns :class:`models.heads.Heads` (meta partly filled).
     ``hidden`` = 0: logistic regression (L2 strength ``C``); > 0: one GELU hidden layer of that size.
@@ -209,7 +231,9 @@ def train_heads(
     fitted on, with its weights (``models.heads.sentiment_decisions``, docs/experiments/rule_44.md).
     ``identity_directions`` = k > 0: fit the sentiment head on embeddings with the k directions the
     counterfactual copies differ in projected out (``models.cda.identity_directions``), then fold the projection
-    into its first layer, so it is served as usual (docs/experiments/rule_47.md)."""
+    into its first layer, so it is served as usual (docs/experiments/rule_47.md).
+    ``head_seeds`` = k > 1: each MLP head is the mean of k fitted with seeds ``seed`` .. ``seed + k - 1``
+    (``_fit_mlp_seeds``; docs/experiments/rule_48.md); calibration and thresholds then as usual."""
     if sentiment_decision not in SENTIMENT_DECISIONS:
         raise ValueError(f"sentiment_decision must be one of {SENTIMENT_DECISIONS}, got {sentiment_decision!r}")
     if shared_prior not in SHARED_PRIOR_MODES:
@@ -218,6 +242,10 @@ def train_heads(
         raise ValueError(f"threshold_rows must be one of {THRESHOLD_ROWS}, got {threshold_rows!r}")
     if identity_directions < 0:
         raise ValueError(f"identity_directions must be >= 0, got {identity_directions}")
+    if head_seeds < 1:
+        raise ValueError(f"head_seeds must be >= 1, got {head_seeds}")
+    if head_seeds > 1 and not hidden:
+        raise ValueError("head_seeds > 1 needs MLP heads (hidden > 0)")
     from models.calibration import fit_platt, fit_temperature, threshold_for_precision
     from models.heads import BinaryHead, Heads, SentimentHead
 
@@ -248,8 +276,8 @@ def train_heads(
         log.info("sentiment head: %d identity directions (%.1f%% of %d counterfactual copies' residuals) projected out",
                  identity_directions, 100 * share, len(ci))
     if hidden:
-        W1, b1, W2, b2 = _fit_mlp(Xs, y, bw(idx, y, w), 3, hidden, seed, progress=progress,
-                                  desc="sentiment", groups=cda_groups(tr, idx), clp=clp)
+        W1, b1, W2, b2 = _fit_mlp_seeds(Xs, y, bw(idx, y, w), 3, hidden, seed, head_seeds, progress=progress,
+                                        desc="sentiment", groups=cda_groups(tr, idx), clp=clp)
         sent = SentimentHead(W=W2, b=b2, W1=W1, b1=b1)
     else:
         clf = _fit_lr(Xs, y, bw(idx, y, w), C, seed)
@@ -290,8 +318,8 @@ def train_heads(
         if len(np.unique(y)) < 2:
             raise ValueError(f"training data for {t} has one class only; raise --limit")
         if hidden:
-            W1, b1, W2, b2 = _fit_mlp(X_tr[idx], y, bw(idx, y, w), 1, hidden, seed, progress=progress,
-                                      desc=t, groups=cda_groups(tr, idx), clp=clp)
+            W1, b1, W2, b2 = _fit_mlp_seeds(X_tr[idx], y, bw(idx, y, w), 1, hidden, seed, head_seeds,
+                                            progress=progress, desc=t, groups=cda_groups(tr, idx), clp=clp)
             head = BinaryHead(w=W2[0], b=float(b2[0]), W1=W1, b1=b1)
         else:
             clf = _fit_lr(X_tr[idx], y, bw(idx, y, w), C, seed)
@@ -317,6 +345,9 @@ def train_heads(
     heads.meta["threshold_rule"] = {t: {"target_precision": target_precision[t], "rule": rules[t]} for t in BINARY_TASKS}
     heads.meta["shared_prior"] = shared_prior
     heads.meta["threshold_rows"] = threshold_rows
+    if head_seeds > 1:
+        heads.meta["head_seeds"] = {"seeds": list(range(seed, seed + head_seeds)), "hidden_each": hidden,
+                                    "combined": "mean of logits, folded into one MLP"}
     if identity_directions:
         heads.meta["identity_projection"] = {"k": identity_directions, "residual_share": round(share, 4),
                                              "copies": len(ci), "head": "sentiment", "fitted": "on projected rows"}
@@ -368,6 +399,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--identity-directions", type=int, default=0, metavar="K",
                         help="fit the sentiment head with the K directions counterfactual name / identity copies "
                              "differ in projected out (docs/experiments/rule_47.md; default 0: off)")
+    parser.add_argument("--head-seeds", type=int, default=1, metavar="K",
+                        help="fit each MLP head K times (seeds SEED .. SEED+K-1) and serve the mean of their logits, "
+                             "folded into one wider head (docs/experiments/rule_48.md; default 1)")
     parser.add_argument("--threshold-rows", choices=THRESHOLD_ROWS, default="all",
                         help="validation rows each precision threshold is chosen on: all labelled rows, or own = "
                              "without sources whose positive label follows another definition (Davidson and "
@@ -490,7 +524,8 @@ def lexical_options(args: argparse.Namespace) -> dict[str, Any]:
             "shared_prior": getattr(args, "shared_prior", "off"),
             "threshold_rows": getattr(args, "threshold_rows", "all"),
             "sentiment_decision": getattr(args, "sentiment_decision", "argmax"),
-            "identity_directions": getattr(args, "identity_directions", 0)}
+            "identity_directions": getattr(args, "identity_directions", 0),
+            "head_seeds": getattr(args, "head_seeds", 1)}
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:

@@ -179,3 +179,53 @@ def test_identity_directions_make_the_sentiment_head_blind_to_them() -> None:
     assert train.content_digest(a) != train.content_digest(b)
     with pytest.raises(ValueError, match="identity_directions"):
         train.train_heads(X_tr, tr, X_va, va, identity_directions=-1, **kw)
+
+
+def test_head_seeds_fold_into_one_head_that_serves_the_mean_of_their_logits() -> None:
+    """Rule 48: ``_fit_mlp_seeds`` fits one MLP per seed and folds them into one wider MLP whose logits are
+    exactly the mean of theirs, so the heads file keeps its layout; one seed is ``_fit_mlp`` itself."""
+    from models.heads import SentimentHead
+
+    rng = np.random.default_rng(3)
+    y = rng.choice(3, size=400)
+    X = rng.normal(size=(400, 5)).astype(np.float32)
+    X[:, 0] += y - 1
+    w = np.ones(len(y))
+    kw = {"epochs": 2, "progress": False}
+    singles = [train._fit_mlp(X, y, w, 3, 8, seed, **kw) for seed in (5, 6, 7)]
+    W1, b1, W2, b2 = train._fit_mlp_seeds(X, y, w, 3, 8, 5, 3, **kw)
+    assert W1.shape == (24, 5) and b1.shape == (24,) and W2.shape == (3, 24) and b2.shape == (3,)
+    assert W1.dtype == W2.dtype == np.float32
+    folded = SentimentHead(W=W2, b=b2, W1=W1, b1=b1).logits(X)
+    mean = np.mean([SentimentHead(W=s[2], b=s[3], W1=s[0], b1=s[1]).logits(X) for s in singles], axis=0)
+    np.testing.assert_allclose(folded, mean, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(singles[0][2], singles[1][2])  # the seeds really differ
+    one = train._fit_mlp_seeds(X, y, w, 3, 8, 5, 1, **kw)
+    for a, b in zip(one, singles[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="seeds"):
+        train._fit_mlp_seeds(X, y, w, 3, 8, 5, 0, **kw)
+
+
+def test_head_seeds_need_mlp_heads_and_are_recorded() -> None:
+    from models.base import BINARY_TASKS
+    from models.datasets import Example
+
+    rng = np.random.default_rng(4)
+
+    def rows(n: int) -> tuple[np.ndarray, list[Example]]:
+        y = rng.choice(3, size=n)
+        x = rng.normal(size=(n, 4)).astype(np.float32)
+        x[:, 0] += 1.5 * (y - 1)
+        return x, [Example(text=f"t {i}", source="synth:en", lang="en",
+                           labels={"sentiment": int(v), **{t: int(v == 0) for t in BINARY_TASKS}}) for i, v in enumerate(y)]
+
+    (X_tr, tr), (X_va, va) = rows(300), rows(200)
+    kw = {"seed": 2, "progress": False, "lexical": False}
+    with pytest.raises(ValueError, match="hidden"):
+        train.train_heads(X_tr, tr, X_va, va, hidden=0, head_seeds=2, **kw)
+    with pytest.raises(ValueError, match="head_seeds"):
+        train.train_heads(X_tr, tr, X_va, va, hidden=8, head_seeds=0, **kw)
+    h = train.train_heads(X_tr, tr, X_va, va, hidden=8, head_seeds=2, **kw)
+    assert h.meta["head_seeds"]["seeds"] == [2, 3]
+    assert h.sentiment.W1.shape == (16, 4) and all(b.W1.shape == (16, 4) for b in h.binary.values())
