@@ -12,6 +12,9 @@ Reports (JSON + a short table on stdout):
   (``--no-gold`` skips it);
 - a bias audit (``models/bias.py``): counterfactual name / identity-term swaps, mean |score change| per
   axis and task with a paired sign-flip permutation test per group (``--no-bias`` skips it);
+- with ``--labelled PATH``: instead of all the above, the same per-task figures (with 95 % bootstrap intervals
+  and confusion matrices) on the user's own labelled turns (``models/labelled.py``), per file and, where a file
+  mixes languages, per language; no public data is needed;
 - with ``--bench``: ``score`` throughput in utterances/s at batch 1 and 64 (evidence included);
 - with ``--cascade``: transformer-only vs the cascade (``models/cascade.py``) in one run: per-task macro-F1
   on the synthetic test split and TweetEval sentiment val, the routed fraction, and utterances/s of both
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -224,6 +228,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--build-dir", type=Path, default=None, help="embedding cache folder (default: models/build)")
     parser.add_argument("--limit", type=int, default=None, help="cap rows per set (quick runs)")
     parser.add_argument("--report", type=Path, default=None, help="write the JSON report here")
+    parser.add_argument("--labelled", type=Path, action="append", default=None, metavar="PATH",
+                        help="evaluate on your own labelled turns instead of the built-in sets: a JSONL file (one "
+                             'turn per line: {"text", "labels": {"sentiment": "negative", "escalation": true, ...}, '
+                             '"language": "en"|"nl", "speaker"}) or a folder of them, e.g. IMON_FEEDBACK_DATA_DIR '
+                             "(format: models/labelled.py); redacted as the worker does; repeatable, one set per file")
     parser.add_argument("--bench", action="store_true", help="also measure score() throughput")
     parser.add_argument("--no-bias", action="store_true", help="skip the counterfactual bias audit")
     parser.add_argument("--no-gold", action="store_true",
@@ -257,6 +266,17 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         check_onnx_dir(args.onnx_dir or settings.onnx_dir)
     heads_path = args.heads or (Path(settings.heads_path) if settings.heads_path else default_heads_path())
     heads = Heads.load(heads_path)
+    labelled = None
+    if getattr(args, "labelled", None):  # read (and reject) the user's file before minutes of loading
+        from models import labelled as L
+
+        try:
+            labelled = L.load(args.labelled)
+        except ValueError as e:
+            print(f"imon evaluate: {e}", file=sys.stderr)
+            return 2
+        log.info("labelled data: %d turns from %s; labels per task: %s", len(labelled),
+                 ", ".join(map(str, args.labelled)), L.counts(labelled))
     # --onnx compares the float32 encoder with its int8 export; everything else measures what is served
     dtype = "float32" if getattr(args, "onnx", False) else settings.encoder_dtype
     enc = load_encoder(settings.encoder_dir, device=settings.device, threads=settings.torch_threads or 2,
@@ -265,6 +285,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         log.error("heads %s were trained on a different encoder than %s", heads_path, enc.path)
         return 2
     cache = EmbeddingCache(enc, args.build_dir)
+    if labelled is not None:
+        return _run_labelled(args, heads, heads_path, enc, cache, labelled)
     data_dir = args.data_dir or D.default_data_dir()
     if getattr(args, "cascade", False):
         return _run_cascade(args, settings, enc, heads, cache, data_dir)
@@ -307,6 +329,59 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         print(json.dumps(report["bias_audit"]["summary"], indent=1))
     if "speed" in report:
         print(json.dumps(report["speed"]))
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def labelled_sets(exs: Sequence[D.Example]) -> dict[str, list[D.Example]]:
+    """The sets ``--labelled`` reports: one per file (its stem) and, where a file holds more than one language,
+    one per language of it (``<stem> [nl]``)."""
+    by_file: dict[str, list[D.Example]] = {}
+    for e in exs:
+        by_file.setdefault(e.source.split(":", 1)[1], []).append(e)
+    sets: dict[str, list[D.Example]] = {}
+    for name, rows in by_file.items():
+        sets[name] = rows
+        langs = sorted({e.lang for e in rows})
+        if len(langs) > 1:
+            for lang in langs:
+                sets[f"{name} [{lang}]"] = [e for e in rows if e.lang == lang]
+    return sets
+
+
+def _unreported(rows: Sequence[D.Example], reported: dict[str, Any]) -> dict[str, str]:
+    """Tasks labelled in ``rows`` that ``_eval_set`` could not report, with why (too few rows or classes)."""
+    out = {}
+    for t in ("sentiment", *BINARY_TASKS):
+        ys = [y for y in (e.label(t) for e in rows) if y is not None]
+        if ys and t not in reported:
+            need = "all three classes" if t == "sentiment" else "both classes"
+            classes = [SENTIMENT_CLASSES[y] if t == "sentiment" else str(y) for y in sorted(set(ys))]
+            out[t] = f"{len(ys)} labelled turn(s), classes {', '.join(classes)}: needs >= 10 and {need}"
+    return out
+
+
+def _run_labelled(args: argparse.Namespace, heads: Heads, heads_path: Path, enc: Any, cache: Any,
+                  exs: Sequence[D.Example]) -> int:
+    """``--labelled``: the model on the user's own labelled turns only (no public data needed)."""
+    results: dict[str, Any] = {}
+    skipped: dict[str, dict[str, str]] = {}
+    for name, rows in labelled_sets(exs).items():
+        X = cache.encode([e.text for e in rows])
+        results[name] = _eval_set(heads, X, rows, ci=True)
+        if miss := _unreported(rows, results[name]):
+            skipped[name] = miss
+    report = {"heads": str(heads_path), "version": heads.meta.get("version"), "thresholds": heads.thresholds,
+              "encoder": {"fingerprint": enc.fingerprint, "backend": enc.backend,
+                          "dtype": getattr(enc, "dtype", "float32")},
+              "labelled": [str(p) for p in args.labelled], "results": results, "not_reported": skipped}
+    print(format_report(results))
+    print(format_confusion(results))
+    for name, miss in skipped.items():
+        for t, why in miss.items():
+            print(f"not reported: {name} {t}: {why}")
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(report, indent=2) + "\n")

@@ -125,7 +125,8 @@ class Settings(BaseSettings):
     drift_window_s: float = Field(3600.0, gt=0, description="Sliding window of the drift PSI, seconds.")
     drift_min_samples: int = Field(500, ge=1, description="Fewest scores per task before PSI is published.")
     feedback_data_dir: Path | None = Field(
-        None, description="Folder where supervisors' verdicts are kept as training rows (unset = not kept)."
+        None, description="Folder where supervisors' verdicts are kept as training rows for `imon train --extra-data` "
+        "(unset = not kept)."
     )
 
     # --- Model -------------------------------------------------------------------------------

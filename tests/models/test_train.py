@@ -229,3 +229,41 @@ def test_head_seeds_need_mlp_heads_and_are_recorded() -> None:
     h = train.train_heads(X_tr, tr, X_va, va, hidden=8, head_seeds=2, **kw)
     assert h.meta["head_seeds"]["seeds"] == [2, 3]
     assert h.sentiment.W1.shape == (16, 4) and all(b.W1.shape == (16, 4) for b in h.binary.values())
+
+
+def test_extra_data_joins_training_and_validation_and_is_recorded(tmp_path) -> None:
+    """`imon train --extra-data`: a site's labelled turns are split by a hash of their text into training and
+    validation rows, weighted, and recorded (counts only, no text) in the heads' metadata."""
+    extra = tmp_path / "site.jsonl"
+    rows = [{"text": f"I want to speak to a person about bill {i}", "human_requested": True, "language": "en"}
+            for i in range(20)]
+    rows += [{"text": f"Wat kost abonnement {i} per maand?", "labels": {"human_requested": False, "sentiment": "neutral"},
+              "language": "nl"} for i in range(20)]
+    extra.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    p = argparse.ArgumentParser()
+    train.add_arguments(p)
+    out = tmp_path / "h" / "heads.npz"
+    args = p.parse_args(["--limit", "6", "--seed", "3", "--out", str(out), "--build-dir", str(tmp_path / "b"), "--no-eval",
+                         "--extra-data", str(extra), "--extra-weight", "3"])
+    assert train.run(args, Settings(torch_threads=2)) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    ed = meta["extra_data"]
+    assert ed["weight"] == 3.0 and ed["val_share"] == 0.2 and ed["paths"] == [str(extra)]
+    n_tr = sum(ed["train"]["human_requested"].values())
+    n_va = sum(ed["validation"].get("human_requested", {}).values())
+    assert n_tr + n_va == 40 and n_va > 0 and n_tr > n_va
+    assert meta["training_data"]["train"]["extra"]["rows"] == n_tr
+    assert meta["training_data"]["validation"]["extra"]["rows"] == n_va
+    assert "I want to speak" not in json.dumps(meta)  # counts only, never text
+
+
+def test_a_bad_extra_data_file_stops_at_once_with_status_2(tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "escalation": "maybe"}\n')
+    p = argparse.ArgumentParser()
+    train.add_arguments(p)
+    for argv, msg in (([ "--extra-data", str(bad)], f"{bad}:1: escalation must be true/false"),
+                      (["--extra-data", str(bad), "--extra-weight", "0"], "--extra-weight must be > 0")):
+        with pytest.raises(SystemExit) as e:
+            train.run(p.parse_args(argv), Settings(torch_threads=2))
+        assert e.value.code == 2 and msg in capsys.readouterr().err
