@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Write a half of the gold set (models/gold.py) as a labelled JSONL file in the format of ``imon evaluate
+--labelled`` and ``imon train --extra-data`` (models/labelled.py): the stand-in for a site's own labelled turns.
+
+The gold set is real customer-care text (IBM Twitter customer care) with a Dutch translation of half of it,
+split by conversation into ``dev`` and ``test``; training on the dev half and reporting on the test half measures
+what a site gains from labelling its own turns (models/MODEL_CARD.md, "Your own traffic").
+
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/gold_labelled.py --part dev --out out/s40/gold_dev.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models import datasets as D  # noqa: E402
+from models import gold as G  # noqa: E402
+from models.base import BINARY_TASKS, SENTIMENT_CLASSES  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--part", choices=("dev", "test"), required=True, help="which half of the gold set")
+    ap.add_argument("--lang", choices=("en", "nl"), action="append", default=None,
+                    help="languages to write (default both; repeatable)")
+    ap.add_argument("--data-dir", type=Path, default=None, help="public data folder (default: ../shared/data)")
+    ap.add_argument("--out", type=Path, required=True, help="JSONL file to write")
+    args = ap.parse_args(argv)
+    data_dir = args.data_dir or D.default_data_dir()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with args.out.open("w", encoding="utf-8") as f:
+        for lang in args.lang or ["en", "nl"]:
+            for e in G.examples(data_dir, lang, args.part):
+                labels = {t: e.label(t) for t in ("sentiment", *BINARY_TASKS)}
+                if labels["sentiment"] is not None:
+                    labels["sentiment"] = SENTIMENT_CLASSES[labels["sentiment"]]
+                f.write(json.dumps({"text": e.text, "labels": labels, "language": lang, "speaker": e.speaker},
+                                   ensure_ascii=False) + "\n")
+                n += 1
+    print(f"wrote {n} turns of the gold {args.part} half to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
