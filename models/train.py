@@ -420,6 +420,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extra-weight", type=float, default=1.0,
                         help="sample weight of each --extra-data turn (default 1.0: the say of one written row; "
                              "a few hundred turns among ~64,000 training rows move the heads little unless raised)")
+    parser.add_argument("--extra-tasks", type=_task_list, default=None, metavar="TASKS",
+                        help="train only these comma-separated tasks on the --extra-data turns, their other labels "
+                             "left out (default: every task they label; e.g. sentiment: models/MODEL_CARD.md, "
+                             "\"Your own traffic\", on escalation's threshold after adapting)")
     parser.add_argument("--extra-val-share", type=float, default=0.2,
                         help="share of --extra-data turns kept for validation (default 0.2)")
     parser.add_argument("--lexical-bits", type=int, default=17, help="hashed n-gram buckets = 2^bits (default 17)")
@@ -491,6 +495,18 @@ def _written_batch(value: str) -> tuple[int, tuple[str, ...]]:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return int(n), tasks
+
+
+def _task_list(value: str) -> tuple[str, ...]:
+    """``"sentiment,unfair_treatment"`` -> the tasks, checked (at least one)."""
+    tasks = tuple(t.strip() for t in value.split(",") if t.strip())
+    try:
+        D.check_tasks(tasks)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not tasks:
+        raise argparse.ArgumentTypeError("give at least one task")
+    return tasks
 
 
 def _batches_text(batches: dict[int, tuple[str, ...]]) -> str:
@@ -649,8 +665,15 @@ def _extra_data(args: argparse.Namespace) -> tuple[list[D.Example], list[D.Examp
     if problem is not None:  # a usage error (exit status 2, as the README lists), not a traceback
         print(f"imon train: {problem}", file=sys.stderr)
         raise SystemExit(2)
+    keep = getattr(args, "extra_tasks", None)
     for ex in exs:
         ex.weight = weight
+        if keep is not None:
+            ex.labels = {t: (v if t in keep else None) for t, v in ex.labels.items()}
+    exs = [ex for ex in exs if any(v is not None for v in ex.labels.values())]
+    if not exs:
+        print(f"imon train: no --extra-data turn labels any of {', '.join(keep or ())}", file=sys.stderr)
+        raise SystemExit(2)
     tr, va = L.split(exs, share)
     log.info("extra data: %d labelled turns (weight %g) -> %d training, %d validation; labels per task %s",
              len(exs), weight, len(tr), len(va), L.counts(exs))
@@ -663,6 +686,7 @@ def _extra_summary(args: argparse.Namespace, tr: list[D.Example], va: list[D.Exa
     from models import labelled as L
 
     return {"paths": [str(p) for p in args.extra_data], "weight": args.extra_weight,
+            "tasks": list(args.extra_tasks) if getattr(args, "extra_tasks", None) else "all",
             "val_share": args.extra_val_share, "train": L.counts(tr), "validation": L.counts(va)}
 
 

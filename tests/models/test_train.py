@@ -267,3 +267,31 @@ def test_a_bad_extra_data_file_stops_at_once_with_status_2(tmp_path, capsys) -> 
         with pytest.raises(SystemExit) as e:
             train.run(p.parse_args(argv), Settings(torch_threads=2))
         assert e.value.code == 2 and msg in capsys.readouterr().err
+
+
+def test_extra_tasks_keep_only_the_chosen_labels(tmp_path, caplog) -> None:
+    """--extra-tasks: the extra turns train the chosen tasks only; turns left with no label are dropped, and a
+    choice that leaves none is a usage error."""
+    import logging
+
+    extra = tmp_path / "site.jsonl"
+    rows = [{"text": f"turn {i}", "labels": {"sentiment": "neutral", "escalation": i % 2}} for i in range(10)]
+    rows += [{"text": f"only escalation {i}", "escalation": True} for i in range(5)]
+    extra.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    p = argparse.ArgumentParser()
+    train.add_arguments(p)
+    args = p.parse_args(["--extra-data", str(extra), "--extra-tasks", "sentiment", "--extra-val-share", "0"])
+    assert args.extra_tasks == ("sentiment",)
+    with caplog.at_level(logging.INFO, logger="models.train"):
+        tr, va = train._extra_data(args)
+    assert len(tr) == 10 and va == []
+    assert all(e.labels["sentiment"] == 1 and e.labels["escalation"] is None for e in tr)
+    assert "'sentiment': {'neutral': 10}" in caplog.text and "escalation" not in caplog.text.split("labels per task")[1]
+    assert train._extra_summary(args, tr, va)["tasks"] == ["sentiment"]
+    with pytest.raises(SystemExit) as e:
+        train._extra_data(p.parse_args(["--extra-data", str(extra), "--extra-tasks", "unfair_treatment"]))
+    assert e.value.code == 2
+    assert p.parse_args(["--extra-tasks", "sentiment, escalation,"]).extra_tasks == ("sentiment", "escalation")
+    for bad in ("", "sentimnet"):
+        with pytest.raises(SystemExit):
+            p.parse_args(["--extra-tasks", bad])
