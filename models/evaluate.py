@@ -49,6 +49,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+MIN_LABELLED = 10
+
+
+def unreportable(task: str, labels: Sequence[int | None]) -> str | None:
+    """Why ``_eval_set`` cannot report ``task`` on rows with these labels (None = unlabelled), or None when it
+    can: it needs ``MIN_LABELLED`` labelled rows and every class (sentiment) or both (binary tasks)."""
+    ys = [y for y in labels if y is not None]
+    n_classes = len(SENTIMENT_CLASSES) if task == "sentiment" else 2
+    if len(ys) >= MIN_LABELLED and len(set(ys)) == n_classes:
+        return None
+    classes = [SENTIMENT_CLASSES[y] if task == "sentiment" else str(y) for y in sorted(set(ys))]
+    need = "all three classes" if task == "sentiment" else "both classes"
+    return f"{len(ys)} labelled turn(s), classes {', '.join(classes)}: needs >= {MIN_LABELLED} and {need}"
+
+
 def _eval_set(heads: Heads, X: np.ndarray, exs: Sequence[D.Example], ci: bool = False) -> dict[str, Any]:
     """Per-task report of ``heads`` on ``exs``; ``ci``: add a 95 % bootstrap interval of macro-F1
     (``macro_f1_ci``) for the small sets whose positives are few (the gold set)."""
@@ -58,7 +73,7 @@ def _eval_set(heads: Heads, X: np.ndarray, exs: Sequence[D.Example], ci: bool = 
     out: dict[str, Any] = {}
     ys = [e.label("sentiment") for e in exs]
     m = np.array([y is not None for y in ys], dtype=bool)
-    if m.sum() >= 10 and len({y for y in ys if y is not None}) == len(SENTIMENT_CLASSES):
+    if unreportable("sentiment", ys) is None:
         ps, y = probs["sentiment"][m], np.array([y for y in ys if y is not None])
         divisor = heads.sentiment_divisor
         out["sentiment"] = sentiment_report(ps, y, divisor)
@@ -68,7 +83,7 @@ def _eval_set(heads: Heads, X: np.ndarray, exs: Sequence[D.Example], ci: bool = 
         ys = [e.label(t) for e in exs]
         # agent turns are never escalation / human requests (see heads.decide): score them as decided
         m = np.array([y is not None for y in ys], dtype=bool)
-        if m.sum() < 10 or len({y for y in ys if y is not None}) < 2:
+        if unreportable(t, ys) is not None:
             continue
         p = probs[t][m].copy()
         if t in ("escalation", "human_requested"):
@@ -351,18 +366,6 @@ def labelled_sets(exs: Sequence[D.Example]) -> dict[str, list[D.Example]]:
     return sets
 
 
-def _unreported(rows: Sequence[D.Example], reported: dict[str, Any]) -> dict[str, str]:
-    """Tasks labelled in ``rows`` that ``_eval_set`` could not report, with why (too few rows or classes)."""
-    out = {}
-    for t in ("sentiment", *BINARY_TASKS):
-        ys = [y for y in (e.label(t) for e in rows) if y is not None]
-        if ys and t not in reported:
-            need = "all three classes" if t == "sentiment" else "both classes"
-            classes = [SENTIMENT_CLASSES[y] if t == "sentiment" else str(y) for y in sorted(set(ys))]
-            out[t] = f"{len(ys)} labelled turn(s), classes {', '.join(classes)}: needs >= 10 and {need}"
-    return out
-
-
 def _run_labelled(args: argparse.Namespace, heads: Heads, heads_path: Path, enc: Any, cache: Any,
                   exs: Sequence[D.Example]) -> int:
     """``--labelled``: the model on the user's own labelled turns only (no public data needed)."""
@@ -371,7 +374,9 @@ def _run_labelled(args: argparse.Namespace, heads: Heads, heads_path: Path, enc:
     for name, rows in labelled_sets(exs).items():
         X = cache.encode([e.text for e in rows])
         results[name] = _eval_set(heads, X, rows, ci=True)
-        if miss := _unreported(rows, results[name]):
+        miss = {t: why for t in D.TASKS if any(e.label(t) is not None for e in rows)
+                and (why := unreportable(t, [e.label(t) for e in rows])) is not None}
+        if miss:
             skipped[name] = miss
     report = {"heads": str(heads_path), "version": heads.meta.get("version"), "thresholds": heads.thresholds,
               "encoder": {"fingerprint": enc.fingerprint, "backend": enc.backend,

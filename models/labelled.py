@@ -29,17 +29,15 @@ every bad line (the first 20) and why; nothing is read from it then, so no half-
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from models.base import BINARY_TASKS, SENTIMENT_CLASSES
-from models.datasets import Example
+from models.base import SENTIMENT_CLASSES
+from models.datasets import TASKS, Example, _bucket
 
-TASKS = ("sentiment", *BINARY_TASKS)
 LANGUAGES = ("en", "nl")
 SPEAKERS = ("customer", "agent", "bot")
 MAX_TEXT_CHARS = 20_000
@@ -175,8 +173,7 @@ def split(exs: Sequence[Example], val_share: float = 0.2) -> tuple[list[Example]
     tr: list[Example] = []
     va: list[Example] = []
     for e in exs:
-        b = int(hashlib.sha1(e.text.encode()).hexdigest()[:8], 16) % 1000
-        (va if b < cut else tr).append(e)
+        (va if _bucket(e.text, 1000) < cut else tr).append(e)
     return tr, va
 
 

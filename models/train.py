@@ -490,21 +490,22 @@ def _written_batch(value: str) -> tuple[int, tuple[str, ...]]:
     n, sep, rest = value.partition("=")
     if not sep or not n.strip().isdigit() or int(n) not in D.WRITTEN_BATCHES:
         raise argparse.ArgumentTypeError(f"expected N=TASKS with N one of {sorted(D.WRITTEN_BATCHES)}, got {value!r}")
-    tasks = tuple(t.strip() for t in rest.split(",") if t.strip())
-    try:
-        D.check_tasks(tasks)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return int(n), tasks
+    return int(n), _tasks(rest)
 
 
-def _task_list(value: str) -> tuple[str, ...]:
-    """``"sentiment,unfair_treatment"`` -> the tasks, checked (at least one)."""
+def _tasks(value: str) -> tuple[str, ...]:
+    """Comma-separated task names, checked; may be empty."""
     tasks = tuple(t.strip() for t in value.split(",") if t.strip())
     try:
         D.check_tasks(tasks)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    return tasks
+
+
+def _task_list(value: str) -> tuple[str, ...]:
+    """``"sentiment,unfair_treatment"`` -> the tasks, checked (at least one)."""
+    tasks = _tasks(value)
     if not tasks:
         raise argparse.ArgumentTypeError("give at least one task")
     return tasks
