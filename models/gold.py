@@ -83,11 +83,32 @@ def part_of(session_id: str) -> str:
     return "dev" if _bucket(f"gold-split:{session_id}", 2) == 0 else "test"
 
 
-def examples(data_dir: Path, lang: str = "en", part: str = "all", gold_dir: Path = GOLD_DIR) -> list[Any]:
+def company_folds(data_dir: Path, part: str = "dev", n: int = 2, gold_dir: Path = GOLD_DIR) -> dict[str, int]:
+    """Each company of a half in one of ``n`` folds (1..n), for questions about companies a model never saw
+    (docs/experiments/rule_49.md): companies in descending order of their number of labelled turns in the half
+    (ties by name), each put in the fold with the fewest turns so far (the lowest fold on a tie)."""
+    if n < 2:
+        raise ValueError(f"company folds: n must be >= 2, got {n}")
+    labels = load_labels(gold_dir=gold_dir)
+    counts: dict[str, int] = {}
+    for tid, t in ibm_turns(data_dir).items():
+        if tid in labels and (part == "all" or part_of(t["session_id"]) == part):
+            counts[t["company"]] = counts.get(t["company"], 0) + 1
+    sizes = [0] * n
+    out: dict[str, int] = {}
+    for company, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        k = sizes.index(min(sizes))
+        out[company] = k + 1
+        sizes[k] += c
+    return out
+
+
+def examples(data_dir: Path, lang: str = "en", part: str = "all", gold_dir: Path = GOLD_DIR,
+             companies: set[str] | None = None) -> list[Any]:
     """The gold set as ``models.datasets.Example`` rows (redacted text, labels, speaker), in file order.
     ``lang="nl"``: the Dutch translations (the turns that have one); ``part``: all / dev / test
-    (``part_of``)."""
-    return list(_examples_by_id(data_dir, lang, part, gold_dir).values())
+    (``part_of``); ``companies``: only the turns of these support accounts (default all)."""
+    return list(_examples_by_id(data_dir, lang, part, gold_dir, companies).values())
 
 
 def pairs(data_dir: Path, part: str = "all", gold_dir: Path = GOLD_DIR) -> list[tuple[Any, Any]]:
@@ -98,7 +119,8 @@ def pairs(data_dir: Path, part: str = "all", gold_dir: Path = GOLD_DIR) -> list[
     return [(en[tid], nl[tid]) for tid in nl if tid in en]
 
 
-def _examples_by_id(data_dir: Path, lang: str, part: str, gold_dir: Path) -> dict[str, Any]:
+def _examples_by_id(data_dir: Path, lang: str, part: str, gold_dir: Path,
+                    companies: set[str] | None = None) -> dict[str, Any]:
     from models.datasets import SENT_INDEX, Example
     from streams.redaction import Redactor
 
@@ -119,6 +141,8 @@ def _examples_by_id(data_dir: Path, lang: str, part: str, gold_dir: Path) -> dic
     out = {}
     for tid, r in labels.items():
         if tid not in texts or (part != "all" and part_of(turns[tid]["session_id"]) != part):
+            continue
+        if companies is not None and turns[tid]["company"] not in companies:
             continue
         lab: dict[str, int | None] = {"sentiment": SENT_INDEX[r["sentiment"]]}
         lab.update({t: r.get(t) for t in BINARY_TASKS})

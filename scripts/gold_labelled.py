@@ -29,22 +29,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--part", choices=("dev", "test"), required=True, help="which half of the gold set")
     ap.add_argument("--lang", choices=("en", "nl"), action="append", default=None,
                     help="languages to write (default both; repeatable)")
+    ap.add_argument("--company-fold", type=int, choices=(1, 2), default=None,
+                    help="only the turns of the companies in this fold of the half (models.gold.company_folds: two "
+                         "folds of about equal size), for figures on companies a model never saw")
     ap.add_argument("--data-dir", type=Path, default=None, help="public data folder (default: ../shared/data)")
     ap.add_argument("--out", type=Path, required=True, help="JSONL file to write")
     args = ap.parse_args(argv)
     data_dir = args.data_dir or D.default_data_dir()
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    companies = None
+    if args.company_fold is not None:
+        folds = G.company_folds(data_dir, args.part)
+        companies = {c for c, k in folds.items() if k == args.company_fold}
     n = 0
     with args.out.open("w", encoding="utf-8") as f:
         for lang in args.lang or ["en", "nl"]:
-            for e in G.examples(data_dir, lang, args.part):
+            for e in G.examples(data_dir, lang, args.part, companies=companies):
                 labels = {t: e.label(t) for t in ("sentiment", *BINARY_TASKS)}
                 if labels["sentiment"] is not None:
                     labels["sentiment"] = SENTIMENT_CLASSES[labels["sentiment"]]
                 f.write(json.dumps({"text": e.text, "labels": labels, "language": lang, "speaker": e.speaker},
                                    ensure_ascii=False) + "\n")
                 n += 1
-    print(f"wrote {n} turns of the gold {args.part} half to {args.out}")
+    fold = "" if companies is None else f" (company fold {args.company_fold}: {', '.join(sorted(companies))})"
+    print(f"wrote {n} turns of the gold {args.part} half{fold} to {args.out}")
     return 0
 
 
