@@ -1,0 +1,122 @@
+"""A second real-text check: hand-labelled requests to customer-service virtual agents (RSiCS), evaluation only.
+
+How the sample was drawn, who labelled it and by which rules: ``models/data/gold/RSICS.md``. Files
+(``models/data/gold/``): ``rsics_labels.jsonl`` (``request_id, stratum, sentiment, escalation, human_requested,
+unfair_treatment``; the English text is read from ``shared/data``), ``rsics_second.jsonl`` (a second labelling of
+a seeded fifth) and ``rsics_nl.jsonl`` (``request_id, text_nl``, Dutch translations of a seeded half; ODbL 1.0 like
+the database they derive from). Nothing in training, calibration, thresholds or model choice reads them;
+``scripts/gold_labelled.py --set rsics`` writes them in the labelled format that ``imon evaluate --labelled``
+reports.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from models.base import BINARY_TASKS, SENTIMENT_CLASSES
+
+GOLD_DIR = Path(__file__).resolve().parent / "data" / "gold"
+RSICS_FILE = Path("rsics_customer_service") / "rsics_tagged_selections.csv"
+AGENT_SOURCES = ("airline_travel_IVA", "telecom_support_IVA", "train_travel_IVA")
+STRATA = ("random", "flagged")
+PER_SOURCE_RANDOM = 80
+FLAGGED = 60
+
+
+def _rank(key: str) -> str:
+    return hashlib.sha1(key.encode()).hexdigest()
+
+
+def bucket(kind: str, request_id: str, mod: int) -> int:
+    """Stable bucket of a request for ``kind`` (``second``: bucket 0 of 5 is labelled twice; ``nl``: bucket 0 of 2
+    is translated)."""
+    return int(_rank(f"rsics-{kind}:{request_id}")[:8], 16) % mod
+
+
+def requests(data_dir: Path) -> dict[str, dict[str, str]]:
+    """The RSiCS rows of the three virtual-agent sources by request id, distinct texts (first occurrence);
+    ``FileNotFoundError`` naming the file when absent."""
+    p = data_dir / RSICS_FILE
+    if not p.is_file():
+        raise FileNotFoundError(f"RSiCS gold set: {p} not found (the RSiCS requests in shared/data)")
+    out: dict[str, dict[str, str]] = {}
+    seen: set[str] = set()
+    with p.open(encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            text = r["text"].strip()
+            if r["source"] in AGENT_SOURCES and text and text not in seen:
+                seen.add(text)
+                out[r["request_id"]] = r
+    return out
+
+
+def sample(data_dir: Path) -> list[dict[str, str]]:
+    """The labelled sample, drawn without any model (RSICS.md): ``random`` (the first ``PER_SOURCE_RANDOM`` of each
+    source by hash rank) then ``flagged`` (the first ``FLAGGED`` of the rest marked rant or emotion by RSiCS's own
+    annotators). Rows: ``request_id, source, stratum, text``."""
+    reqs = requests(data_dir)
+    ranked = sorted(reqs.values(), key=lambda r: _rank(f"rsics-sample:{r['request_id']}"))
+    out: list[dict[str, str]] = []
+    for src in AGENT_SOURCES:
+        out += [_row(r, "random") for r in [r for r in ranked if r["source"] == src][:PER_SOURCE_RANDOM]]
+    taken = {r["request_id"] for r in out}
+    flagged = [r for r in ranked if r["request_id"] not in taken and "1" in (r["rant"], r["express_emotion"])]
+    return out + [_row(r, "flagged") for r in flagged[:FLAGGED]]
+
+
+def _row(r: dict[str, str], stratum: str) -> dict[str, str]:
+    return {"request_id": r["request_id"], "source": r["source"], "stratum": stratum, "text": r["text"].strip()}
+
+
+def load_labels(name: str = "rsics_labels.jsonl", gold_dir: Path = GOLD_DIR) -> dict[str, dict[str, Any]]:
+    """Labels by request id, validated: a clear ``ValueError`` on a bad value or a request labelled twice."""
+    out: dict[str, dict[str, Any]] = {}
+    with (gold_dir / name).open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    for i, r in enumerate(rows, 1):
+        where = f"{name} line {i}"
+        rid = r.get("request_id")
+        if not isinstance(rid, str) or not rid:
+            raise ValueError(f"{where}: request_id missing")
+        if rid in out:
+            raise ValueError(f"{where}: request_id {rid} labelled twice")
+        if r.get("stratum") not in STRATA:
+            raise ValueError(f"{where}: stratum must be one of {STRATA}, got {r.get('stratum')!r}")
+        if r.get("sentiment") not in SENTIMENT_CLASSES:
+            raise ValueError(f"{where}: sentiment must be one of {SENTIMENT_CLASSES}, got {r.get('sentiment')!r}")
+        for t in BINARY_TASKS:
+            if r.get(t) not in (0, 1):
+                raise ValueError(f"{where}: {t} must be 0 or 1, got {r.get(t)!r}")
+        out[rid] = r
+    return out
+
+
+def labelled_rows(data_dir: Path, lang: str = "en", gold_dir: Path = GOLD_DIR) -> list[dict[str, Any]]:
+    """The labelled requests as rows of the labelled format (``models/labelled.py``) plus their ``stratum``, in
+    sample order; ``lang="nl"``: the Dutch translations (the requests that have one). Raises ``ValueError`` when
+    the labels and the sample disagree (a request missing from either)."""
+    if lang not in ("en", "nl"):
+        raise ValueError(f"RSiCS gold set: lang must be 'en' or 'nl', got {lang!r}")
+    labels = load_labels(gold_dir=gold_dir)
+    rows = sample(data_dir)
+    ids = [r["request_id"] for r in rows]
+    if set(ids) != set(labels):
+        extra, missing = sorted(set(labels) - set(ids)), sorted(set(ids) - set(labels))
+        raise ValueError(f"RSiCS gold set: labels and sample differ ({len(missing)} unlabelled, "
+                         f"{len(extra)} labelled but not sampled)")
+    texts = {r["request_id"]: r["text"] for r in rows}
+    if lang == "nl":
+        with (gold_dir / "rsics_nl.jsonl").open(encoding="utf-8") as f:
+            texts = {r["request_id"]: r["text_nl"] for r in map(json.loads, filter(str.strip, f))}
+    out = []
+    for rid in ids:
+        if rid not in texts:
+            continue
+        lab = labels[rid]
+        out.append({"text": texts[rid], "language": lang, "speaker": "customer", "stratum": lab["stratum"],
+                    "labels": {t: lab[t] for t in ("sentiment", *BINARY_TASKS)}})
+    return out
