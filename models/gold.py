@@ -165,7 +165,11 @@ def agreement(gold_dir: Path = GOLD_DIR) -> dict[str, dict[str, float]]:
     """Per task: turns labelled twice, raw agreement, Cohen's kappa and each labelling's positives; the
     second labelling against the adjudicated labels (before adjudication 9 of the 270 turns differed on
     some task, ``GUIDELINES.md``)."""
-    first, second = load_labels(gold_dir=gold_dir), load_labels("ibm_second.jsonl", gold_dir)
+    return agreement_of(load_labels(gold_dir=gold_dir), load_labels("ibm_second.jsonl", gold_dir))
+
+
+def agreement_of(first: dict[str, dict[str, Any]], second: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """``agreement`` of any two labellings by id (rows with ``TASKS`` keys; None = not labelled)."""
     out: dict[str, dict[str, float]] = {}
     for t in TASKS:
         ids = [i for i in second if i in first and first[i].get(t) is not None and second[i].get(t) is not None]

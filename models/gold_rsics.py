@@ -120,3 +120,11 @@ def labelled_rows(data_dir: Path, lang: str = "en", gold_dir: Path = GOLD_DIR) -
         out.append({"text": texts[rid], "language": lang, "speaker": "customer", "stratum": lab["stratum"],
                     "labels": {t: lab[t] for t in ("sentiment", *BINARY_TASKS)}})
     return out
+
+
+def agreement(gold_dir: Path = GOLD_DIR) -> dict[str, dict[str, float]]:
+    """Per task: requests labelled twice, raw agreement, Cohen's kappa and each labelling's positives, the second
+    labelling (``rsics_second.jsonl``) against the adjudicated labels (``models.gold.agreement_of``)."""
+    from models.gold import agreement_of
+
+    return agreement_of(load_labels(gold_dir=gold_dir), load_labels("rsics_second.jsonl", gold_dir))
