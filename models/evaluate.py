@@ -7,9 +7,9 @@ Reports (JSON + a short table on stdout):
   training), overall and per language, at the shipped thresholds;
 - public proxies: abusive/hateful language (TweetEval hate/offensive val, Davidson hold-out) for
   unfair_treatment, bitext hold-out for human_requested;
-- the gold set (``models/gold.py``): hand-labelled real customer-care turns (IBM Twitter customer care) and
-  their Dutch translations, with 95 % bootstrap intervals of macro-F1 and the labellers' agreement
-  (``--no-gold`` skips it);
+- the gold sets: hand-labelled real customer-care turns (IBM Twitter customer care, ``models/gold.py``) and
+  requests to three virtual agents (RSiCS, ``models/gold_rsics.py``), with Dutch translations, 95 % bootstrap
+  intervals of macro-F1 and the labellers' agreement (``--no-gold`` skips them);
 - a bias audit (``models/bias.py``): counterfactual name / identity-term swaps, mean |score change| per
   axis and task with a paired sign-flip permutation test per group (``--no-bias`` skips it);
 - with ``--labelled PATH``: instead of all the above, the same per-task figures (with 95 % bootstrap intervals
@@ -100,7 +100,8 @@ def evaluate_heads(
     heads: Heads, cache: EmbeddingCache, data_dir: Path, limit: int | None = None, seed: int = 0, gold: bool = False
 ) -> dict[str, Any]:
     """All held-out reports for ``heads`` (embeddings from ``cache``); ``gold``: also the hand-labelled real
-    customer-care turns (``models/gold.py``), English and their Dutch translations."""
+    customer-care turns (``models/gold.py``) and requests to virtual agents (``models/gold_rsics.py``), English
+    and their Dutch translations."""
     sets: dict[str, list[D.Example]] = {
         "tweeteval_sentiment_val": D.tweeteval_sentiment(data_dir),
         "synth_test": D.synthetic("test", limit, seed),
@@ -114,10 +115,14 @@ def evaluate_heads(
         sets["tweeteval_sentiment_val"] = sets["tweeteval_sentiment_val"][: max(limit, 60)]
     if gold:
         from models import gold as G
+        from models import gold_rsics as GR
 
         for lang in ("en", "nl"):
             for part in ("dev", "test"):
                 sets[f"gold_ibm_{lang}_{part}"] = G.examples(data_dir, lang, part)
+        for lang in ("en", "nl"):  # requests to virtual agents: both strata, then the random one alone
+            sets[f"gold_rsics_{lang}"] = GR.examples(data_dir, lang)
+            sets[f"gold_rsics_{lang}_random"] = GR.examples(data_dir, lang, "random")
     report: dict[str, Any] = {}
     for name, exs in sets.items():
         X = cache.encode([e.text for e in exs])
@@ -162,7 +167,8 @@ def language_consistency(
 
 
 def format_language_consistency(rep: dict[str, dict[str, Any]]) -> str:
-    lines = ["gold set, the same turns in English and in Dutch (diff = Dutch - English):",
+    lines = ["gold sets, the same turns in English and in Dutch (diff = Dutch - English; part rsics: the "
+             "virtual-agent requests):",
              f"{'part':6s} {'task':18s} {'n':>5s} {'mean EN':>8s} {'mean NL':>8s} {'flag EN':>8s} {'flag NL':>8s} "
              f"{'agree':>6s} {'diff':>7s} 95% CI"]
     for part, tasks in rep.items():
@@ -251,7 +257,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bench", action="store_true", help="also measure score() throughput")
     parser.add_argument("--no-bias", action="store_true", help="skip the counterfactual bias audit")
     parser.add_argument("--no-gold", action="store_true",
-                        help="skip the hand-labelled real customer-care turns (models/data/gold, EN + Dutch translation)")
+                        help="skip the hand-labelled real customer-care turns and virtual-agent requests "
+                             "(models/data/gold, EN + Dutch translations)")
     parser.add_argument("--bias-units", type=int, default=40, help="carriers per bias-audit axis (default 40)")
     parser.add_argument("--bench-seconds", type=float, default=15.0, help="seconds per configuration")
     parser.add_argument("--cascade", action="store_true",
@@ -317,11 +324,15 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     }
     if not args.no_gold:
         from models import gold as G
+        from models import gold_rsics as GR
 
         report["gold_agreement"] = G.agreement()
+        report["gold_rsics_agreement"] = GR.agreement()
+        pairs = {part: G.pairs(data_dir, part) for part in ("dev", "test")}
+        pairs["rsics"] = GR.pairs(data_dir)
         report["gold_language_consistency"] = {
-            part: language_consistency(heads, lambda t: cache.encode(t, progress=False), G.pairs(data_dir, part))
-            for part in ("dev", "test")}
+            part: language_consistency(heads, lambda t: cache.encode(t, progress=False), ps)
+            for part, ps in pairs.items()}
     if not args.no_bias:
         from models import bias
 

@@ -5,7 +5,8 @@ Every turn of the IBM Twitter customer-care conversations in ``shared/data/ibm_t
 accounts) labelled for the four tasks by
 the rules in ``models/data/gold/GUIDELINES.md``; a Dutch translation of every turn of a seeded half of the
 conversations carries the same labels. Nothing in training, calibration, thresholds or model choice reads
-these files; ``imon evaluate`` reports them (``gold_ibm_{en,nl}_{dev,test}``).
+these files; ``imon evaluate`` reports them (``gold_ibm_{en,nl}_{dev,test}``; the second gold set, requests to
+virtual agents, is ``models/gold_rsics.py``).
 
 Files (``models/data/gold/``):
 - ``ibm_labels.jsonl``: ``tweet_id, role, sentiment, escalation, human_requested, unfair_treatment``

@@ -110,8 +110,7 @@ def labelled_rows(data_dir: Path, lang: str = "en", gold_dir: Path = GOLD_DIR) -
                          f"{len(extra)} labelled but not sampled)")
     texts = {r["request_id"]: r["text"] for r in rows}
     if lang == "nl":
-        with (gold_dir / "rsics_nl.jsonl").open(encoding="utf-8") as f:
-            texts = {r["request_id"]: r["text_nl"] for r in map(json.loads, filter(str.strip, f))}
+        texts = {r["request_id"]: r["text_nl"] for r in _nl_rows(gold_dir)}
     out = []
     for rid in ids:
         if rid not in texts:
@@ -128,3 +127,39 @@ def agreement(gold_dir: Path = GOLD_DIR) -> dict[str, dict[str, float]]:
     from models.gold import agreement_of
 
     return agreement_of(load_labels(gold_dir=gold_dir), load_labels("rsics_second.jsonl", gold_dir))
+
+
+def examples(data_dir: Path, lang: str = "en", stratum: str | None = None, gold_dir: Path = GOLD_DIR) -> list[Any]:
+    """The labelled requests as ``models.datasets.Example`` rows (redacted as the worker does, customer turns), in
+    sample order; ``stratum``: ``random`` or ``flagged`` only (default both). What ``imon evaluate`` reports as
+    ``gold_rsics_<lang>[_<stratum>]``."""
+    from models.datasets import SENT_INDEX, Example
+    from streams.redaction import Redactor
+
+    if stratum not in (None, *STRATA):
+        raise ValueError(f"RSiCS gold set: stratum must be one of {STRATA} or None, got {stratum!r}")
+    red = Redactor()
+    out = []
+    for r in labelled_rows(data_dir, lang, gold_dir):
+        if stratum is not None and r["stratum"] != stratum:
+            continue
+        lab: dict[str, int | None] = {"sentiment": SENT_INDEX[r["labels"]["sentiment"]]}
+        lab.update({t: r["labels"][t] for t in BINARY_TASKS})
+        out.append(Example(text=red.redact(r["text"], lang).text.strip(), source=f"gold_rsics_{lang}", lang=lang,
+                           speaker="customer", labels=lab))
+    return out
+
+
+def pairs(data_dir: Path, gold_dir: Path = GOLD_DIR) -> list[tuple[Any, Any]]:
+    """(English, Dutch) ``Example`` pairs of the same request (every translated one), for
+    ``models.evaluate.language_consistency``: same labels, so a difference in scores is the language's."""
+    en, nl = examples(data_dir, "en", gold_dir=gold_dir), examples(data_dir, "nl", gold_dir=gold_dir)
+    ids = [r["request_id"] for r in sample(data_dir)]
+    translated = {r["request_id"] for r in _nl_rows(gold_dir)}
+    en_of = dict(zip(ids, en, strict=True))
+    return [(en_of[rid], e) for rid, e in zip([i for i in ids if i in translated], nl, strict=True)]
+
+
+def _nl_rows(gold_dir: Path) -> list[dict[str, str]]:
+    with (gold_dir / "rsics_nl.jsonl").open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

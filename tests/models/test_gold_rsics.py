@@ -67,3 +67,18 @@ def test_the_script_writes_a_stratum_in_the_labelled_format(tmp_path: Path) -> N
     bad = subprocess.run([sys.executable, "scripts/gold_labelled.py", "--set", "rsics", "--part", "dev",
                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--set rsics takes --stratum" in bad.stderr
+
+
+def test_examples_are_the_labelled_rows_redacted_and_pairs_share_labels() -> None:
+    data_dir = D.default_data_dir()
+    for lang in ("en", "nl"):
+        rows, exs = R.labelled_rows(data_dir, lang), R.examples(data_dir, lang)
+        assert len(rows) == len(exs)
+        assert [e.labels["escalation"] for e in exs] == [r["labels"]["escalation"] for r in rows]
+        assert {e.source for e in exs} == {f"gold_rsics_{lang}"} and {e.speaker for e in exs} == {"customer"}
+    assert len(R.examples(data_dir, "en", "random")) == 3 * R.PER_SOURCE_RANDOM
+    pairs = R.pairs(data_dir)
+    assert len(pairs) == len(R.examples(data_dir, "nl"))
+    assert all(a.labels == b.labels and a.lang == "en" and b.lang == "nl" for a, b in pairs)
+    with pytest.raises(ValueError, match="stratum must be one of"):
+        R.examples(data_dir, "en", "angry")
