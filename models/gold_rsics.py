@@ -25,6 +25,8 @@ AGENT_SOURCES = ("airline_travel_IVA", "telecom_support_IVA", "train_travel_IVA"
 STRATA = ("random", "flagged")
 PER_SOURCE_RANDOM = 80
 FLAGGED = 60
+#: the samples and their label files: ``eval`` reported by ``imon evaluate``, ``dev`` for error analysis
+PARTS = {"eval": "rsics_labels.jsonl", "dev": "rsics_dev_labels.jsonl"}
 
 
 def _rank(key: str) -> str:
@@ -54,18 +56,28 @@ def requests(data_dir: Path) -> dict[str, dict[str, str]]:
     return out
 
 
-def sample(data_dir: Path) -> list[dict[str, str]]:
-    """The labelled sample, drawn without any model (RSICS.md): ``random`` (the first ``PER_SOURCE_RANDOM`` of each
-    source by hash rank) then ``flagged`` (the first ``FLAGGED`` of the rest marked rant or emotion by RSiCS's own
-    annotators). Rows: ``request_id, source, stratum, text``."""
+def sample(data_dir: Path, part: str = "eval") -> list[dict[str, str]]:
+    """A labelled sample, drawn without any model (RSICS.md). ``eval``: ``random`` (the first ``PER_SOURCE_RANDOM``
+    of each source by hash rank) then ``flagged`` (the first ``FLAGGED`` of the rest marked rant or emotion by
+    RSiCS's own annotators). ``dev`` (for error analysis and choices, disjoint from ``eval``): the next
+    ``PER_SOURCE_RANDOM`` of each source, then the next ``FLAGGED`` flagged ones not in either. Rows:
+    ``request_id, source, stratum, text``."""
+    if part not in PARTS:
+        raise ValueError(f"RSiCS gold set: part must be one of {tuple(PARTS)}, got {part!r}")
     reqs = requests(data_dir)
     ranked = sorted(reqs.values(), key=lambda r: _rank(f"rsics-sample:{r['request_id']}"))
-    out: list[dict[str, str]] = []
-    for src in AGENT_SOURCES:
-        out += [_row(r, "random") for r in [r for r in ranked if r["source"] == src][:PER_SOURCE_RANDOM]]
-    taken = {r["request_id"] for r in out}
-    flagged = [r for r in ranked if r["request_id"] not in taken and "1" in (r["rant"], r["express_emotion"])]
-    return out + [_row(r, "flagged") for r in flagged[:FLAGGED]]
+    taken: set[str] = set()
+    for name in PARTS:  # eval first, then dev from what eval left
+        left = [r for r in ranked if r["request_id"] not in taken]
+        rows = [_row(r, "random") for src in AGENT_SOURCES
+                for r in [r for r in left if r["source"] == src][:PER_SOURCE_RANDOM]]
+        ids = {r["request_id"] for r in rows}
+        flagged = [r for r in left if r["request_id"] not in ids and "1" in (r["rant"], r["express_emotion"])]
+        rows += [_row(r, "flagged") for r in flagged[:FLAGGED]]
+        if name == part:
+            return rows
+        taken |= {r["request_id"] for r in rows}
+    raise AssertionError("unreachable")
 
 
 def _row(r: dict[str, str], stratum: str) -> dict[str, str]:
@@ -95,14 +107,15 @@ def load_labels(name: str = "rsics_labels.jsonl", gold_dir: Path = GOLD_DIR) -> 
     return out
 
 
-def labelled_rows(data_dir: Path, lang: str = "en", gold_dir: Path = GOLD_DIR) -> list[dict[str, Any]]:
-    """The labelled requests as rows of the labelled format (``models/labelled.py``) plus their ``stratum``, in
-    sample order; ``lang="nl"``: the Dutch translations (the requests that have one). Raises ``ValueError`` when
-    the labels and the sample disagree (a request missing from either)."""
+def labelled_rows(data_dir: Path, lang: str = "en", gold_dir: Path = GOLD_DIR,
+                  part: str = "eval") -> list[dict[str, Any]]:
+    """The labelled requests of ``part`` (``PARTS``) as rows of the labelled format (``models/labelled.py``) plus
+    their ``stratum``, in sample order; ``lang="nl"``: the Dutch translations (the requests that have one). Raises
+    ``ValueError`` when the labels and the sample disagree (a request missing from either)."""
     if lang not in ("en", "nl"):
         raise ValueError(f"RSiCS gold set: lang must be 'en' or 'nl', got {lang!r}")
-    labels = load_labels(gold_dir=gold_dir)
-    rows = sample(data_dir)
+    rows = sample(data_dir, part)
+    labels = load_labels(PARTS[part], gold_dir)
     ids = [r["request_id"] for r in rows]
     if set(ids) != set(labels):
         extra, missing = sorted(set(labels) - set(ids)), sorted(set(ids) - set(labels))
@@ -129,10 +142,11 @@ def agreement(gold_dir: Path = GOLD_DIR) -> dict[str, dict[str, float]]:
     return agreement_of(load_labels(gold_dir=gold_dir), load_labels("rsics_second.jsonl", gold_dir))
 
 
-def examples(data_dir: Path, lang: str = "en", stratum: str | None = None, gold_dir: Path = GOLD_DIR) -> list[Any]:
-    """The labelled requests as ``models.datasets.Example`` rows (redacted as the worker does, customer turns), in
-    sample order; ``stratum``: ``random`` or ``flagged`` only (default both). What ``imon evaluate`` reports as
-    ``gold_rsics_<lang>[_<stratum>]``."""
+def examples(data_dir: Path, lang: str = "en", stratum: str | None = None, gold_dir: Path = GOLD_DIR,
+             part: str = "eval") -> list[Any]:
+    """The labelled requests of ``part`` as ``models.datasets.Example`` rows (redacted as the worker does, customer
+    turns), in sample order; ``stratum``: ``random`` or ``flagged`` only (default both). The ``eval`` part is what
+    ``imon evaluate`` reports as ``gold_rsics_<lang>[_<stratum>]``."""
     from models.datasets import SENT_INDEX, Example
     from streams.redaction import Redactor
 
@@ -140,7 +154,7 @@ def examples(data_dir: Path, lang: str = "en", stratum: str | None = None, gold_
         raise ValueError(f"RSiCS gold set: stratum must be one of {STRATA} or None, got {stratum!r}")
     red = Redactor()
     out = []
-    for r in labelled_rows(data_dir, lang, gold_dir):
+    for r in labelled_rows(data_dir, lang, gold_dir, part):
         if stratum is not None and r["stratum"] != stratum:
             continue
         lab: dict[str, int | None] = {"sentiment": SENT_INDEX[r["labels"]["sentiment"]]}
