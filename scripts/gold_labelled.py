@@ -31,8 +31,9 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", dest="gold_set", choices=("ibm", "rsics"), default="ibm",
                     help="ibm: the IBM Twitter customer-care gold set (default); rsics: the virtual-agent requests")
-    ap.add_argument("--part", choices=("dev", "test"), default=None, help="which half of the ibm gold set (required "
-                                                                           "with --set ibm)")
+    ap.add_argument("--part", choices=("dev", "test", "eval"), default=None,
+                    help="--set ibm: which half, dev or test (required); --set rsics: eval (default, what imon "
+                         "evaluate reports) or dev (for error analysis)")
     ap.add_argument("--stratum", choices=("random", "flagged"), default=None,
                     help="--set rsics: only this stratum (models/data/gold/RSICS.md; default both)")
     ap.add_argument("--lang", choices=("en", "nl"), action="append", default=None,
@@ -43,16 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", type=Path, default=None, help="public data folder (default: ../shared/data)")
     ap.add_argument("--out", type=Path, required=True, help="JSONL file to write")
     args = ap.parse_args(argv)
-    if args.gold_set == "ibm" and args.part is None:
+    if args.gold_set == "ibm" and args.part not in ("dev", "test"):
         ap.error("--set ibm needs --part dev or --part test")
-    if args.gold_set == "rsics" and (args.part or args.company_fold):
-        ap.error("--part and --company-fold are for --set ibm; --set rsics takes --stratum")
+    if args.gold_set == "rsics" and (args.part == "test" or args.company_fold):
+        ap.error("--set rsics takes --part eval or dev and --stratum; --company-fold is for --set ibm")
     if args.gold_set == "ibm" and args.stratum:
         ap.error("--stratum is for --set rsics")
     data_dir = args.data_dir or D.default_data_dir()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.gold_set == "rsics":
-        return _write_rsics(data_dir, args.lang or ["en", "nl"], args.stratum, args.out)
+        return _write_rsics(data_dir, args.lang or ["en", "nl"], args.stratum, args.part or "eval", args.out)
     companies = None
     if args.company_fold is not None:
         folds = G.company_folds(data_dir, args.part)
@@ -72,17 +73,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _write_rsics(data_dir: Path, langs: list[str], stratum: str | None, out: Path) -> int:
+def _write_rsics(data_dir: Path, langs: list[str], stratum: str | None, part: str, out: Path) -> int:
     from models import gold_rsics as R
 
     n = 0
     with out.open("w", encoding="utf-8") as f:
         for lang in langs:
-            for r in R.labelled_rows(data_dir, lang):
+            for r in R.labelled_rows(data_dir, lang, part=part):
                 if stratum is None or r["stratum"] == stratum:
                     f.write(json.dumps(r, ensure_ascii=False) + "\n")
                     n += 1
-    print(f"wrote {n} labelled RSiCS requests{'' if stratum is None else f' ({stratum})'} to {out}")
+    print(f"wrote {n} labelled RSiCS requests of the {part} part{'' if stratum is None else f' ({stratum})'} to {out}")
     return 0
 
 

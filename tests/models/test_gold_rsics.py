@@ -64,9 +64,9 @@ def test_the_script_writes_a_stratum_in_the_labelled_format(tmp_path: Path) -> N
     assert len(got) == len(want) >= R.FLAGGED
     assert all(e.speaker == "customer" and e.labels["escalation"] in (0, 1) for e in got)
     assert [e.lang for e in got] == [r["language"] for r in want]
-    bad = subprocess.run([sys.executable, "scripts/gold_labelled.py", "--set", "rsics", "--part", "dev",
+    bad = subprocess.run([sys.executable, "scripts/gold_labelled.py", "--set", "rsics", "--part", "test",
                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "--set rsics takes --stratum" in bad.stderr
+    assert bad.returncode == 2 and "--set rsics takes --part eval or dev" in bad.stderr
 
 
 def test_examples_are_the_labelled_rows_redacted_and_pairs_share_labels() -> None:
@@ -82,3 +82,14 @@ def test_examples_are_the_labelled_rows_redacted_and_pairs_share_labels() -> Non
     assert all(a.labels == b.labels and a.lang == "en" and b.lang == "nl" for a, b in pairs)
     with pytest.raises(ValueError, match="stratum must be one of"):
         R.examples(data_dir, "en", "angry")
+
+
+def test_the_dev_part_is_disjoint_from_eval_and_labelled() -> None:
+    data_dir = D.default_data_dir()
+    ev, dev = R.sample(data_dir, "eval"), R.sample(data_dir, "dev")
+    assert len(dev) == len(ev) and not {r["request_id"] for r in ev} & {r["request_id"] for r in dev}
+    assert set(R.load_labels(R.PARTS["dev"])) == {r["request_id"] for r in dev}
+    assert len(R.labelled_rows(data_dir, "nl", part="dev")) == sum(
+        1 for r in dev if R.bucket("nl", r["request_id"], 2) == 0)
+    with pytest.raises(ValueError, match="part must be one of"):
+        R.sample(data_dir, "test")
