@@ -131,6 +131,10 @@ def _files(path: Path) -> list[Path]:
     raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
 
 
+#: Where the kept feedback rows of a folder are said to come from (errors name it; reports call the set "feedback").
+FEEDBACK_ROWS = "feedback-*.jsonl"
+
+
 def load(paths: Sequence[str | Path], source: str = "labelled") -> list[Example]:
     """Every labelled turn in ``paths`` (files or folders), redacted, in file order; ``source`` prefixes each
     row's ``Example.source`` (``<source>:<file stem>``). Raises :class:`LabelledDataError` naming every bad
@@ -146,7 +150,7 @@ def load(paths: Sequence[str | Path], source: str = "labelled") -> list[Example]
         files = _files(p)
         rows: list[tuple[Path, int, Any]] = [(f, n, r) for f in files for n, r in _file_rows(f)]
         if p.is_dir() and any(f.name.startswith("feedback-") for f in files):
-            rows += [(p / "feedback-*.jsonl", i + 1, r) for i, r in enumerate(read_examples(p))]
+            rows += [(p / FEEDBACK_ROWS, i + 1, r) for i, r in enumerate(read_examples(p))]
         for f, n, r in rows:
             try:
                 if isinstance(r, ValueError):
@@ -156,7 +160,8 @@ def load(paths: Sequence[str | Path], source: str = "labelled") -> list[Example]
                 errors.append((str(f), n, str(e)))
                 continue
             red_text = red.redact(text, None if lang == "und" else lang).text.strip()
-            out.append(Example(text=red_text, source=f"{source}:{f.stem}", lang=lang, speaker=speaker, labels=labels))
+            stem = "feedback" if f.name == FEEDBACK_ROWS else f.stem  # the set's name in reports
+            out.append(Example(text=red_text, source=f"{source}:{stem}", lang=lang, speaker=speaker, labels=labels))
     if errors:
         raise LabelledDataError(errors)
     if not out:

@@ -86,6 +86,7 @@ def test_a_feedback_folder_counts_the_latest_verdict_per_alert(tmp_path: Path) -
     assert len(exs) == 3
     assert by_text["alert text a1"].labels["escalation"] == 0 and by_text["alert text a2"].labels["escalation"] == 1
     assert by_text["I am being treated unfairly because of my accent"].source == "labelled:hand"
+    assert by_text["alert text a2"].source == "labelled:feedback"  # one set named "feedback", not a glob
 
 
 def test_split_is_stable_and_keeps_copies_together() -> None:
