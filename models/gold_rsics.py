@@ -1,12 +1,14 @@
 """A second real-text check: hand-labelled requests to customer-service virtual agents (RSiCS), evaluation only.
 
-How the sample was drawn, who labelled it and by which rules: ``models/data/gold/RSICS.md``. Files
-(``models/data/gold/``): ``rsics_labels.jsonl`` (``request_id, stratum, sentiment, escalation, human_requested,
-unfair_treatment``; the English text is read from ``shared/data``), ``rsics_second.jsonl`` (a second labelling of
-a seeded fifth) and ``rsics_nl.jsonl`` (``request_id, text_nl``, Dutch translations of a seeded half; ODbL 1.0 like
-the database they derive from). Nothing in training, calibration, thresholds or model choice reads them;
-``scripts/gold_labelled.py --set rsics`` writes them in the labelled format that ``imon evaluate --labelled``
-reports.
+How the samples were drawn, who labelled them and by which rules: ``models/data/gold/RSICS.md``. Two disjoint
+parts of 300 requests (``PARTS``): ``eval``, which ``imon evaluate`` reports and nobody reads request by request,
+and ``dev``, for error analysis and choices. Files (``models/data/gold/``): ``rsics_labels.jsonl`` and
+``rsics_dev_labels.jsonl`` (``request_id, stratum, sentiment, escalation, human_requested, unfair_treatment``; the
+English text is read from ``shared/data``), ``rsics_second.jsonl`` (a second labelling of a seeded fifth of
+``eval``) and ``rsics_nl.jsonl`` (``request_id, text_nl``, Dutch translations of a seeded half of each part; ODbL 1.0
+like the database they derive from). Nothing in training or calibration reads them;
+``scripts/gold_labelled.py --set rsics [--part dev]`` writes them in the labelled format that ``imon evaluate
+--labelled`` reports.
 """
 
 from __future__ import annotations
