@@ -45,14 +45,21 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 def load_labels(name: str = "ibm_labels.jsonl", gold_dir: Path = GOLD_DIR) -> dict[str, dict[str, Any]]:
     """Labels by tweet id, validated: clear ``ValueError`` on a bad value, a duplicate id or an agent turn
     labelled for a customer-only task."""
+    return checked_labels(_jsonl(gold_dir / name), name, "tweet_id")
+
+
+def checked_labels(rows: list[dict[str, Any]], name: str, id_key: str) -> dict[str, dict[str, Any]]:
+    """Label rows of a gold file by their ``id_key``, validated (``ValueError`` naming ``name`` and the line): the id
+    present and unique, sentiment a class name, each binary task 0 or 1 (``null`` on agent turns, ``role``
+    ``agent``, for the customer-turn tasks; those must be ``null`` there)."""
     out: dict[str, dict[str, Any]] = {}
-    for i, r in enumerate(_jsonl(gold_dir / name), 1):
+    for i, r in enumerate(rows, 1):
         where = f"{name} line {i}"
-        tid = r.get("tweet_id")
-        if not isinstance(tid, str) or not tid:
-            raise ValueError(f"{where}: tweet_id missing")
-        if tid in out:
-            raise ValueError(f"{where}: tweet_id {tid} labelled twice")
+        rid = r.get(id_key)
+        if not isinstance(rid, str) or not rid:
+            raise ValueError(f"{where}: {id_key} missing")
+        if rid in out:
+            raise ValueError(f"{where}: {id_key} {rid} labelled twice")
         if r.get("sentiment") not in SENTIMENT_CLASSES:
             raise ValueError(f"{where}: sentiment must be one of {SENTIMENT_CLASSES}, got {r.get('sentiment')!r}")
         for t in BINARY_TASKS:
@@ -62,7 +69,7 @@ def load_labels(name: str = "ibm_labels.jsonl", gold_dir: Path = GOLD_DIR) -> di
                     raise ValueError(f"{where}: {t} is a customer-turn task; agent turns carry null")
             elif v not in (0, 1):
                 raise ValueError(f"{where}: {t} must be 0 or 1, got {v!r}")
-        out[tid] = r
+        out[rid] = r
     return out
 
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
-from models.base import BINARY_TASKS, SENTIMENT_CLASSES
+from models.base import BINARY_TASKS
 
 GOLD_DIR = Path(__file__).resolve().parent / "data" / "gold"
 RSICS_FILE = Path("rsics_customer_service") / "rsics_tagged_selections.csv"
@@ -87,26 +86,15 @@ def _row(r: dict[str, str], stratum: str) -> dict[str, str]:
 
 
 def load_labels(name: str = "rsics_labels.jsonl", gold_dir: Path = GOLD_DIR) -> dict[str, dict[str, Any]]:
-    """Labels by request id, validated: a clear ``ValueError`` on a bad value or a request labelled twice."""
-    out: dict[str, dict[str, Any]] = {}
-    with (gold_dir / name).open(encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f if line.strip()]
+    """Labels by request id, validated (``models.gold.checked_labels``, and every row's stratum): a clear
+    ``ValueError`` on a bad value or a request labelled twice."""
+    from models.gold import _jsonl, checked_labels
+
+    rows = _jsonl(gold_dir / name)
     for i, r in enumerate(rows, 1):
-        where = f"{name} line {i}"
-        rid = r.get("request_id")
-        if not isinstance(rid, str) or not rid:
-            raise ValueError(f"{where}: request_id missing")
-        if rid in out:
-            raise ValueError(f"{where}: request_id {rid} labelled twice")
         if r.get("stratum") not in STRATA:
-            raise ValueError(f"{where}: stratum must be one of {STRATA}, got {r.get('stratum')!r}")
-        if r.get("sentiment") not in SENTIMENT_CLASSES:
-            raise ValueError(f"{where}: sentiment must be one of {SENTIMENT_CLASSES}, got {r.get('sentiment')!r}")
-        for t in BINARY_TASKS:
-            if r.get(t) not in (0, 1):
-                raise ValueError(f"{where}: {t} must be 0 or 1, got {r.get(t)!r}")
-        out[rid] = r
-    return out
+            raise ValueError(f"{name} line {i}: stratum must be one of {STRATA}, got {r.get('stratum')!r}")
+    return checked_labels(rows, name, "request_id")
 
 
 def labelled_rows(data_dir: Path, lang: str = "en", gold_dir: Path = GOLD_DIR,
@@ -176,6 +164,7 @@ def pairs(data_dir: Path, gold_dir: Path = GOLD_DIR) -> list[tuple[Any, Any]]:
     return [(en_of[rid], e) for rid, e in zip([i for i in ids if i in translated], nl, strict=True)]
 
 
-def _nl_rows(gold_dir: Path) -> list[dict[str, str]]:
-    with (gold_dir / "rsics_nl.jsonl").open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+def _nl_rows(gold_dir: Path) -> list[dict[str, Any]]:
+    from models.gold import _jsonl
+
+    return _jsonl(gold_dir / "rsics_nl.jsonl")
