@@ -73,12 +73,18 @@ def checked_labels(rows: list[dict[str, Any]], name: str, id_key: str) -> dict[s
     return out
 
 
+def data_file(data_dir: Path, rel: Path, who: str, what: str) -> Path:
+    """``data_dir / rel``, or ``FileNotFoundError`` naming the file and what it holds (``what``, in shared/data)."""
+    p = data_dir / rel
+    if not p.is_file():
+        raise FileNotFoundError(f"{who}: {p} not found ({what} in shared/data)")
+    return p
+
+
 def ibm_turns(data_dir: Path) -> dict[str, dict[str, Any]]:
     """The IBM customer-care turns by tweet id, first occurrence (the file repeats two conversations);
     ``FileNotFoundError`` naming the file when absent."""
-    p = data_dir / IBM_FILE
-    if not p.is_file():
-        raise FileNotFoundError(f"gold set: {p} not found (the IBM Twitter customer-care turns in shared/data)")
+    p = data_file(data_dir, IBM_FILE, "gold set", "the IBM Twitter customer-care turns")
     out: dict[str, dict[str, Any]] = {}
     for r in _jsonl(p):
         out.setdefault(r["tweet_id"], r)

@@ -43,9 +43,9 @@ def bucket(kind: str, request_id: str, mod: int) -> int:
 def requests(data_dir: Path) -> dict[str, dict[str, str]]:
     """The RSiCS rows of the three virtual-agent sources by request id, distinct texts (first occurrence);
     ``FileNotFoundError`` naming the file when absent."""
-    p = data_dir / RSICS_FILE
-    if not p.is_file():
-        raise FileNotFoundError(f"RSiCS gold set: {p} not found (the RSiCS requests in shared/data)")
+    from models.gold import data_file
+
+    p = data_file(data_dir, RSICS_FILE, "RSiCS gold set", "the RSiCS requests")
     out: dict[str, dict[str, str]] = {}
     seen: set[str] = set()
     with p.open(encoding="utf-8", newline="") as f:
@@ -102,6 +102,10 @@ def labelled_rows(data_dir: Path, lang: str = "en", gold_dir: Path = GOLD_DIR,
     """The labelled requests of ``part`` (``PARTS``) as rows of the labelled format (``models/labelled.py``) plus
     their ``stratum``, in sample order; ``lang="nl"``: the Dutch translations (the requests that have one). Raises
     ``ValueError`` when the labels and the sample disagree (a request missing from either)."""
+    return [r for _, r in _rows_by_id(data_dir, lang, gold_dir, part)]
+
+
+def _rows_by_id(data_dir: Path, lang: str, gold_dir: Path, part: str) -> list[tuple[str, dict[str, Any]]]:
     if lang not in ("en", "nl"):
         raise ValueError(f"RSiCS gold set: lang must be 'en' or 'nl', got {lang!r}")
     rows = sample(data_dir, part)
@@ -114,14 +118,9 @@ def labelled_rows(data_dir: Path, lang: str = "en", gold_dir: Path = GOLD_DIR,
     texts = {r["request_id"]: r["text"] for r in rows}
     if lang == "nl":
         texts = {r["request_id"]: r["text_nl"] for r in _nl_rows(gold_dir)}
-    out = []
-    for rid in ids:
-        if rid not in texts:
-            continue
-        lab = labels[rid]
-        out.append({"text": texts[rid], "language": lang, "speaker": "customer", "stratum": lab["stratum"],
-                    "labels": {t: lab[t] for t in ("sentiment", *BINARY_TASKS)}})
-    return out
+    return [(rid, {"text": texts[rid], "language": lang, "speaker": "customer", "stratum": labels[rid]["stratum"],
+                   "labels": {t: labels[rid][t] for t in ("sentiment", *BINARY_TASKS)}})
+            for rid in ids if rid in texts]
 
 
 def agreement(gold_dir: Path = GOLD_DIR) -> dict[str, dict[str, float]]:
@@ -137,31 +136,33 @@ def examples(data_dir: Path, lang: str = "en", stratum: str | None = None, gold_
     """The labelled requests of ``part`` as ``models.datasets.Example`` rows (redacted as the worker does, customer
     turns), in sample order; ``stratum``: ``random`` or ``flagged`` only (default both). The ``eval`` part is what
     ``imon evaluate`` reports as ``gold_rsics_<lang>[_<stratum>]``."""
+    if stratum not in (None, *STRATA):
+        raise ValueError(f"RSiCS gold set: stratum must be one of {STRATA} or None, got {stratum!r}")
+    return [e for _, e in _examples_by_id(data_dir, lang, gold_dir, part, stratum)]
+
+
+def pairs(data_dir: Path, gold_dir: Path = GOLD_DIR) -> list[tuple[Any, Any]]:
+    """(English, Dutch) ``Example`` pairs of the same request (every translated one of the eval part), for
+    ``models.evaluate.language_consistency``: same labels, so a difference in scores is the language's."""
+    en = dict(_examples_by_id(data_dir, "en", gold_dir, "eval"))
+    return [(en[rid], e) for rid, e in _examples_by_id(data_dir, "nl", gold_dir, "eval")]
+
+
+def _examples_by_id(data_dir: Path, lang: str, gold_dir: Path, part: str,
+                    stratum: str | None = None) -> list[tuple[str, Any]]:
     from models.datasets import SENT_INDEX, Example
     from streams.redaction import Redactor
 
-    if stratum not in (None, *STRATA):
-        raise ValueError(f"RSiCS gold set: stratum must be one of {STRATA} or None, got {stratum!r}")
     red = Redactor()
     out = []
-    for r in labelled_rows(data_dir, lang, gold_dir, part):
+    for rid, r in _rows_by_id(data_dir, lang, gold_dir, part):
         if stratum is not None and r["stratum"] != stratum:
             continue
         lab: dict[str, int | None] = {"sentiment": SENT_INDEX[r["labels"]["sentiment"]]}
         lab.update({t: r["labels"][t] for t in BINARY_TASKS})
-        out.append(Example(text=red.redact(r["text"], lang).text.strip(), source=f"gold_rsics_{lang}", lang=lang,
-                           speaker="customer", labels=lab))
+        out.append((rid, Example(text=red.redact(r["text"], lang).text.strip(), source=f"gold_rsics_{lang}",
+                                 lang=lang, speaker="customer", labels=lab)))
     return out
-
-
-def pairs(data_dir: Path, gold_dir: Path = GOLD_DIR) -> list[tuple[Any, Any]]:
-    """(English, Dutch) ``Example`` pairs of the same request (every translated one), for
-    ``models.evaluate.language_consistency``: same labels, so a difference in scores is the language's."""
-    en, nl = examples(data_dir, "en", gold_dir=gold_dir), examples(data_dir, "nl", gold_dir=gold_dir)
-    ids = [r["request_id"] for r in sample(data_dir)]
-    translated = {r["request_id"] for r in _nl_rows(gold_dir)}
-    en_of = dict(zip(ids, en, strict=True))
-    return [(en_of[rid], e) for rid, e in zip([i for i in ids if i in translated], nl, strict=True)]
 
 
 def _nl_rows(gold_dir: Path) -> list[dict[str, Any]]:

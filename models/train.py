@@ -419,8 +419,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the validation rows that calibration and thresholds are fitted on (repeatable)")
     parser.add_argument("--extra-weight", type=float, default=1.0,
                         help="sample weight of each --extra-data turn (default 1.0: the say of one written row; "
-                             "749 gold turns at 1 moved English sentiment on held-out turns by +0.12: "
-                             "models/MODEL_CARD.md, \"Your own traffic\")")
+                             "749 gold turns at 1 moved English sentiment on other conversations of the same companies by "
+                             "+0.12, not on other companies: models/MODEL_CARD.md, \"Your own traffic\")")
     parser.add_argument("--extra-tasks", type=_task_list, default=None, metavar="TASKS",
                         help="train only these comma-separated tasks on the --extra-data turns, their other labels "
                              "left out (default: every task they label; e.g. sentiment: models/MODEL_CARD.md, "
