@@ -228,10 +228,11 @@ def written(split: str, limit: int | None = None, seed: int = 0) -> list[Example
 
 
 #: Written batches kept out of ``written.jsonl`` (``models/data/WRITTEN.md``): batch number -> file.
-WRITTEN_BATCHES = {3: "written_batch3.jsonl", 4: "written_batch4.jsonl", 5: "written_batch5.jsonl"}
+WRITTEN_BATCHES = {3: "written_batch3.jsonl", 4: "written_batch4.jsonl", 5: "written_batch5.jsonl",
+                   6: "written_batch6.jsonl"}
 #: Batches and the tasks they train when ``imon train --written-batch`` names none: batch 4 for
-#: unfair_treatment since 0.1.0+a39e2b9a (docs/experiments/rule_19.md); batches 3 and 5 not at all (rules 4, 17;
-#: 20, 21).
+#: unfair_treatment since 0.1.0+a39e2b9a (docs/experiments/rule_19.md); batches 3, 5 and 6 not at all (rules 4, 17;
+#: 20, 21; 51).
 WRITTEN_BATCHES_DEFAULT: dict[int, tuple[str, ...]] = {4: ("unfair_treatment",)}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import Counter
 
@@ -19,6 +20,8 @@ BATCH3 = [json.loads(x) for x in (D.synth_dir() / "written_batch3.jsonl").read_t
 BATCH4 = [json.loads(x) for x in (D.synth_dir() / "written_batch4.jsonl").read_text(encoding="utf-8").splitlines()]
 #: batch 5 (near misses that talk about people, and reports): kept apart unless --written-batch 5=... (rule 20)
 BATCH5 = [json.loads(x) for x in (D.synth_dir() / "written_batch5.jsonl").read_text(encoding="utf-8").splitlines()]
+#: batch 6 (escalation on both sides of its boundary in ordinary requests; rule 51)
+BATCH6 = [json.loads(x) for x in (D.synth_dir() / "written_batch6.jsonl").read_text(encoding="utf-8").splitlines()]
 #: Dutch translations of English training rows, kept apart too (docs/experiments/rule_5.md)
 TRANSLATED = [json.loads(x) for x in
               (D.synth_dir() / "written_nl_translations.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -33,7 +36,10 @@ def test_written_rows_are_valid_unique_and_balanced_over_languages() -> None:
         ("nl", 1): 203, ("nl", 0): 197, ("en", 1): 100, ("en", 0): 100}
     assert len(BATCH5) == 600 and Counter((r["lang"], r["unfair_treatment"]) for r in BATCH5) == {
         ("nl", 1): 120, ("nl", 0): 280, ("en", 1): 60, ("en", 0): 140}
-    kept_apart = BATCH3 + BATCH4 + BATCH5 + TRANSLATED
+    assert len(BATCH6) == 600 and Counter((r["lang"], r["escalation"]) for r in BATCH6) == {
+        ("nl", 1): 150, ("nl", 0): 150, ("en", 1): 150, ("en", 0): 150}
+    assert {r["speaker"] for r in BATCH6} == {"customer"}
+    kept_apart = BATCH3 + BATCH4 + BATCH5 + BATCH6 + TRANSLATED
     assert len({r["text"].strip().lower() for r in ROWS + kept_apart}) == len(ROWS) + len(kept_apart)
     for r in ROWS + kept_apart:
         assert r["sentiment"] in ("negative", "neutral", "positive") and r["speaker"] in ("customer", "agent")
@@ -101,7 +107,10 @@ def test_written_rows_are_not_gold_text() -> None:
     gold |= {norm(json.loads(x)["text_nl"]) for x in
              (GOLD_DIR / "ibm_nl.jsonl").read_text(encoding="utf-8").splitlines()}
     assert len(gold) > 1500
-    assert not gold & {norm(r["text"]) for r in ROWS + BATCH3 + BATCH4 + TRANSLATED}
+    with (D.default_data_dir() / "rsics_customer_service" / "rsics_tagged_selections.csv").open(encoding="utf-8") as f:
+        gold |= {norm(r["text"]) for r in csv.DictReader(f)}  # the second real-text set (models/gold_rsics.py)
+    gold |= {norm(json.loads(x)["text_nl"]) for x in (GOLD_DIR / "rsics_nl.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert not gold & {norm(r["text"]) for r in ROWS + BATCH3 + BATCH4 + BATCH5 + BATCH6 + TRANSLATED}
 
 
 def test_class_balance_within_each_language_removes_the_language_signal() -> None:
@@ -122,7 +131,7 @@ def test_class_balance_within_each_language_removes_the_language_signal() -> Non
 
 def test_no_blind_probe_row_is_a_written_row() -> None:
     """The probes (models/data/probes/blind*.jsonl) measure; nothing may train on them."""
-    written = {" ".join(r["text"].lower().split()) for r in ROWS + BATCH3 + BATCH4 + BATCH5 + TRANSLATED}
+    written = {" ".join(r["text"].lower().split()) for r in ROWS + BATCH3 + BATCH4 + BATCH5 + BATCH6 + TRANSLATED}
     probes = sorted((D.synth_dir() / "probes").glob("blind*.jsonl"))
     assert len(probes) >= 5
     for path in probes:
