@@ -229,12 +229,16 @@ def compare(
     fast_divisor: np.ndarray | None = None,
     tf_divisor: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Per-task macro-F1 of transformer-only, fast-only and the cascade on labelled ``exs``, and the routed
-    fraction. Scored as ``imon evaluate`` does (agent turns are never escalation / human requests)."""
+    """Per-task macro-F1 of transformer-only, fast-only and the cascade on labelled ``exs``, the routed
+    fraction, and the share the transformer itself flags (negative sentiment or any binary task: the routing
+    floor, as those must reach it). Scored as ``imon evaluate`` does (agent turns are never escalation / human
+    requests)."""
     speakers = [e.speaker for e in exs]
     fl, tl = _labels(fast_probs, fast_thr, speakers, fast_divisor), _labels(tf_probs, tf_thr, speakers, tf_divisor)
     routed = route_mask(fast_probs, fast_thr, bands, speakers, sentiment_divisor=fast_divisor)
-    out: dict[str, Any] = {"n": len(exs), "routed_fraction": float(routed.mean()) if len(exs) else 0.0, "tasks": {}}
+    flagged = (tl["sentiment"] == SENTIMENT_CLASSES.index("negative")) | np.any([tl[t] for t in BINARY_TASKS], axis=0)
+    out: dict[str, Any] = {"n": len(exs), "routed_fraction": float(routed.mean()) if len(exs) else 0.0,
+                           "transformer_flagged_fraction": float(flagged.mean()) if len(exs) else 0.0, "tasks": {}}
     for t in TASKS:
         ys = [e.label(t) for e in exs]
         m = np.array([y is not None for y in ys], dtype=bool)
@@ -351,13 +355,25 @@ def evaluate_cascade(
     rounds: int = 3,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Quality (held-out test data) and speed (simulated stream) of transformer-only vs cascade."""
+    """Quality (held-out test data) and speed (simulated stream) of transformer-only vs cascade.
+
+    Quality is also reported on real text never trained on: the gold test half (IBM customer care, English
+    and Dutch) and the RSiCS requests (both strata, and the random one alone: ordinary traffic), and the speed
+    a second time on those random requests, so the routed share and the speed-up are seen on real traffic
+    as well as on the simulated stream. ``limit`` caps every set (quick runs)."""
     from models import datasets as D
+    from models import gold as G
+    from models import gold_rsics as GR
 
     bands = fast.heads.meta["cascade"]["bands"]
     sets = {"synth_test": D.synthetic("test", limit, seed), "tweeteval_sentiment_val": D.tweeteval_sentiment(data_dir)}
+    for lang in ("en", "nl"):
+        sets[f"gold_ibm_{lang}_test"] = G.examples(data_dir, lang, "test")
+    for lang in ("en", "nl"):
+        sets[f"gold_rsics_{lang}"] = GR.examples(data_dir, lang)
+        sets[f"gold_rsics_{lang}_random"] = GR.examples(data_dir, lang, "random")
     if limit is not None:
-        sets["tweeteval_sentiment_val"] = sets["tweeteval_sentiment_val"][: max(limit, 60)]
+        sets = {k: v[: max(limit, 60)] if k != "synth_test" else v for k, v in sets.items()}
     quality = {}
     for name, exs in sets.items():
         texts = [e.text for e in exs]
@@ -378,6 +394,14 @@ def evaluate_cascade(
             flagged += r.labels["sentiment"] == "negative" or any(r.labels[t] for t in BINARY_TASKS)
     speed["ratio_median"] = speed["cascade"]["utt_per_s_median"] / speed["transformer"]["utt_per_s_median"]
     speed["ratio_best"] = speed["cascade"]["utt_per_s_best"] / speed["transformer"]["utt_per_s_best"]
+    # Real ordinary traffic: the RSiCS random requests, English then Dutch, as the customer turns they are.
+    real = [Utterance(text=e.text, speaker=e.speaker, language=e.lang)
+            for lang in ("en", "nl") for e in sets[f"gold_rsics_{lang}_random"]]
+    real_cascade = CascadeScorer(fast, transformer, bands)
+    rs = throughput({"transformer": transformer, "cascade": real_cascade}, real, batch_size, rounds, progress)
+    rs["ratio_median"] = rs["cascade"]["utt_per_s_median"] / rs["transformer"]["utt_per_s_median"]
+    rs["utterances"], rs["routed_fraction"] = len(real), real_cascade.routed_fraction
+    speed["rsics_random_requests"] = rs
     return {
         "bands": bands,
         "fast_path_version": fast.heads.meta.get("version"),
@@ -397,7 +421,8 @@ def format_cascade(rep: dict[str, Any]) -> str:
         for t, r in q["tasks"].items():
             lines.append(f"{name:26s} {t:18s} {r['n']:6d} {r['transformer_macro_f1']:7.3f} {r['fast_macro_f1']:7.3f} "
                          f"{r['cascade_macro_f1']:8.3f} {r['cascade_loss']:7.3f}")
-        lines.append(f"{name:26s} routed fraction {q['routed_fraction']:.3f}")
+        lines.append(f"{name:26s} routed fraction {q['routed_fraction']:.3f} (the transformer flags "
+                     f"{q['transformer_flagged_fraction']:.3f})")
     sp = rep["speed"]
     lines.append(
         f"stream ({rep['stream']['utterances']} utterances, batch {rep['stream']['batch_size']}): routed "
@@ -406,4 +431,11 @@ def format_cascade(rep: dict[str, Any]) -> str:
         f"fast path alone {sp['fast_path_only']['utt_per_s_median']:.0f} utt/s; the transformer itself flags "
         f"{rep['stream']['transformer_flagged_fraction']:.3f} of the stream (routing floor)"
     )
+    rs = sp.get("rsics_random_requests")
+    if rs:
+        lines.append(
+            f"real requests (RSiCS random, {rs['utterances']} utterances): routed {rs['routed_fraction']:.3f}; "
+            f"transformer {rs['transformer']['utt_per_s_median']:.1f} utt/s, cascade "
+            f"{rs['cascade']['utt_per_s_median']:.1f} utt/s -> x{rs['ratio_median']:.2f}"
+        )
     return "\n".join(lines)

@@ -17,9 +17,10 @@ Reports (JSON + a short table on stdout):
   mixes languages, per language; no public data is needed;
 - with ``--bench``: ``score`` throughput in utterances/s at batch 1 and 64 (evidence included);
 - with ``--cascade``: transformer-only vs the cascade (``models/cascade.py``) in one run: per-task macro-F1
-  on the synthetic test split and TweetEval sentiment val, the routed fraction, and utterances/s of both
+  on the synthetic test split, TweetEval sentiment val and the real-text sets (gold test half, RSiCS
+  requests), the routed fraction and the transformer's own flag share on each, and utterances/s of both
   scorers on the same redacted simulated contact-centre stream (``--stream-n`` utterances, batches of
-  ``IMON_BATCH_MAX_SIZE``);
+  ``IMON_BATCH_MAX_SIZE``) and on the RSiCS random requests (real ordinary traffic);
 - with ``--onnx``: the torch fp32 encoder vs its ONNX Runtime int8 export (``imon train --onnx``) under the
   same heads, in one run: per-task macro-F1 on the same two held-out sets, decision agreement, fp32/int8
   embedding cosine, and utterances/s of both on the same redacted simulated stream.

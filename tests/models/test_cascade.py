@@ -221,3 +221,36 @@ def test_load_scorer_returns_the_real_cascade(fast_dir: Path) -> None:
     assert r[0].labels["human_requested"] and r[0].evidence["human_requested"]
     assert sc.routed >= 1
     assert default_heads_path().is_file()
+
+
+def test_compare_reports_the_transformers_own_flag_share_as_the_routing_floor() -> None:
+    exs = [D.Example(text=str(i), source="v", labels={"sentiment": 1, "escalation": 0}) for i in range(20)]
+    thr = dict.fromkeys(BINARY_TASKS, 0.5)
+    neg = np.tile([[0.1, 0.8, 0.1]], (20, 1))
+    neg[:5] = [0.8, 0.1, 0.1]  # 5 negative
+    tf = _probs(20, sentiment=neg, escalation=np.r_[np.full(3, 0.9), np.full(17, 0.1)])  # 3 of them also escalate
+    tf["human_requested"][19] = 0.9  # and one neutral turn asks for a person
+    r = compare(_probs(20), thr, tf, thr, exs, dict.fromkeys(BINARY_TASKS, 0.0))
+    assert r["transformer_flagged_fraction"] == pytest.approx(6 / 20)
+    assert r["routed_fraction"] == 0.0  # the fast path saw nothing: a floor, not what this cascade routed
+
+
+def test_evaluate_cascade_reports_real_text_and_real_requests(fast_dir: Path, tmp_path: Path) -> None:
+    """Quality on the gold test half and the RSiCS requests, and speed on the RSiCS random requests, beside the
+    synthetic set and the simulated stream (a quick run: every set capped, one round, no timing asserted)."""
+    from models.cascade import evaluate_cascade, format_cascade
+    from models.embcache import EmbeddingCache
+
+    tf = load_scorer(Settings(torch_threads=1))
+    assert isinstance(tf, TransformerScorer)
+    rep = evaluate_cascade(tf, FastPath.load(fast_dir), EmbeddingCache(tf.enc, tmp_path), D.default_data_dir(),
+                           limit=10, seed=13, stream_n=32, batch_size=32, rounds=1, progress=False)
+    q = rep["quality"]
+    assert {"gold_ibm_en_test", "gold_ibm_nl_test", "gold_rsics_en", "gold_rsics_nl", "gold_rsics_en_random",
+            "gold_rsics_nl_random"} <= set(q)
+    for name in ("gold_rsics_en_random", "gold_rsics_nl_random"):
+        assert q[name]["n"] == 60 and 0 <= q[name]["transformer_flagged_fraction"] <= 1
+    rs = rep["speed"]["rsics_random_requests"]
+    assert rs["utterances"] == 120 and 0 <= rs["routed_fraction"] <= 1 and rs["ratio_median"] > 0
+    text = format_cascade(rep)
+    assert "real requests (RSiCS random, 120 utterances)" in text and "gold_ibm_nl_test" in text
