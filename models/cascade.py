@@ -362,16 +362,11 @@ def evaluate_cascade(
     a second time on those random requests, so the routed share and the speed-up are seen on real traffic
     as well as on the simulated stream. ``limit`` caps every set (quick runs)."""
     from models import datasets as D
-    from models import gold as G
-    from models import gold_rsics as GR
+    from models.evaluate import real_text_sets
 
     bands = fast.heads.meta["cascade"]["bands"]
-    sets = {"synth_test": D.synthetic("test", limit, seed), "tweeteval_sentiment_val": D.tweeteval_sentiment(data_dir)}
-    for lang in ("en", "nl"):
-        sets[f"gold_ibm_{lang}_test"] = G.examples(data_dir, lang, "test")
-    for lang in ("en", "nl"):
-        sets[f"gold_rsics_{lang}"] = GR.examples(data_dir, lang)
-        sets[f"gold_rsics_{lang}_random"] = GR.examples(data_dir, lang, "random")
+    sets = {"synth_test": D.synthetic("test", limit, seed), "tweeteval_sentiment_val": D.tweeteval_sentiment(data_dir),
+            **real_text_sets(data_dir, ibm_parts=("test",))}
     if limit is not None:
         sets = {k: v[: max(limit, 60)] if k != "synth_test" else v for k, v in sets.items()}
     quality = {}

@@ -97,6 +97,20 @@ def _eval_set(heads: Heads, X: np.ndarray, exs: Sequence[D.Example], ci: bool = 
     return out
 
 
+def real_text_sets(data_dir: Path, ibm_parts: Sequence[str] = ("dev", "test")) -> dict[str, list[D.Example]]:
+    """The real-text sets by report name: the gold set's ``ibm_parts`` (``gold_ibm_<lang>_<part>``), then the RSiCS
+    eval part's requests to virtual agents, both strata (``gold_rsics_<lang>``) and the random one alone
+    (``gold_rsics_<lang>_random``, ordinary traffic); English and Dutch."""
+    from models import gold as G
+    from models import gold_rsics as GR
+
+    sets = {f"gold_ibm_{lang}_{part}": G.examples(data_dir, lang, part) for lang in ("en", "nl") for part in ibm_parts}
+    for lang in ("en", "nl"):
+        sets[f"gold_rsics_{lang}"] = GR.examples(data_dir, lang)
+        sets[f"gold_rsics_{lang}_random"] = GR.examples(data_dir, lang, "random")
+    return sets
+
+
 def evaluate_heads(
     heads: Heads, cache: EmbeddingCache, data_dir: Path, limit: int | None = None, seed: int = 0, gold: bool = False
 ) -> dict[str, Any]:
@@ -115,15 +129,7 @@ def evaluate_heads(
     if limit is not None:
         sets["tweeteval_sentiment_val"] = sets["tweeteval_sentiment_val"][: max(limit, 60)]
     if gold:
-        from models import gold as G
-        from models import gold_rsics as GR
-
-        for lang in ("en", "nl"):
-            for part in ("dev", "test"):
-                sets[f"gold_ibm_{lang}_{part}"] = G.examples(data_dir, lang, part)
-        for lang in ("en", "nl"):  # requests to virtual agents: both strata, then the random one alone
-            sets[f"gold_rsics_{lang}"] = GR.examples(data_dir, lang)
-            sets[f"gold_rsics_{lang}_random"] = GR.examples(data_dir, lang, "random")
+        sets.update(real_text_sets(data_dir))
     report: dict[str, Any] = {}
     for name, exs in sets.items():
         X = cache.encode([e.text for e in exs])
