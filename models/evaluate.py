@@ -279,8 +279,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="heads for the int8 side of --onnx (default: <onnx dir>/heads.npz when "
                              "`IMON_ENCODER_BACKEND=onnx-int8 imon train` built it, else the same heads)")
     parser.add_argument("--fast-path-dir", type=Path, default=None, help="fast-path folder (default: settings / build)")
+    parser.add_argument("--cascade-bands", type=_band_arg, action="append", default=None, metavar="TASK=BAND",
+                        help="with --cascade: evaluate with this band for TASK instead of the build's (what-if; "
+                             "repeatable; TASK sentiment or a binary task, BAND in [0, 1])")
     parser.add_argument("--stream-n", type=int, default=2000, help="simulated utterances for --cascade / --onnx throughput")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds for --cascade / --onnx")
+
+
+def _band_arg(value: str) -> tuple[str, float]:
+    """``"human_requested=0.2"`` -> ("human_requested", 0.2), checked."""
+    task, sep, band = value.partition("=")
+    try:
+        b = float(band)
+    except ValueError:
+        b = -1.0
+    tasks = ("sentiment", *BINARY_TASKS)
+    if not sep or task.strip() not in tasks or not 0.0 <= b <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected TASK=BAND with TASK one of {', '.join(tasks)} and BAND in [0, 1], got {value!r}")
+    return task.strip(), b
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -420,7 +437,8 @@ def _run_cascade(args: argparse.Namespace, settings: Any, enc: Any, heads: Heads
     fast = FastPath.load(args.fast_path_dir or settings.fast_path_dir)
     rep = evaluate_cascade(TransformerScorer(enc, heads), fast, cache, data_dir, args.limit,
                            int(heads.meta.get("seed", 0)), stream_n=args.stream_n,
-                           batch_size=settings.batch_max_size, rounds=args.rounds)
+                           batch_size=settings.batch_max_size, rounds=args.rounds,
+                           bands=dict(args.cascade_bands) if args.cascade_bands else None)
     import os
 
     rep["conditions"] = {"torch_threads": enc._torch.get_num_threads(), "cpus": os.cpu_count(),

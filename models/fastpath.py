@@ -283,7 +283,6 @@ def build(args: argparse.Namespace, settings: Any) -> int:
     from model2vec import StaticModel
     from tokenizers import Tokenizer
 
-    from models.cascade import choose_bands
     from models.embcache import EmbeddingCache
     from models.encoder import load_encoder
     from models.heads import default_heads_path
@@ -325,12 +324,7 @@ def build(args: argparse.Namespace, settings: Any) -> int:
 
     heads = train_heads(X_tr, tr, X_va, va, seed=args.seed, C=args.C, hidden=args.hidden, progress=progress,
                         **lexical_options(args))
-    # validation probabilities of both paths, for the cascade bands (transformer: cached embeddings)
-    va_texts = [e.text for e in va]
-    tf_va = tf_heads.predict(cache.encode(va_texts, progress=progress), va_texts)
-    bands, band_report = choose_bands(heads.predict(X_va, va_texts), heads.thresholds, tf_va, tf_heads.thresholds, va,
-                                      max_loss=args.cascade_max_loss, fast_divisor=heads.sentiment_divisor,
-                                      tf_divisor=tf_heads.sentiment_divisor)
+    bands, band_report = _choose_bands(heads, X_va, va, tf_heads, cache, args, progress)
     heads.meta.update(
         {
             "name": FAST_MODEL_NAME,
@@ -345,10 +339,7 @@ def build(args: argparse.Namespace, settings: Any) -> int:
             "seed": args.seed,
             "limit": args.limit,
             "training_data": {"train": _summary(tr), "validation": _summary(va)},
-            "cascade": {"transformer_heads_version": tf_heads.meta.get("version"), "bands": bands,
-                        "chosen_on": "validation split (models.datasets.load_split 'val')",
-                        "target": f"macro-F1 loss <= {args.cascade_max_loss} per task vs transformer-only",
-                        "validation": band_report},
+            "cascade": _cascade_meta(tf_heads, bands, band_report, args),
         }
     )
     static_dir, heads_path = fastpath_files(out_dir)
@@ -357,4 +348,67 @@ def build(args: argparse.Namespace, settings: Any) -> int:
     print(json.dumps({"bands": bands, "validation": band_report}, indent=1))
     print(f"wrote fast path {out_dir} (version {heads.meta['version']}, routed on validation "
           f"{band_report['routed_fraction']:.3f})")
+    return 0
+
+
+def _cover(args: argparse.Namespace) -> dict[str, float]:
+    from models.cascade import DEFAULT_COVER
+
+    given = getattr(args, "cascade_cover", None)
+    return dict(DEFAULT_COVER) if given is None else {t: c for t, c in given if c > 0}
+
+
+def _choose_bands(heads: Heads, X_va: np.ndarray, va: list[D.Example], tf_heads: Heads, cache: Any,
+                  args: argparse.Namespace, progress: bool) -> tuple[dict[str, float], dict[str, Any]]:
+    """The cascade bands on validation ``va`` (``X_va``: its fast-path vectors; the transformer's from the
+    embedding cache)."""
+    from models.cascade import choose_bands
+
+    va_texts = [e.text for e in va]
+    tf_va = tf_heads.predict(cache.encode(va_texts, progress=progress), va_texts)
+    return choose_bands(heads.predict(X_va, va_texts), heads.thresholds, tf_va, tf_heads.thresholds, va,
+                        max_loss=args.cascade_max_loss, fast_divisor=heads.sentiment_divisor,
+                        tf_divisor=tf_heads.sentiment_divisor, cover=_cover(args))
+
+
+def _cascade_meta(tf_heads: Heads, bands: dict[str, float], report: dict[str, Any],
+                  args: argparse.Namespace) -> dict[str, Any]:
+    cover = _cover(args)
+    return {"transformer_heads_version": tf_heads.meta.get("version"), "bands": bands,
+            "chosen_on": "validation split (models.datasets.load_split 'val')",
+            "target": f"macro-F1 loss <= {args.cascade_max_loss} per task vs transformer-only"
+                      + "".join(f"; {t} routes >= {c:g} of the transformer's positives" for t, c in cover.items()),
+            "cover": cover, "validation": report}
+
+
+def rebands(args: argparse.Namespace, settings: Any) -> int:
+    """Choose the cascade bands again for an existing fast path (``imon train --fast-path --bands-only``):
+    after new transformer heads or another ``--cascade-cover`` / ``--cascade-max-loss``, without distilling
+    again (its static vectors and heads stay as they are; only ``heads.json`` → ``cascade`` changes)."""
+    from models.embcache import EmbeddingCache
+    from models.encoder import load_encoder
+    from models.heads import default_heads_path
+
+    progress = not getattr(args, "no_progress", False)
+    fast = FastPath.load(args.fast_path_dir or settings.fast_path_dir)
+    assert fast.path is not None
+    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=min(settings.torch_threads or 1, 2),
+                       adapter=settings.encoder_adapter)
+    if fast.heads.meta.get("distilled_from_fingerprint") not in (None, enc.fingerprint):
+        raise RuntimeError(f"fast path {fast.path} was distilled from another encoder than {enc.path}; "
+                           "build it again with `imon train --fast-path`")
+    tf_path = Path(args.transformer_heads or settings.heads_path or default_heads_path())
+    tf_heads = Heads.load(tf_path)
+    if tf_heads.meta.get("encoder", {}).get("fingerprint") not in (None, enc.fingerprint):
+        raise RuntimeError(f"transformer heads {tf_path} were trained on another encoder than {enc.path}")
+    va = D.load_split(args.data_dir or D.default_data_dir(), "val", args.limit, args.seed)
+    cache = EmbeddingCache(enc, args.build_dir)
+    before = fast.heads.meta.get("cascade", {}).get("bands")
+    bands, report = _choose_bands(fast.heads, fast.static.encode([e.text for e in va]), va, tf_heads, cache, args,
+                                  progress)
+    fast.heads.meta["cascade"] = _cascade_meta(tf_heads, bands, report, args)
+    fast.heads.save(fastpath_files(fast.path)[1])
+    print(json.dumps({"bands": bands, "before": before, "validation": report}, indent=1))
+    print(f"re-banded fast path {fast.path} (version {fast.heads.meta.get('version')}, routed on validation "
+          f"{report['routed_fraction']:.3f})")
     return 0

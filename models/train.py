@@ -476,6 +476,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="epochs of sentence-level distillation of the static vectors (0 = PCA+SIF only; default 8)")
     fp.add_argument("--cascade-max-loss", type=float, default=0.01,
                     help="most macro-F1 the cascade may lose per task on validation when choosing bands (0.01)")
+    fp.add_argument("--cascade-cover", type=_cover_arg, action="append", default=None, metavar="TASK=SHARE",
+                    help="route at least SHARE of the transformer's own positive decisions for binary TASK on "
+                         "validation (a floor under that task's band; SHARE 0 = none; repeatable; default "
+                         "human_requested=1: every request for a person it finds goes to it, "
+                         "docs/experiments/rule_52.md)")
+    fp.add_argument("--bands-only", action="store_true",
+                    help="with --fast-path: choose the cascade bands again for the existing fast path (e.g. after "
+                         "new transformer heads or another --cascade-cover), without distilling again "
+                         "(about 20 s with the embedding cache warm)")
     ox = parser.add_argument_group("ONNX Runtime int8 encoder (models/onnx_encoder.py)")
     ox.add_argument("--onnx", action="store_true",
                     help="export the encoder to ONNX and quantize it to int8 (IMON_ENCODER_BACKEND=onnx-int8) "
@@ -491,6 +500,19 @@ def _written_batch(value: str) -> tuple[int, tuple[str, ...]]:
     if not sep or not n.strip().isdigit() or int(n) not in D.WRITTEN_BATCHES:
         raise argparse.ArgumentTypeError(f"expected N=TASKS with N one of {sorted(D.WRITTEN_BATCHES)}, got {value!r}")
     return int(n), _tasks(rest)
+
+
+def _cover_arg(value: str) -> tuple[str, float]:
+    """``"human_requested=1.0"`` -> ("human_requested", 1.0), checked."""
+    task, sep, share = value.partition("=")
+    try:
+        c = float(share)
+    except ValueError:
+        c = -1.0
+    if not sep or task.strip() not in BINARY_TASKS or not 0.0 <= c <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected TASK=SHARE with TASK one of {', '.join(BINARY_TASKS)} and SHARE in [0, 1], got {value!r}")
+    return task.strip(), c
 
 
 def _tasks(value: str) -> tuple[str, ...]:
@@ -566,9 +588,12 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     from models.heads import MODEL_NAME, default_heads_path
 
     if getattr(args, "fast_path", False):
-        from models.fastpath import build
+        from models.fastpath import build, rebands
 
-        return build(args, settings)
+        return (rebands if getattr(args, "bands_only", False) else build)(args, settings)
+    if getattr(args, "bands_only", False):  # a usage error: exit status 2
+        print("imon train: --bands-only goes with --fast-path (it re-bands an existing fast path)", file=sys.stderr)
+        raise SystemExit(2)
     if getattr(args, "onnx", False):
         from models.onnx_encoder import export_onnx
 

@@ -16,7 +16,15 @@ import pytest
 
 from models import datasets as D
 from models.base import BINARY_TASKS, SENTIMENT_CLASSES, Utterance, UtteranceScore
-from models.cascade import CascadeScorer, choose_bands, compare, load_cascade, route_mask
+from models.cascade import (
+    DEFAULT_COVER,
+    CascadeScorer,
+    choose_bands,
+    compare,
+    coverage_band,
+    load_cascade,
+    route_mask,
+)
 from models.fastpath import FastPath, FastPathMissingError, check_fastpath_dir, distill, fastpath_files
 from models.heads import default_heads_path
 from models.scorer import TransformerScorer, load_scorer
@@ -103,6 +111,8 @@ def test_build_writes_small_files_with_bands_chosen_on_validation(fast_dir: Path
     assert set(cas["bands"]) == {"sentiment", *BINARY_TASKS}
     assert all(0.0 <= b <= 1.0 for b in cas["bands"].values())
     assert "validation" in cas["chosen_on"]
+    assert cas["cover"] == DEFAULT_COVER == {"human_requested": 1.0}  # rule 52: every request for a person routed
+    assert cas["validation"]["left_to_fast_path"]["human_requested"] == 0 or cas["bands"]["human_requested"] == 1.0
     for t, r in cas["validation"]["tasks"].items():  # the stated target holds on validation
         assert r["cascade_loss"] <= 0.01 + 1e-9 or cas["bands"][t] >= 1.0, (t, r)
     assert meta["distillation"]["distilled_tokens"] == 800 and meta["distillation"]["dims"] == 32
@@ -233,6 +243,95 @@ def test_compare_reports_the_transformers_own_flag_share_as_the_routing_floor() 
     r = compare(_probs(20), thr, tf, thr, exs, dict.fromkeys(BINARY_TASKS, 0.0))
     assert r["transformer_flagged_fraction"] == pytest.approx(6 / 20)
     assert r["routed_fraction"] == 0.0  # the fast path saw nothing: a floor, not what this cascade routed
+    # every one of the transformer's flags was left to the fast path, counted per task
+    assert r["transformer_positives"] == {"sentiment_negative": 5, "escalation": 3, "human_requested": 1,
+                                          "unfair_treatment": 0}
+    assert r["left_to_fast_path"] == r["transformer_positives"]
+    assert compare(_probs(20), thr, tf, thr, exs, dict.fromkeys(BINARY_TASKS, 1.0) | {"sentiment": 1.0}
+                   )["left_to_fast_path"] == dict.fromkeys(r["transformer_positives"], 0)
+
+
+def test_coverage_floor_routes_the_transformers_own_requests_for_a_person() -> None:
+    """rule 52: the human_requested band is raised until the routing sends the chosen share of the
+    transformer's own positive decisions (customer turns) on validation to it; the floor only widens."""
+    n = 200
+    speakers = ["customer"] * (n - 10) + ["agent"] * 10
+    # the other tasks: both paths alike, two classes each (a task without both classes gets band 1: all routed)
+    exs = [D.Example(text=str(i), source="v", speaker=speakers[i],
+                     labels={"sentiment": i % 2, "escalation": int(i % 7 == 0), "human_requested": int(i < 20),
+                             "unfair_treatment": int(i % 7 == 0)})
+           for i in range(n)]
+    thr = dict.fromkeys(BINARY_TASKS, 0.5)
+    tf_hr = np.r_[np.full(20, 0.9), np.full(n - 30, 0.1), np.full(10, 0.9)]  # 20 requests; agents never count
+    fast_hr = np.r_[np.linspace(0.05, 0.45, 20), np.full(n - 30, 0.02), np.full(10, 0.9)]  # the fast path misses
+    tf, fast = _probs(n, human_requested=tf_hr), _probs(n, human_requested=fast_hr)
+    positives = tf_hr >= 0.5
+    positives[-10:] = False  # agent turns are never human_requested (models.heads.decide)
+    assert coverage_band(fast, thr, positives, speakers, "human_requested", 1.0) == pytest.approx(0.45)
+    # half of them: the 10 highest fast probabilities start at 0.05 + 10 * 0.4 / 19 = 0.2605 -> band 0.24
+    assert coverage_band(fast, thr, positives, speakers, "human_requested", 0.5) == pytest.approx(0.24)
+    assert coverage_band(fast, thr, positives, speakers, "human_requested", 0.0) == 0.0
+    assert coverage_band(fast, thr, np.zeros(n, bool), speakers, "human_requested", 1.0) == 0.0
+    with pytest.raises(ValueError, match="binary task"):
+        coverage_band(fast, thr, positives, speakers, "sentiment", 1.0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        coverage_band(fast, thr, positives, speakers, "human_requested", 1.5)
+    plain, rep0 = choose_bands(fast, thr, tf, thr, exs, max_loss=0.2)  # loss-based only: a narrow band
+    assert rep0["cover"] == {} and rep0["left_to_fast_path"]["human_requested"] > 0
+    floored, rep = choose_bands(fast, thr, tf, thr, exs, max_loss=0.2, cover={"human_requested": 1.0})
+    assert floored["human_requested"] == pytest.approx(max(0.45, plain["human_requested"]))
+    assert rep["left_to_fast_path"]["human_requested"] == 0
+    assert rep["cover"] == {"human_requested": {"share": 1.0, "floor_band": pytest.approx(0.45),
+                                                "transformer_positives": 20}}
+    assert {t: b for t, b in floored.items() if t != "human_requested"} == \
+        {t: b for t, b in plain.items() if t != "human_requested"}
+
+
+def test_cascade_version_names_its_bands(fast_dir: Path) -> None:
+    fast = FastPath.load(fast_dir)
+    a = CascadeScorer(fast, RecordingTransformer(), {"sentiment": 0.36, "escalation": 0.04,  # type: ignore[arg-type]
+                                                     "human_requested": 0.2, "unfair_treatment": 0.12})
+    b = CascadeScorer(fast, RecordingTransformer(), {"sentiment": 0.36, "escalation": 0.04,  # type: ignore[arg-type]
+                                                     "human_requested": 0.0, "unfair_treatment": 0.12})
+    assert a.version.endswith(".b36-4-20-12") and b.version.endswith(".b36-4-0-12")
+    assert a.version.startswith("tf-double+fast.")
+
+
+def test_bands_only_re_bands_an_existing_fast_path_without_distilling(fast_dir: Path, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """`imon train --fast-path --bands-only`: the same validation choice as the build, with a coverage floor
+    when asked; the static vectors and heads are left as they are."""
+    import shutil
+
+    from models import train
+
+    d = tmp_path / "fp"
+    shutil.copytree(fast_dir, d)
+    static, heads = fastpath_files(d)
+    weights = (static / "model.safetensors").read_bytes()
+    built = FastPath.load(d).heads.meta["cascade"]
+    p = argparse.ArgumentParser()
+    train.add_arguments(p)
+    common = ["--fast-path", "--bands-only", "--fast-path-dir", str(d), "--limit", "10", "--seed", "13",
+              "--build-dir", str(fast_dir.parent / "emb")]
+    assert train.run(p.parse_args(common), Settings(torch_threads=1)) == 0  # no floor: the build's own bands
+    again = FastPath.load(d).heads.meta["cascade"]
+    assert again["bands"] == built["bands"] and again["validation"] == built["validation"]
+    assert train.run(p.parse_args([*common, "--cascade-cover", "human_requested=1"]), Settings(torch_threads=1)) == 0
+    fp = FastPath.load(d)
+    cas = fp.heads.meta["cascade"]
+    assert cas["cover"] == {"human_requested": 1.0} and "human_requested routes >= 1" in cas["target"]
+    assert cas["bands"]["human_requested"] >= built["bands"]["human_requested"]
+    assert cas["validation"]["left_to_fast_path"]["human_requested"] == 0 or cas["bands"]["human_requested"] == 1.0
+    assert (static / "model.safetensors").read_bytes() == weights
+    assert fp.heads.meta["version"] == FastPath.load(fast_dir).heads.meta["version"]
+    assert "re-banded fast path" in capsys.readouterr().out
+    for bad in ("human_requested", "sentiment=1", "human_requested=2", "human_requested=x"):
+        with pytest.raises(SystemExit):
+            p.parse_args(["--cascade-cover", bad])
+    with pytest.raises(SystemExit) as e:
+        train.run(p.parse_args(["--bands-only"]), Settings(torch_threads=1))
+    assert e.value.code == 2 and "--bands-only goes with --fast-path" in capsys.readouterr().err
 
 
 def test_evaluate_cascade_reports_real_text_and_real_requests(fast_dir: Path, tmp_path: Path) -> None:
@@ -243,8 +342,11 @@ def test_evaluate_cascade_reports_real_text_and_real_requests(fast_dir: Path, tm
 
     tf = load_scorer(Settings(torch_threads=1))
     assert isinstance(tf, TransformerScorer)
+    built = FastPath.load(fast_dir).heads.meta["cascade"]["bands"]
     rep = evaluate_cascade(tf, FastPath.load(fast_dir), EmbeddingCache(tf.enc, tmp_path), D.default_data_dir(),
-                           limit=10, seed=13, stream_n=32, batch_size=32, rounds=1, progress=False)
+                           limit=10, seed=13, stream_n=32, batch_size=32, rounds=1, progress=False,
+                           bands={"human_requested": 1.0})  # what-if: every customer turn routed
+    assert rep["built_bands"] == built and rep["bands"] == built | {"human_requested": 1.0}
     q = rep["quality"]
     assert {"gold_ibm_en_test", "gold_ibm_nl_test", "gold_rsics_en", "gold_rsics_nl", "gold_rsics_en_random",
             "gold_rsics_nl_random"} <= set(q)
@@ -252,5 +354,11 @@ def test_evaluate_cascade_reports_real_text_and_real_requests(fast_dir: Path, tm
         assert q[name]["n"] == 60 and 0 <= q[name]["transformer_flagged_fraction"] <= 1
     rs = rep["speed"]["rsics_random_requests"]
     assert rs["utterances"] == 120 and 0 <= rs["routed_fraction"] <= 1 and rs["ratio_median"] > 0
+    for r in q.values():  # a band of 1 leaves none of the transformer's requests for a person to the fast path
+        assert r["left_to_fast_path"]["human_requested"] == 0
     text = format_cascade(rep)
     assert "real requests (RSiCS random, 120 utterances)" in text and "gold_ibm_nl_test" in text
+    assert "transformer flags left to the fast path:" in text and text.startswith("bands {")
+    with pytest.raises(ValueError, match="unknown task"):
+        evaluate_cascade(tf, FastPath.load(fast_dir), EmbeddingCache(tf.enc, tmp_path), D.default_data_dir(),
+                         limit=10, bands={"sentimnet": 0.1})
