@@ -18,7 +18,10 @@ sentiment: **every positive decision and all evidence come from the transformer*
 the fast path's calibrated probabilities and its labels (all negative), with empty evidence.
 
 The bands are chosen on the validation split (:func:`choose_bands`) at build time and stored in the
-fast path's ``heads.json`` → ``cascade``; ``imon evaluate --cascade`` measures quality and speed.
+fast path's ``heads.json`` → ``cascade``: per task the narrowest losing at most 0.01 macro-F1, and for
+human_requested at least wide enough to route every request for a person the transformer finds on validation
+(:data:`DEFAULT_COVER`). ``imon train --fast-path --bands-only`` chooses them again for an existing build;
+``imon evaluate --cascade`` measures quality and speed, and counts the transformer's flags left to the fast path.
 """
 
 from __future__ import annotations

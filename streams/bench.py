@@ -467,7 +467,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "settings": {"batch_max_size": s.batch_max_size, "batch_small_size": s.batch_small_size, "batch_max_wait_s": s.batch_max_wait_s,
                      "partitions": args.partitions, "workers": args.workers, "device": s.device,
                      "scrape_seconds": args.scrape_seconds, "latency_load": args.latency_load,
-                     "encoder_dtype": s.encoder_dtype, "encoder_dtype_resolved": _resolved_dtype(s)},
+                     "encoder_dtype": s.encoder_dtype, "encoder_dtype_resolved": _resolved_dtype(s),
+                     "fast_path": s.fast_path},
     }
     print("phase 1/3: raw scorer ...", file=sys.stderr)
     result["raw_scorer"] = raw_scorer(s, args.raw_utterances, args.seed)
