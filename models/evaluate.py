@@ -306,6 +306,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     from models.heads import default_heads_path
     from models.scorer import TransformerScorer
 
+    if getattr(args, "cascade_bands", None) and not getattr(args, "cascade", False):
+        print("imon evaluate: --cascade-bands goes with --cascade", file=sys.stderr)
+        return 2
     if getattr(args, "onnx", False):  # fail before loading anything when the int8 encoder is not built
         from models.onnx_encoder import check_onnx_dir
 

@@ -591,9 +591,11 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         from models.fastpath import build, rebands
 
         return (rebands if getattr(args, "bands_only", False) else build)(args, settings)
-    if getattr(args, "bands_only", False):  # a usage error: exit status 2
-        print("imon train: --bands-only goes with --fast-path (it re-bands an existing fast path)", file=sys.stderr)
-        raise SystemExit(2)
+    for flag, given in (("--bands-only", getattr(args, "bands_only", False)),
+                        ("--cascade-cover", getattr(args, "cascade_cover", None))):
+        if given:  # a usage error: exit status 2
+            print(f"imon train: {flag} goes with --fast-path (the cascade's bands)", file=sys.stderr)
+            raise SystemExit(2)
     if getattr(args, "onnx", False):
         from models.onnx_encoder import export_onnx
 

@@ -329,9 +329,19 @@ def test_bands_only_re_bands_an_existing_fast_path_without_distilling(fast_dir: 
     for bad in ("human_requested", "sentiment=1", "human_requested=2", "human_requested=x"):
         with pytest.raises(SystemExit):
             p.parse_args(["--cascade-cover", bad])
-    with pytest.raises(SystemExit) as e:
-        train.run(p.parse_args(["--bands-only"]), Settings(torch_threads=1))
-    assert e.value.code == 2 and "--bands-only goes with --fast-path" in capsys.readouterr().err
+    for alone in (["--bands-only"], ["--cascade-cover", "human_requested=1"]):  # without --fast-path: usage error
+        with pytest.raises(SystemExit) as e:
+            train.run(p.parse_args(alone), Settings(torch_threads=1))
+        assert e.value.code == 2 and f"{alone[0]} goes with --fast-path" in capsys.readouterr().err
+    from models import evaluate
+
+    pe = argparse.ArgumentParser()
+    evaluate.add_arguments(pe)
+    assert evaluate.run(pe.parse_args(["--cascade-bands", "human_requested=0.3"]), Settings(torch_threads=1)) == 2
+    assert "--cascade-bands goes with --cascade" in capsys.readouterr().err
+    for bad in ("human_requested", "sentimnet=0.1", "escalation=1.5"):
+        with pytest.raises(SystemExit):
+            pe.parse_args(["--cascade-bands", bad])
 
 
 def test_evaluate_cascade_reports_real_text_and_real_requests(fast_dir: Path, tmp_path: Path) -> None:
