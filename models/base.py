@@ -9,12 +9,27 @@ explanations are testable without running the network.
 from __future__ import annotations
 
 import abc
+import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 SENTIMENT_CLASSES = ("negative", "neutral", "positive")
 BINARY_TASKS = ("escalation", "human_requested", "unfair_treatment")
+
+
+def task_value_arg(value: str, tasks: Sequence[str], what: str) -> tuple[str, float]:
+    """A command-line ``TASK=VALUE`` (``"human_requested=0.2"``) -> (task, value), with TASK one of ``tasks``
+    and VALUE in [0, 1]; else ``argparse.ArgumentTypeError`` naming ``what`` (shown as the option's error)."""
+    task, sep, raw = value.partition("=")
+    try:
+        v = float(raw)
+    except ValueError:
+        v = -1.0
+    if not sep or task.strip() not in tasks or not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected TASK={what} with TASK one of {', '.join(tasks)} and {what} in [0, 1], got {value!r}")
+    return task.strip(), v
 
 
 @dataclass(frozen=True)

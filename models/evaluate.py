@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from models import datasets as D
-from models.base import BINARY_TASKS, SENTIMENT_CLASSES
+from models.base import BINARY_TASKS, SENTIMENT_CLASSES, task_value_arg
 from models.calibration import binary_macro_f1, binary_report, sentiment_macro_f1, sentiment_report
 from models.heads import Heads, sentiment_decisions
 
@@ -288,16 +288,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _band_arg(value: str) -> tuple[str, float]:
     """``"human_requested=0.2"`` -> ("human_requested", 0.2), checked."""
-    task, sep, band = value.partition("=")
-    try:
-        b = float(band)
-    except ValueError:
-        b = -1.0
-    tasks = ("sentiment", *BINARY_TASKS)
-    if not sep or task.strip() not in tasks or not 0.0 <= b <= 1.0:
-        raise argparse.ArgumentTypeError(
-            f"expected TASK=BAND with TASK one of {', '.join(tasks)} and BAND in [0, 1], got {value!r}")
-    return task.strip(), b
+    return task_value_arg(value, ("sentiment", *BINARY_TASKS), "BAND")
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:

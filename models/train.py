@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from models import datasets as D
-from models.base import BINARY_TASKS, SENTIMENT_CLASSES
+from models.base import BINARY_TASKS, SENTIMENT_CLASSES, task_value_arg
 
 log = logging.getLogger(__name__)
 
@@ -504,15 +504,7 @@ def _written_batch(value: str) -> tuple[int, tuple[str, ...]]:
 
 def _cover_arg(value: str) -> tuple[str, float]:
     """``"human_requested=1.0"`` -> ("human_requested", 1.0), checked."""
-    task, sep, share = value.partition("=")
-    try:
-        c = float(share)
-    except ValueError:
-        c = -1.0
-    if not sep or task.strip() not in BINARY_TASKS or not 0.0 <= c <= 1.0:
-        raise argparse.ArgumentTypeError(
-            f"expected TASK=SHARE with TASK one of {', '.join(BINARY_TASKS)} and SHARE in [0, 1], got {value!r}")
-    return task.strip(), c
+    return task_value_arg(value, BINARY_TASKS, "SHARE")
 
 
 def _tasks(value: str) -> tuple[str, ...]:
