@@ -258,6 +258,15 @@ def compare(
            **{t: tl[t] for t in BINARY_TASKS}}
     out["transformer_positives"] = {k: int(v.sum()) for k, v in own.items()}
     out["left_to_fast_path"] = {k: int((v & ~routed).sum()) for k, v in own.items()}
+    # ... and how many of those the gold label confirms ("true") or rejects ("false"; unlabelled turns: neither)
+    out["left_to_fast_path_gold"] = {}
+    for k, v in own.items():
+        task, positive = ("sentiment", 0) if k == "sentiment_negative" else (k, 1)
+        ys = [e.label(task) for e in exs]
+        pos = np.array([y == positive for y in ys], dtype=bool)
+        neg = np.array([y is not None and y != positive for y in ys], dtype=bool)
+        left = v & ~routed
+        out["left_to_fast_path_gold"][k] = {"true": int((left & pos).sum()), "false": int((left & neg).sum())}
     for t in TASKS:
         ys = [e.label(t) for e in exs]
         m = np.array([y is not None for y in ys], dtype=bool)
@@ -481,7 +490,9 @@ def format_cascade(rep: dict[str, Any]) -> str:
                          f"{r['cascade_macro_f1']:8.3f} {r['cascade_loss']:7.3f}")
         lines.append(f"{name:26s} routed fraction {q['routed_fraction']:.3f} (the transformer flags "
                      f"{q['transformer_flagged_fraction']:.3f})")
-        left = [f"{k} {q['left_to_fast_path'][k]}/{n}" for k, n in q["transformer_positives"].items() if n]
+        gold = q.get("left_to_fast_path_gold", {})
+        left = [f"{k} {q['left_to_fast_path'][k]}/{n}" + (f" ({gold[k]['true']} true by gold)" if k in gold else "")
+                for k, n in q["transformer_positives"].items() if n]
         lines.append(f"{name:26s} transformer flags left to the fast path: {', '.join(left) or 'none flagged'}")
     sp = rep["speed"]
     if rep.get("built_bands") not in (None, rep["bands"]):

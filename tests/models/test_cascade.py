@@ -247,6 +247,16 @@ def test_compare_reports_the_transformers_own_flag_share_as_the_routing_floor() 
     assert r["transformer_positives"] == {"sentiment_negative": 5, "escalation": 3, "human_requested": 1,
                                           "unfair_treatment": 0}
     assert r["left_to_fast_path"] == r["transformer_positives"]
+    # against the gold labels: every turn is neutral and none escalates, so each flag left behind is a false one
+    # (human_requested and unfair_treatment are unlabelled here: neither true nor false)
+    assert r["left_to_fast_path_gold"] == {"sentiment_negative": {"true": 0, "false": 5},
+                                           "escalation": {"true": 0, "false": 3},
+                                           "human_requested": {"true": 0, "false": 0},
+                                           "unfair_treatment": {"true": 0, "false": 0}}
+    exs2 = [D.Example(text=str(i), source="v", labels={"sentiment": 0 if i < 2 else 1, "escalation": int(i < 2)})
+            for i in range(20)]  # two of the transformer's negatives and escalations are right by gold
+    g = compare(_probs(20), thr, tf, thr, exs2, dict.fromkeys(BINARY_TASKS, 0.0))["left_to_fast_path_gold"]
+    assert g["sentiment_negative"] == {"true": 2, "false": 3} and g["escalation"] == {"true": 2, "false": 1}
     assert compare(_probs(20), thr, tf, thr, exs, dict.fromkeys(BINARY_TASKS, 1.0) | {"sentiment": 1.0}
                    )["left_to_fast_path"] == dict.fromkeys(r["transformer_positives"], 0)
 
