@@ -249,13 +249,13 @@ def compare(
     speakers = [e.speaker for e in exs]
     fl, tl = _labels(fast_probs, fast_thr, speakers, fast_divisor), _labels(tf_probs, tf_thr, speakers, tf_divisor)
     routed = route_mask(fast_probs, fast_thr, bands, speakers, sentiment_divisor=fast_divisor)
-    flagged = (tl["sentiment"] == SENTIMENT_CLASSES.index("negative")) | np.any([tl[t] for t in BINARY_TASKS], axis=0)
-    out: dict[str, Any] = {"n": len(exs), "routed_fraction": float(routed.mean()) if len(exs) else 0.0,
-                           "transformer_flagged_fraction": float(flagged.mean()) if len(exs) else 0.0, "tasks": {}}
-    # the transformer's own flags (labelled or not) that the routing leaves to the fast path: each is a
-    # decision the cascade gets wrong against the transformer (long texts, routed in windows, not modelled)
+    # the transformer's own flags (labelled or not); those the routing leaves to the fast path are decisions
+    # the cascade gets wrong against the transformer (long texts, routed in windows, not modelled)
     own = {"sentiment_negative": tl["sentiment"] == SENTIMENT_CLASSES.index("negative"),
            **{t: tl[t] for t in BINARY_TASKS}}
+    flagged = np.any(list(own.values()), axis=0)
+    out: dict[str, Any] = {"n": len(exs), "routed_fraction": float(routed.mean()) if len(exs) else 0.0,
+                           "transformer_flagged_fraction": float(flagged.mean()) if len(exs) else 0.0, "tasks": {}}
     out["transformer_positives"] = {k: int(v.sum()) for k, v in own.items()}
     out["left_to_fast_path"] = {k: int((v & ~routed).sum()) for k, v in own.items()}
     # ... and how many of those the gold label confirms ("true") or rejects ("false"; unlabelled turns: neither)

@@ -284,8 +284,6 @@ def build(args: argparse.Namespace, settings: Any) -> int:
     from tokenizers import Tokenizer
 
     from models.embcache import EmbeddingCache
-    from models.encoder import load_encoder
-    from models.heads import default_heads_path
     from models.train import MODEL_VERSION, _summary, lexical_options, train_heads
 
     random.seed(args.seed)
@@ -293,12 +291,7 @@ def build(args: argparse.Namespace, settings: Any) -> int:
     torch.manual_seed(args.seed)
     progress = not getattr(args, "no_progress", False)
     out_dir = Path(args.fast_path_dir or settings.fast_path_dir or default_fastpath_dir())
-    threads = min(settings.torch_threads or 1, 2)  # shared box: 1 thread unless told
-    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=threads, adapter=settings.encoder_adapter)
-    tf_path = Path(args.transformer_heads or settings.heads_path or default_heads_path())
-    tf_heads = Heads.load(tf_path)
-    if tf_heads.meta.get("encoder", {}).get("fingerprint") not in (None, enc.fingerprint):
-        raise RuntimeError(f"transformer heads {tf_path} were trained on another encoder than {enc.path}")
+    enc, tf_heads = _encoder_and_transformer_heads(args, settings)
 
     data_dir = args.data_dir or D.default_data_dir()
     tr = D.load_split(data_dir, "train", args.limit, args.seed)
@@ -351,6 +344,21 @@ def build(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
+def _encoder_and_transformer_heads(args: argparse.Namespace, settings: Any) -> tuple[Any, Heads]:
+    """The configured encoder (1 thread unless told, at most 2: a shared box) and the transformer heads the
+    cascade routes to, checked to be fitted on that encoder."""
+    from models.encoder import load_encoder
+    from models.heads import default_heads_path
+
+    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=min(settings.torch_threads or 1, 2),
+                       adapter=settings.encoder_adapter)
+    tf_path = Path(args.transformer_heads or settings.heads_path or default_heads_path())
+    tf_heads = Heads.load(tf_path)
+    if tf_heads.meta.get("encoder", {}).get("fingerprint") not in (None, enc.fingerprint):
+        raise RuntimeError(f"transformer heads {tf_path} were trained on another encoder than {enc.path}")
+    return enc, tf_heads
+
+
 def _cover(args: argparse.Namespace) -> dict[str, float]:
     from models.cascade import DEFAULT_COVER
 
@@ -386,21 +394,14 @@ def rebands(args: argparse.Namespace, settings: Any) -> int:
     after new transformer heads or another ``--cascade-cover`` / ``--cascade-max-loss``, without distilling
     again (its static vectors and heads stay as they are; only ``heads.json`` → ``cascade`` changes)."""
     from models.embcache import EmbeddingCache
-    from models.encoder import load_encoder
-    from models.heads import default_heads_path
 
     progress = not getattr(args, "no_progress", False)
     fast = FastPath.load(args.fast_path_dir or settings.fast_path_dir)
     assert fast.path is not None
-    enc = load_encoder(settings.encoder_dir, device=settings.device, threads=min(settings.torch_threads or 1, 2),
-                       adapter=settings.encoder_adapter)
+    enc, tf_heads = _encoder_and_transformer_heads(args, settings)
     if fast.heads.meta.get("distilled_from_fingerprint") not in (None, enc.fingerprint):
         raise RuntimeError(f"fast path {fast.path} was distilled from another encoder than {enc.path}; "
                            "build it again with `imon train --fast-path`")
-    tf_path = Path(args.transformer_heads or settings.heads_path or default_heads_path())
-    tf_heads = Heads.load(tf_path)
-    if tf_heads.meta.get("encoder", {}).get("fingerprint") not in (None, enc.fingerprint):
-        raise RuntimeError(f"transformer heads {tf_path} were trained on another encoder than {enc.path}")
     va = D.load_split(args.data_dir or D.default_data_dir(), "val", args.limit, args.seed)
     cache = EmbeddingCache(enc, args.build_dir)
     before = fast.heads.meta.get("cascade", {}).get("bands")
