@@ -15,7 +15,8 @@ streets, cities, IBANs, BSNs, Belgian national numbers, SSNs, IPs, URLs and some
 
 Some gold spans carry a ``variant`` so the evaluation can report the hard cases apart:
 ``bare`` (a BSN with no context word in the sentence), ``no_cue`` (a name with no cue such as "my name
-is"), ``spoken`` (an email or phone number spelled out as in a call transcript), ``faker`` (Faker's own phone formats).
+is"), ``header`` (a name in an email thread's header or reply line: "From: ...", "On ..., <name> wrote:"),
+``spoken`` (an email or phone number spelled out as in a call transcript), ``faker`` (Faker's own phone formats).
 """
 
 from __future__ import annotations
@@ -357,6 +358,11 @@ _POS_EN: dict[str, list[str]] = {
         "Mrs {PERSON_LAST} called about the refund",
         "{PERSON:no_cue} called yesterday about order {order}",
         "I spoke to {PERSON:no_cue} last week",
+        # email threads: the header and reply lines a mail program writes above quoted history
+        "Thanks, that works.\n\nOn {date_text}, {PERSON:header} <{EMAIL}> wrote:\n> Please restart the router.",
+        "OK\n\nOn {date_text} at {time}, {PERSON:header} wrote:\n> > order {order} never arrived",
+        "-----Original Message-----\nFrom: {PERSON:header}\nSent: {date_text}\nTo: Customer Service\nSubject: RE: order {order}",
+        "From: {PERSON:header} [mailto:{EMAIL}]\nSent: {date_text} {time}\nSubject: ticket {ticket}",
     ],
 }
 _POS_NL: dict[str, list[str]] = {
@@ -435,6 +441,11 @@ _POS_NL: dict[str, list[str]] = {
         "ik heet {PERSON_LOWER}",
         "{PERSON:no_cue} heeft gisteren gebeld",
         "ik heb met {PERSON:no_cue} gesproken",
+        # e-mailthreads: de kop- en antwoordregels die een mailprogramma boven de geciteerde tekst zet
+        "Bedankt, het werkt weer.\n\nOp {date_text} om {time} schreef {PERSON:header} <{EMAIL}>:\n> Wilt u de router herstarten?",
+        "Op {date_text} heeft {PERSON:header} het volgende geschreven:\n\n> bestelling {order} is niet aangekomen",
+        "-----Oorspronkelijk bericht-----\nVan: {PERSON:header}\nVerzonden: {date_text}\nAan: Klantenservice\nOnderwerp: Antw: bestelling {order}",
+        "Van: {PERSON:header} <{EMAIL}>\nDatum: {date_text}\nOnderwerp: ticket {ticket}",
     ],
 }
 #: PII-free chatter: most real utterances look like this (used by :func:`typical_utterances`).

@@ -383,10 +383,13 @@ class _Patterns:
             r"|\b(?i:zip|zip\s?code|postal\s+code|postcode|post\s+code))\W{0,3}$"
         )
         self.postcode_ctx = c(rf"(?i)\b(?:{_POSTCODE_CONTEXT})")
-        # "2000 Antwerpen" is a postcode; "EUR 2000 Extra", "order 2000 Apple" are not.
+        # "2000 Antwerpen" is a postcode; "EUR 2000 Extra", "order 2000 Apple" are not, nor the year in
+        # "On 24 May 2026, Anna Jansen wrote:".
         self.not_postcode_before = c(
-            r"(?i)(?:[€$£]|eur|euro|usd|gbp|order|bestelling|ticket|#|x|[0-9][.]?)\s*$"
+            rf"(?i)(?:[€$£]|eur|euro|usd|gbp|order|bestelling|ticket|#|x|[0-9][.]?|\b(?:{_MONTHS})\.?,?)\s*$"
         )
+        self.month_before = c(rf"(?i)\b(?:{_MONTHS})\.?,?[ \t]+$")
+        self.year = c(r"(?:19|20)[0-9]{2}")
         self.not_postcode_ctx = c(
             r"(?i)(?:artikel|product|code|sku|units?\s+of|stuks|model|type|order|bestel|ticket|item|part)[^0-9]{0,12}$"
         )
@@ -457,6 +460,27 @@ class _Patterns:
             r"met\s+vriendelijke\s+groet(?:en)?|vriendelijke\s+groet(?:en)?|hartelijke\s+groet(?:en)?|"
             r"groet(?:en|jes)?|mvg|m\.v\.g\.?|gr\.?|liefs)\s*[,.!:]?[ \t]*\n?[ \t]*(?:-\s*)?)"
             rf"(?P<name>{name})(?=\s*$|\s*\n|\s*[.,!]\s*$)"
+        )
+        # Email threads: the people in a reply's header lines and quoted history. A display name before an
+        # address ("Anna Jansen <anna@x.nl>", "\"Jansen, Anna\" <...>", "Anna [mailto:...]"); a header field
+        # at the start of a line, quoted or not ("From: Anna Jansen", "> Aan: A. de Vries; Piet Bos"); and the
+        # name in a client's reply line ("On Mon, 3 Dec 2026, Anna Jansen wrote:", "Op 3 dec. 2026 schreef
+        # Anna Jansen:", "... heeft Anna Jansen het volgende geschreven:").
+        self.name_display = c(
+            rf"(?<![\w'’-])(?P<name>{name})(?=[ \t]*(?:<[^<>\s@]+@|\[mailto:|\(mailto:))"
+        )
+        self.name_display_quoted = c(r'"(?P<name>[^"\n<>@]{1,80})"(?=[ \t]*(?:<[^<>\s@]+@|\[mailto:))')
+        self.name_header = c(
+            r"^[ \t>]*(?i:(?:from|to|cc|bcc|reply-to|sender|van|aan|namens|afzender|ontvanger)[ \t]*:[ \t]*)"
+            r"(?P<value>[^\n]{1,300})$",
+            re.M,
+        )
+        # One recipient of a header field: its display part, before any <address> / [mailto:] / (note).
+        self.header_person = c(r"[ \t]*\"?(?P<name>[^;<>\[\]()\"@\n]*[^;<>\[\]()\"@\n \t])\"?[ \t]*(?:[<\[(][^;]*)?")
+        self.name_wrote = c(
+            r"^[ \t>]*(?i:(?:on|op|am|le)\b[^\n]{0,160}?(?:,|\bschreef|\bheeft)[ \t]+)"
+            rf"(?P<name>{name})(?=[ \t]+(?i:wrote|schreef|het\s+volgende\s+geschreven|schrieb|a\s+écrit)\b|[ \t]*:[ \t]*$)",
+            re.M,
         )
         # Gazetteer rule: a capitalised first name followed by a surname (optionally with particles).
         self.name_pair = c(
@@ -1058,6 +1082,8 @@ class Redactor:
             yield Span(m.start(), m.end(), "ADDRESS")
         # English: number, capitalised street name words, street type ("221B Baker Street").
         for m in p.en_address.finditer(s):
+            if p.year.fullmatch(m.group(1)) and p.month_before.search(s, max(0, m.start() - 12), m.start()):
+                continue  # a year after its month ("On 24 May 2026, Christopher Wells wrote:")
             sp = self._en_street(s, m, m.start(2), allow_lower=False)
             if sp is not None:
                 yield sp
@@ -1193,6 +1219,20 @@ class Redactor:
                 sp = self._name_span(s, m, strict=True)
                 if sp is not None:
                     yield sp
+        if "@" in s or "mailto" in low:
+            for rx in (p.name_display, p.name_display_quoted):
+                for m in rx.finditer(s):
+                    sp = self._name_span(s, m, strict=False)
+                    if sp is not None:
+                        yield sp
+        if ":" in s and not words.isdisjoint(_CUES_HEADER):
+            for m in p.name_header.finditer(s):
+                yield from self._header_people(s, m.start("value"), m.end("value"))
+        if not words.isdisjoint(_CUES_WROTE):
+            for m in p.name_wrote.finditer(s):
+                sp = self._name_span(s, m, strict=False)
+                if sp is not None:
+                    yield sp
         first_names = self.config.first_names
         if first_names and not words.isdisjoint(first_names):
             for m in p.name_pair.finditer(s):
@@ -1200,6 +1240,23 @@ class Redactor:
                     sp = self._name_span(s, m, strict=True)
                     if sp is not None:
                         yield sp
+
+    def _header_people(self, s: str, start: int, end: int) -> Iterator[Span]:
+        """The people of an email header field's value ``s[start:end]`` ("Anna Jansen <...>; Jansen, P."):
+        each recipient's display part is a ``PERSON`` unless it holds no capitalised word or only words that
+        are not names ("Customer Service", "Klantenservice")."""
+        pos = start
+        while pos < end:
+            semi = s.find(";", pos, end)
+            stop = end if semi < 0 else semi
+            m = self._p.header_person.match(s, pos, stop)
+            if m is not None and m.group("name"):
+                words = re.findall(r"[^\W\d_][\w'’.-]*", m.group("name"))
+                if any(w[0].isupper() for w in words) and any(
+                    w.lower().strip(".") not in _NOT_NAMES for w in words if w[0].isupper()
+                ):
+                    yield Span(m.start("name"), m.end("name"), "PERSON")
+            pos = stop + 1
 
     def _name_span(self, s: str, m: re.Match[str], *, strict: bool) -> Span | None:
         start, end = m.start("name"), m.end("name")
@@ -1256,6 +1313,8 @@ _CUES_WEAK = frozenset(
     )
 )
 _CUES_MET = frozenset({"met"})
+_CUES_HEADER = frozenset(_words("from to cc bcc reply sender van aan namens afzender ontvanger"))
+_CUES_WROTE = frozenset(_words("wrote schreef geschreven schrieb écrit"))
 _CUES_HERE = frozenset(_words("here hier speaking aan"))
 _CUES_SIGNOFF = frozenset(
     _words(

@@ -104,6 +104,18 @@ POSITIVES = [
     ("wachtwoord is Geheim123!", "nl", "Geheim123!", "CREDENTIAL"),
     ("exp 04/26, cvv 123", "en", "123", "CREDENTIAL"),
     ("my pin is 1234", "en", "1234", "CREDENTIAL"),
+    # email threads: the people in a mail program's header and reply lines
+    ("Thanks!\n\nOn Mon, 3 Dec 2026 at 10:15, Anna Jansen <anna@example.com> wrote:\n> Hi", "en", "Anna Jansen", "PERSON"),
+    ("OK\n\nOn Sun, 2 Dec 2026, Anna Jansen wrote:\n> hi", "en", "Anna Jansen", "PERSON"),
+    ("Top\n\nOp ma 3 dec. 2026 om 10:15 schreef Pieter de Vries:\n> hoi", "nl", "Pieter de Vries", "PERSON"),
+    ("Op 3 dec. 2026 om 10:15 heeft Pieter de Vries het volgende geschreven:\n\n> hoi", "nl", "Pieter de Vries", "PERSON"),
+    ("-----Original Message-----\nFrom: Anna\nSent: Sunday, December 2, 2026\nSubject: complaint", "en", "Anna", "PERSON"),
+    ("> Van: Jansen, Anna <anna@x.nl>\n> Verzonden: maandag 3 december 2026", "nl", "Jansen, Anna", "PERSON"),
+    ("Cc: Bob Smith; Carla Gomez\nSubject: RE: refund", "en", "Carla Gomez", "PERSON"),
+    ("Van: Alex 's Gravensande\nAan: Klantenservice", "nl", "'s Gravensande", "PERSON"),
+    ('From: "Smith, John" <john@example.com>', "en", "Smith, John", "PERSON"),
+    ("From: John Smith [mailto:john@example.com]\nSent: Monday", "en", "John Smith", "PERSON"),
+    ("Le lun. 3 déc. 2026 à 10:15, Marie Dubois <marie@example.fr> a écrit :", "en", "Marie Dubois", "PERSON"),
 ]
 
 
@@ -148,6 +160,11 @@ NEGATIVES = [
     "Hello, I've got a couple of questions about my bill.",  # "I've" has the shape of "O'Brien"
     "Hi, I'll call back later.",
     "Good morning, I’ve been waiting since Monday.",
+    # header lines that hold no person, and a year after its month (not a Belgian postcode before a name)
+    "-----Original Message-----\nTo: Customer Service\nSubject: RE: order 4839201",
+    "Aan: Klantenservice\nOnderwerp: Antw: bestelling",
+    "I want this fixed. To: whom it may concern",
+    "It broke on 24 May 2026, Mark says it is the battery",
 ]
 
 
@@ -300,6 +317,9 @@ ADVERSARIAL = {
     "name-cues": "my name is " * 5_000,
     "hex-colons": "ab:" * 17_000,
     "mixed": ("+31 (0)6-12 34 5678 x a@b.c 1.2.3.4 NL91 " * 1_200),
+    "header-lines": "From: Anna Jansen; Bob " * 2_000,
+    "display-names": "Anna Jansen Bos " * 3_000 + "<a@b.nl>",
+    "wrote-lines": ("On Mon, Anna, Bob, " * 10 + "\n") * 250,
 }
 
 
