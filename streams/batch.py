@@ -6,7 +6,8 @@ unless ids are given), ``type`` = utterance, ``speaker`` = customer, ``channel``
 ``consent.ai_analysis`` = true (running this command asserts a lawful basis for the analysis; an
 explicit ``false`` is respected and the line is not scored). Each line is written back, in order,
 with ``text`` replaced by the redacted text and ``scores``, ``labels``, ``evidence``,
-``conversation`` and ``alerts`` added; a line that breaks the contract gets ``error`` instead.
+``conversation`` and ``alerts`` added (email lines also ``quoted_history_chars``: how much of the text
+was quoted history the model did not read); a line that breaks the contract gets ``error`` instead.
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ class BatchScorer:
             out["evidence"] = scored["evidence"]
             out["conversation"] = scored["conversation"]
             out["redactions"] = scored["redactions"]
+            if "quoted_history_chars" in scored:
+                out["quoted_history_chars"] = scored["quoted_history_chars"]
             out["model"] = scored["model"]
         else:
             out["scored"] = False

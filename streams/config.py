@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     )
     batch_max_wait_s: float = Field(0.005, gt=0, le=5, description="Longest wait to fill a batch, seconds.")
     max_text_bytes: int = Field(8192, ge=16, description="Longer utterances are rejected to the DLQ.")
+    email_quoted_history: Literal["cut", "keep"] = Field(
+        "cut", description="Email utterances: cut the quoted history a mail program appends (reply lines, header "
+        "blocks, '>' lines) before scoring, so a reply is judged on what was written this time (streams/email_thread.py); "
+        "keep: score the whole text."
+    )
     max_event_bytes: int = Field(65536, ge=256, description="Larger raw events are rejected to the DLQ.")
     # NoDecode: IMON_QUEUES is a plain comma-separated list ("billing,sales"), not JSON.
     queues: Annotated[tuple[str, ...], NoDecode] = Field(

@@ -20,6 +20,7 @@ from typing import Any
 
 from models.base import BINARY_TASKS, Scorer, Utterance, UtteranceScore
 from streams.config import Settings
+from streams.email_thread import own_words
 from streams.metrics import Metrics, channel_label
 from streams.redaction import Redactor
 from streams.schema import Event, InvalidEvent, rfc3339, utcnow
@@ -98,6 +99,9 @@ class Prepared:
 
     event: Event
     text: str | None = None  # redacted
+    #: what the model reads when it is not ``text``: an email's own words, its quoted history cut off
+    model_text: str | None = None
+    quoted_chars: int = 0
     redactions: dict[str, int] = field(default_factory=dict)
     to_score: bool = False
     duplicate: bool = False
@@ -180,6 +184,12 @@ class Processor:
             if self.redactor.mentions_bsn(red.text):
                 self._mark_bsn_asked(ev, st_raw)
             p.text, p.redactions, p.to_score = red.text, dict(red.counts), True
+            if ev.channel == "email" and self.settings.email_quoted_history == "cut":
+                own = own_words(red.text)
+                if own.how == "cut":
+                    p.model_text, p.quoted_chars = own.text, own.quoted_chars
+                if not duplicate:
+                    self.metrics.email_history.labels(own.how).inc()
             if not duplicate:
                 for typ, n in red.counts.items():
                     self.metrics.redactions.labels(typ).inc(n)
@@ -198,7 +208,7 @@ class Processor:
 
     def utterances(self, batch: Sequence[Prepared]) -> list[Utterance]:
         return [
-            Utterance(text=p.text or "", speaker=p.event.speaker or "customer", language=p.event.language)
+            Utterance(text=p.model_text or p.text or "", speaker=p.event.speaker or "customer", language=p.event.language)
             for p in batch
             if p.to_score
         ]
@@ -454,7 +464,7 @@ class Processor:
         if e.feedback is not None:
             for a in alerts:
                 e.feedback.remember_alert(
-                    a["alert_id"], a["type"], p.text, language=ev.language, speaker=ev.speaker,
+                    a["alert_id"], a["type"], p.model_text or p.text, language=ev.language, speaker=ev.speaker,
                     utterance_label=bool(s.labels.get(a["type"])),
                 )
 
@@ -482,6 +492,7 @@ class Processor:
             "queue": ev.queue,
             "text": p.text,
             "redactions": p.redactions,
+            **({"quoted_history_chars": p.quoted_chars} if ev.channel == "email" else {}),
             "scores": _round(s.scores_dict()),
             "labels": s.labels,
             "evidence": s.evidence,
@@ -551,6 +562,7 @@ class Processor:
         if scored is not None:
             rec.update(
                 input_sha256=sha256_hex(scored["text"] or ""),
+                **({"quoted_history_chars": scored["quoted_history_chars"]} if "quoted_history_chars" in scored else {}),
                 scores=scored["scores"],
                 labels=scored["labels"],
                 thresholds=scored["thresholds"],

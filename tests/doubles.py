@@ -19,6 +19,7 @@ class ScriptedScorer(Scorer):
 
     def __init__(self) -> None:
         self.calls: list[int] = []
+        self.seen_texts: list[str] = []  # every text it was given, in order
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -26,6 +27,7 @@ class ScriptedScorer(Scorer):
 
     def score(self, batch: Sequence[Utterance]) -> list[UtteranceScore]:
         self.calls.append(len(batch))
+        self.seen_texts.extend(u.text for u in batch)
         out = []
         for u in batch:
             t = u.text

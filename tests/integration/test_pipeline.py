@@ -21,6 +21,13 @@ from tests.models.sample_texts import LONG_EMAIL
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
+#: a thank-you reply whose quoted history asks for a manager and threatens the ombudsman: read on its new text only
+EMAIL_REPLY = (
+    "Thanks, that worked. The router is fine now.\n\nKind regards,\nAnna\n\n"
+    "On Mon, 3 Dec 2026 at 10:15, Acme Support <support@acme.example> wrote:\n> Hello Anna, please restart the router.\n"
+    ">\n> On Sun, 2 Dec 2026, Anna Jansen <anna@example.com> wrote:\n"
+    ">> Third time I write. I want to speak to a manager now or I'm cancelling and going to the ombudsman."
+)
 PII_TEXT = "Hi, I'm furious. Call me on +31 6 12345678 or mail jan.devries@example.nl, card 4111 1111 1111 1111"
 
 
@@ -61,7 +68,7 @@ def run(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_factory: 
     request.addfinalizer(w.stop)
 
     good: list[dict[str, Any]] = []
-    c1, c2, c3, c4 = (str(uuid.uuid4()) for _ in range(4))
+    c1, c2, c3, c4, c5 = (str(uuid.uuid4()) for _ in range(5))
     good += [ev(c1, None, etype="start"),
              ev(c1, "I want to speak to a real person, not a bot. Get me a human agent now."),
              ev(c1, PII_TEXT),
@@ -69,7 +76,7 @@ def run(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_factory: 
              ev(c1, None, etype="end", outcome="unresolved")]
     good += [ev(c2, "Thanks so much, that solved my problem!"),
              ev(c2, "The agent said people from my neighbourhood never pay their bills. That's discrimination.")]
-    good += [ev(c4, LONG_EMAIL, channel="email")]
+    good += [ev(c4, LONG_EMAIL, channel="email"), ev(c5, EMAIL_REPLY, channel="email")]
     no_consent = [ev(c3, "Please do not analyse me. My email is piet@example.com", consent=False)]
     sim = Simulator(seed=7, bad_ratio=0.0)
     simulated = [orjson.loads(v) for _, v in (next(sim.events()) for _ in range(120))]
@@ -98,7 +105,7 @@ def run(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_factory: 
     alerts = consume_all(s, s.topic_alerts, lambda rs: len(rs) > 0, timeout=30)
     return {"settings": s, "worker": w, "events": events, "good": good, "no_consent": no_consent,
             "bad": bad_raw, "scored": scored, "dlq": dlq, "audit": audit, "alerts": alerts, "scored_ids": scored_ids,
-            "c1": c1, "c2": c2, "c4": c4}
+            "c1": c1, "c2": c2, "c4": c4, "c5": c5}
 
 
 def test_every_consented_utterance_is_scored_once(run: dict[str, Any]) -> None:
@@ -145,6 +152,11 @@ def test_alerts_fire_with_evidence_and_rule(run: dict[str, Any]) -> None:
         assert a["rule"] and a["model"]["version"] and a["alert_id"]
         if a["type"] != "human_request_sla":
             assert a["evidence"], f"alert without evidence: {a['type']}"
+    # the email reply is judged on what was written this time, not on the escalation it quotes
+    assert not [a for a in run["alerts"] if a["interaction_id"] == run["c5"]]
+    (reply,) = [r for r in run["scored"] if r["interaction_id"] == run["c5"]]
+    assert reply["quoted_history_chars"] > 0 and "Anna" not in reply["text"]
+    assert run["worker"].metric("imon_email_quoted_history_total", result="cut") == 1
     # the long email's request stands past the encoder's first window: found, with it as evidence
     (mail,) = [a for a in run["alerts"] if a["interaction_id"] == run["c4"] and a["type"] == "human_requested"]
     assert any("speak to a real person" in p for p in mail["evidence"]), mail["evidence"]

@@ -1,0 +1,123 @@
+"""The customer's own words in an email: the quoted history a mail program appends is cut off before scoring.
+
+A reply in an email thread usually carries the whole thread below (or around) the new text: the company's
+earlier answers and the customer's earlier messages, after a reply line ("On Mon, 3 Dec 2026, Anna
+<...> wrote:", "Op 3 dec. 2026 schreef ...:"), an Outlook header block ("From: / Sent: / To: / Subject:",
+"Van: / Verzonden: / Aan: / Onderwerp:") or a separator ("-----Original Message-----"), often with every
+line quoted ("> "). Scored whole, a "thanks, that worked" reply to a thread that once asked for a manager
+raises the escalation and human-request alerts again with every message, and an agent's reply that quotes
+a customer's abuse is flagged as abusive itself. :func:`own_words` keeps what was written this time:
+
+- everything from the first header block, separator, forwarded-message line, or reply line that is not
+  followed by ">"-quoted lines, is history;
+- ">"-quoted lines are history wherever they are; a reply line followed by quoted lines is dropped with
+  them, and the unquoted lines between or after them are kept (inline answers, bottom-posting);
+- when nothing is left (a bare forward), the whole text is read.
+
+Pure text in, text out (no I/O, no model); the worker applies it to the redacted text of ``channel=email``
+utterances (``IMON_EMAIL_QUOTED_HISTORY``); the scored record and the audit trail say how many characters were
+left out. English, Dutch, German and French mail-program formats.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: A reply line, alone or wrapped over up to three lines: "On <date>, <name> <addr> wrote:",
+#: "Op <datum> schreef <naam>:", "Op <datum> heeft <naam> het volgende geschreven:", "Am ... schrieb ...:",
+#: "Le ... a écrit :".
+_REPLY_LINE = re.compile(
+    r"(?is)^[ \t]*(?:on|op|am|le)\b.{0,300}?(?:\bwrote|\bschreef\b.{0,200}?|\bgeschreven|\bschrieb\b.{0,200}?"
+    r"|\ba\s+écrit)[ \t]*:[ \t]*$"
+)
+_REPLY_START = re.compile(r"(?i)^[ \t]*(?:on|op|am|le)\b")
+#: "-----Original Message-----", "---------- Forwarded message ---------", "Begin forwarded message:", ...
+_SEPARATOR = re.compile(
+    r"(?i)^[ \t]*(?:-{2,}[ \t]*(?:original message|oorspronkelijk bericht|origineel bericht|forwarded message"
+    r"|doorgestuurd bericht|ursprüngliche nachricht|weitergeleitete nachricht|message d'origine|message transféré"
+    r"|message original)[ \t]*-{2,}|begin (?:forwarded|doorgestuurd) (?:message|bericht)[ \t]*:"
+    r"|doorgestuurd bericht[ \t]*:)[ \t]*$"
+)
+#: The first line of a header block ("From: ...", "Van: ...", "*From:* ..." from HTML mail) and the fields
+#: one of which must follow within five lines for it to be one.
+_HEADER_FROM = re.compile(r"(?i)^[ \t]*\*?(?:from|van|von|de)[ \t]*:\*?[ \t]*\S")
+_HEADER_FIELD = re.compile(
+    r"(?i)^[ \t]*\*?(?:sent|date|to|cc|subject|verzonden|datum|aan|onderwerp|gesendet|an|betreff|envoyé"
+    r"|à|objet)[ \t]*:"
+)
+_QUOTED = re.compile(r"^[ \t]*>")
+_RULE = re.compile(r"^[ \t]*[_\-=*]{5,}[ \t]*$")
+_WORD = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
+class OwnWords:
+    """``text``: what the model reads; ``quoted_chars``: characters of the input left out as history
+    (0: none); ``how``: "none" (nothing found), "cut" or "only_history" (nothing of the customer's own
+    was left, so ``text`` is the whole input)."""
+
+    text: str
+    quoted_chars: int
+    how: str
+
+
+def _is_header_block(lines: list[str], i: int) -> bool:
+    if not _HEADER_FROM.match(lines[i]):
+        return False
+    return any(_HEADER_FIELD.match(line) for line in lines[i + 1 : i + 6])
+
+
+def _reply_line_at(lines: list[str], i: int) -> int:
+    """How many lines (1-3) a reply line starting at line ``i`` takes; 0 if none starts there."""
+    if not _REPLY_START.match(lines[i]):
+        return 0
+    for n in (1, 2, 3):
+        if i + n > len(lines):
+            break
+        if _REPLY_LINE.match(" ".join(lines[i : i + n])):
+            return n
+    return 0
+
+
+def _next_is_quoted(lines: list[str], i: int) -> bool:
+    for line in lines[i:]:
+        if line.strip():
+            return _QUOTED.match(line) is not None
+    return False
+
+
+def own_words(text: str) -> OwnWords:
+    """The customer's own words of an email ``text`` (see the module docstring)."""
+    if "\n" not in text:
+        return OwnWords(text, 0, "none")
+    lines = text.split("\n")
+    kept: list[str] = []
+    i = 0
+    cut = False
+    while i < len(lines):
+        line = lines[i]
+        if _SEPARATOR.match(line) or _is_header_block(lines, i):
+            cut = True
+            break
+        n = _reply_line_at(lines, i)
+        if n:
+            if not _next_is_quoted(lines, i + n):
+                cut = True
+                break
+            i += n  # the reply line of a quoted block: dropped with it
+            cut = True
+            continue
+        if _QUOTED.match(line):
+            cut = True
+        else:
+            kept.append(line)
+        i += 1
+    if not cut:
+        return OwnWords(text, 0, "none")
+    while kept and (not kept[-1].strip() or _RULE.match(kept[-1])):
+        kept.pop()  # the blank lines and the rule ("______") a mail program puts above the history
+    body = "\n".join(kept).strip()
+    if not _WORD.search(body):
+        return OwnWords(text, 0, "only_history")
+    return OwnWords(body, len(text) - len(body), "cut")
