@@ -89,7 +89,8 @@ class BatchScorer:
             ev_obj = _fill_defaults(obj, n, now)
             try:
                 ev = decode_event(
-                    orjson.dumps(ev_obj), max_event_bytes=s.max_event_bytes, max_text_bytes=s.max_text_bytes
+                    orjson.dumps(ev_obj), max_event_bytes=s.max_event_bytes, max_text_bytes=s.max_text_bytes,
+                    email_history_cut=s.email_quoted_history == "cut",
                 )
             except InvalidEvent as err:
                 self.errors += 1

@@ -75,7 +75,10 @@ class Settings(BaseSettings):
         "holds up to IMON_BATCH_MAX_SIZE (0: always the max).",
     )
     batch_max_wait_s: float = Field(0.005, gt=0, le=5, description="Longest wait to fill a batch, seconds.")
-    max_text_bytes: int = Field(8192, ge=16, description="Longer utterances are rejected to the DLQ.")
+    max_text_bytes: int = Field(
+        8192, ge=16, description="Longer utterances are rejected to the DLQ (an email, with IMON_EMAIL_QUOTED_HISTORY=cut: "
+        "when what it says before its quoted history is longer)."
+    )
     email_quoted_history: Literal["cut", "keep"] = Field(
         "cut", description="Email utterances: cut the quoted history a mail program appends (reply lines, header "
         "blocks, '>' lines) before scoring, so a reply is judged on what was written this time (streams/email_thread.py); "

@@ -113,9 +113,13 @@ def _classify(err: ValidationError) -> tuple[str, str]:
 
 
 def decode_event(
-    raw: bytes | bytearray | memoryview | None, *, max_event_bytes: int, max_text_bytes: int
+    raw: bytes | bytearray | memoryview | None, *, max_event_bytes: int, max_text_bytes: int,
+    email_history_cut: bool = False,
 ) -> Event:
-    """Decode and validate one raw input event, or raise :class:`InvalidEvent`."""
+    """Decode and validate one raw input event, or raise :class:`InvalidEvent`. With ``email_history_cut``
+    (``IMON_EMAIL_QUOTED_HISTORY=cut``) an email's text limit applies to what the model will read, its own
+    words (:func:`streams.email_thread.own_words`): a long thread with a short reply on top is scored, its
+    size bounded by ``max_event_bytes``."""
     if raw is None:
         raise InvalidEvent("bad_json", "empty message (null value)")
     raw = bytes(raw)
@@ -158,9 +162,15 @@ def decode_event(
                 "missing_field", "speaker is required for utterances", ev.event_id, ev.interaction_id
             )
         if len(ev.text.encode("utf-8")) > max_text_bytes:
-            raise InvalidEvent(
-                "text_too_long", f"text is longer than {max_text_bytes} bytes", ev.event_id, ev.interaction_id
-            )
+            detail = f"text is longer than {max_text_bytes} bytes"
+            if email_history_cut and ev.channel == "email":
+                from streams.email_thread import own_words
+
+                own = own_words(ev.text)
+                if own.how == "cut" and len(own.text.encode("utf-8")) <= max_text_bytes:
+                    return ev
+                detail += " (and so is what it says before its quoted history)" if own.how == "cut" else ""
+            raise InvalidEvent("text_too_long", detail, ev.event_id, ev.interaction_id)
     return ev
 
 
