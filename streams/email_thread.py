@@ -32,12 +32,17 @@ _REPLY_LINE = re.compile(
     r"|\ba\s+écrit)[ \t]*:[ \t]*$"
 )
 _REPLY_START = re.compile(r"(?i)^[ \t]*(?:on|op|am|le)\b")
-#: "-----Original Message-----", "---------- Forwarded message ---------", "Begin forwarded message:", ...
+#: "-----Original Message-----", "---------- Forwarded message ---------", "Begin forwarded message:",
+#: "--- Earlier messages in this case ---", a helpdesk's "##- Please type your reply above this line -##", ...
 _SEPARATOR = re.compile(
     r"(?i)^[ \t]*(?:-{2,}[ \t]*(?:original message|oorspronkelijk bericht|origineel bericht|forwarded message"
     r"|doorgestuurd bericht|ursprüngliche nachricht|weitergeleitete nachricht|message d'origine|message transféré"
-    r"|message original)[ \t]*-{2,}|begin (?:forwarded|doorgestuurd) (?:message|bericht)[ \t]*:"
+    r"|message original|(?:previous|earlier|original) messages?\b[^\n]{0,40}|(?:eerdere|vorige|oorspronkelijke)"
+    r" berichten?\b[^\n]{0,40})[ \t]*-{2,}|begin (?:forwarded|doorgestuurd) (?:message|bericht)[ \t]*:"
     r"|doorgestuurd bericht[ \t]*:)[ \t]*$"
+    # a helpdesk's reply delimiter: "##- Please type your reply above this line -##"
+    r"|^[^\n]{0,20}\b(?:reply|write|type|respond)\b[^\n]{0,30}\babove this line\b[^\n]{0,20}$"
+    r"|^[^\n]{0,20}\b(?:antwoord|reageer|typ|schrijf)\b[^\n]{0,30}\bboven deze (?:regel|lijn)\b[^\n]{0,20}$"
 )
 #: The first line of a header block ("From: ...", "Van: ...", "*From:* ..." from HTML mail) and the fields
 #: one of which must follow within five lines for it to be one.

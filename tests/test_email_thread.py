@@ -64,6 +64,15 @@ THREADS = {
         "Danke, erledigt.",
         "\n\nAm Mo., 3. Dez. 2026 um 10:15 Uhr schrieb Acme <support@acme.example>:\n> Bitte senden Sie uns das Formular.",
     ),
+    "helpdesk-delimiter": (
+        "Thanks, I'll put the bins out on Tuesday.",
+        "\n\n##- Please type your reply above this line -##\n\nYour request (#20871) has been updated.\n\n"
+        "Council Waste Services\nWe are sorry. Your complaint about the missed collections is escalated.",
+    ),
+    "case-history-nl": (
+        "Woensdagochtend is goed.",
+        "\n\n--- Eerdere berichten in deze zaak ---\n\nGemeente | 2 juni 2025\nGeachte mevrouw, het spijt ons.",
+    ),
     "french": (
         "Merci, c'est fait.",
         "\n\nLe lun. 3 déc. 2026 à 10:15, Acme <support@acme.example> a écrit :\n> Merci de nous envoyer le formulaire.",
