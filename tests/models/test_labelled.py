@@ -99,3 +99,19 @@ def test_split_is_stable_and_keeps_copies_together() -> None:
     assert L.split(exs, 0.2) == (tr, va) and L.split(exs, 0.0) == (list(exs), [])
     with pytest.raises(ValueError, match="val_share"):
         L.split(exs, 1.0)
+
+
+def test_an_email_turn_is_read_as_the_worker_reads_it(tmp_path: Path) -> None:
+    thread = ("Thanks, that worked.\n\nOn Mon, 3 Dec 2026, Acme <support@acme.example> wrote:\n"
+              "> I want a manager now or I go to the ombudsman.")
+    f = _write(tmp_path / "mail.jsonl", [
+        {"text": thread, "channel": "email", "escalation": 0},
+        {"text": thread, "channel": "chat", "escalation": 0},
+    ])
+    mail, chat = L.load([f])
+    assert mail.text == "Thanks, that worked."  # its own words, as the worker scores it
+    assert chat.text.startswith("Thanks") and "ombudsman" in chat.text  # other channels: the whole text
+    assert "ombudsman" in L.load([f], email_history_cut=False)[0].text  # IMON_EMAIL_QUOTED_HISTORY=keep
+    bad = _write(tmp_path / "bad.jsonl", [{"text": "hi", "channel": "fax", "sentiment": "neutral"}])
+    with pytest.raises(L.LabelledDataError, match="channel must be one of"):
+        L.load([bad])
