@@ -16,9 +16,10 @@ Format: JSONL, one turn per line, any subset of the four tasks labelled (at leas
 - ``language`` (or ``lang``): ``en``, ``nl`` or absent (then ``und``: the redactor runs every language's
   detectors and the evaluation reports the turns under ``und``). ``speaker``: ``customer`` (default),
   ``agent`` or ``bot``; as in serving, only customer turns can be escalations or requests for a human.
-- ``channel``: ``voice``, ``chat``, ``email``, ``social`` or absent. An ``email`` turn is read as the worker reads
-  it: its own words, without the quoted history below it (``IMON_EMAIL_QUOTED_HISTORY``, README "Email threads"),
-  so a site's labelled emails, threads and all, are measured and trained on what the model sees in service.
+- ``channel``: ``voice``, ``chat``, ``email``, ``social`` or absent (checked, not used). Every turn is read as the
+  worker reads it: a reply's own words, without the quoted history a mail program put below it
+  (``IMON_QUOTED_HISTORY``, README "Email threads"), so a site's labelled emails, threads and all, are measured and
+  trained on what the model sees in service.
 - Other keys are ignored. A folder is read as every ``*.jsonl`` in it, sorted by name; the worker's feedback
   files (``feedback-*.jsonl``) are read with :func:`streams.feedback.read_examples`, so only the latest verdict
   on each alert counts.
@@ -141,20 +142,20 @@ FEEDBACK_ROWS = "feedback-*.jsonl"
 CHANNELS = ("voice", "chat", "email", "social")
 
 
-def load(paths: Sequence[str | Path], source: str = "labelled", email_history_cut: bool | None = None) -> list[Example]:
+def load(paths: Sequence[str | Path], source: str = "labelled", history_cut: bool | None = None) -> list[Example]:
     """Every labelled turn in ``paths`` (files or folders), redacted, in file order; ``source`` prefixes each
-    row's ``Example.source`` (``<source>:<file stem>``). ``email_history_cut``: read ``channel: email`` turns without
-    their quoted history (None: as ``IMON_EMAIL_QUOTED_HISTORY`` says, like the worker). Raises
+    row's ``Example.source`` (``<source>:<file stem>``). ``history_cut``: read replies without the quoted history
+    below them (None: as ``IMON_QUOTED_HISTORY`` says, like the worker). Raises
     :class:`LabelledDataError` naming every bad line, ``FileNotFoundError`` for a path that is not there, and
     ``ValueError`` when nothing labelled is found at all."""
     from streams.email_thread import own_words
     from streams.feedback import read_examples
     from streams.redaction import Redactor
 
-    if email_history_cut is None:
+    if history_cut is None:
         from streams.config import load_settings
 
-        email_history_cut = load_settings().email_quoted_history == "cut"
+        history_cut = load_settings().quoted_history == "cut"
     red = Redactor()
     out: list[Example] = []
     errors: list[tuple[str, int, str]] = []
@@ -175,7 +176,7 @@ def load(paths: Sequence[str | Path], source: str = "labelled", email_history_cu
                 errors.append((str(f), n, str(e)))
                 continue
             red_text = red.redact(text, None if lang == "und" else lang).text.strip()
-            if channel == "email" and email_history_cut:
+            if history_cut:
                 red_text = own_words(red_text).text
             stem = "feedback" if f.name == FEEDBACK_ROWS else f.stem  # the set's name in reports
             out.append(Example(text=red_text, source=f"{source}:{stem}", lang=lang, speaker=speaker, labels=labels))

@@ -1,4 +1,4 @@
-"""Email threads: what cutting the quoted history (IMON_EMAIL_QUOTED_HISTORY) does to the alerts, on
+"""Email threads: what cutting the quoted history (IMON_QUOTED_HISTORY) does to the alerts, on
 models/data/probes/email_threads.jsonl (64 customer emails, EN + NL, each with its new text labelled apart from the
 history below it; written by an AI writer on 7 Dec 2026 from a brief that did not show streams/email_thread.py).
 
@@ -47,11 +47,11 @@ def _score(rows: list[dict[str, Any]], field: str, mode: str, speaker: str = "cu
         inp.write_text("".join(
             json.dumps({"text": r[field], "channel": "email", "event_id": r["id"], "interaction_id": r["id"],
                         "language": r["language"], "speaker": speaker}) + "\n" for r in rows))
-        os.environ["IMON_EMAIL_QUOTED_HISTORY"] = mode
+        os.environ["IMON_QUOTED_HISTORY"] = mode
         try:
             rc = imon(["score", "-i", str(inp), "-o", str(out), "-q"])
         finally:
-            del os.environ["IMON_EMAIL_QUOTED_HISTORY"]
+            del os.environ["IMON_QUOTED_HISTORY"]
         if rc != 0:
             raise SystemExit(f"imon score failed ({rc})")
         return [json.loads(x) for x in out.read_text().splitlines()]

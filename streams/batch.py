@@ -6,8 +6,8 @@ unless ids are given), ``type`` = utterance, ``speaker`` = customer, ``channel``
 ``consent.ai_analysis`` = true (running this command asserts a lawful basis for the analysis; an
 explicit ``false`` is respected and the line is not scored). Each line is written back, in order,
 with ``text`` replaced by the redacted text and ``scores``, ``labels``, ``evidence``,
-``conversation`` and ``alerts`` added (email lines also ``quoted_history_chars``: how much of the text
-was quoted history the model did not read); a line that breaks the contract gets ``error`` instead.
+``conversation``, ``alerts`` and ``quoted_history_chars`` (how much of the text was an email's quoted
+history, which the model did not read) added; a line that breaks the contract gets ``error`` instead.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class BatchScorer:
             try:
                 ev = decode_event(
                     orjson.dumps(ev_obj), max_event_bytes=s.max_event_bytes, max_text_bytes=s.max_text_bytes,
-                    email_history_cut=s.email_quoted_history == "cut",
+                    history_cut=s.quoted_history == "cut",
                 )
             except InvalidEvent as err:
                 self.errors += 1
@@ -129,8 +129,7 @@ class BatchScorer:
             out["evidence"] = scored["evidence"]
             out["conversation"] = scored["conversation"]
             out["redactions"] = scored["redactions"]
-            if "quoted_history_chars" in scored:
-                out["quoted_history_chars"] = scored["quoted_history_chars"]
+            out["quoted_history_chars"] = scored["quoted_history_chars"]
             out["model"] = scored["model"]
         else:
             out["scored"] = False

@@ -76,13 +76,13 @@ class Settings(BaseSettings):
     )
     batch_max_wait_s: float = Field(0.005, gt=0, le=5, description="Longest wait to fill a batch, seconds.")
     max_text_bytes: int = Field(
-        8192, ge=16, description="Longer utterances are rejected to the DLQ (an email, with IMON_EMAIL_QUOTED_HISTORY=cut: "
-        "when what it says before its quoted history is longer)."
+        8192, ge=16, description="Longer utterances are rejected to the DLQ (with IMON_QUOTED_HISTORY=cut, a reply with quoted history: "
+        "when what it says before its history is longer)."
     )
-    email_quoted_history: Literal["cut", "keep"] = Field(
-        "cut", description="Email utterances: cut the quoted history a mail program appends (reply lines, header "
-        "blocks, '>' lines) before scoring, so a reply is judged on what was written this time (streams/email_thread.py); "
-        "keep: score the whole text."
+    quoted_history: Literal["cut", "keep"] = Field(
+        "cut", description="Cut the quoted history a mail program appends to a reply (reply lines, header blocks, '>' "
+        "lines) before scoring, so an email is judged on what was written this time (streams/email_thread.py; any "
+        "channel, as a text mislabelled or pasted from an email carries the same history); keep: score the whole text."
     )
     max_event_bytes: int = Field(65536, ge=256, description="Larger raw events are rejected to the DLQ.")
     # NoDecode: IMON_QUEUES is a plain comma-separated list ("billing,sales"), not JSON.

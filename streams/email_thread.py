@@ -14,9 +14,10 @@ a customer's abuse is flagged as abusive itself. :func:`own_words` keeps what wa
   them, and the unquoted lines between or after them are kept (inline answers, bottom-posting);
 - when nothing is left (a bare forward), the whole text is read.
 
-Pure text in, text out (no I/O, no model); the worker applies it to the redacted text of ``channel=email``
-utterances (``IMON_EMAIL_QUOTED_HISTORY``); the scored record and the audit trail say how many characters were
-left out. English, Dutch, German and French mail-program formats.
+Pure text in, text out (no I/O, no model); the worker applies it to the redacted text of every utterance
+(``IMON_QUOTED_HISTORY``; the markers are an email's, but a reply sent with another channel or pasted into a chat
+carries the same history), and a text without them is read whole; the scored record and the audit trail say how
+many characters were left out. English, Dutch, German and French mail-program formats.
 """
 
 from __future__ import annotations

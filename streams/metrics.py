@@ -83,7 +83,7 @@ class Metrics:
     alerts_pushed: Counter
     alertmanager_errors: Counter
     redactions: Counter
-    email_history: Counter
+    quoted_history: Counter
     gc_pauses: GcPauses  # imon_gc_pause_seconds; the worker installs its gc callback
     scorer_process: ScorerProcessCollector  # its ``pid`` is set once the worker has a scorer process
 
@@ -209,11 +209,11 @@ class Metrics:
                 ["type"],
                 registry=reg,
             ),
-            email_history=Counter(
-                "imon_email_quoted_history_total",
-                "Email utterances by what the quoted-history cut did (streams/email_thread.py): cut (the model read "
+            quoted_history=Counter(
+                "imon_quoted_history_total",
+                "Scored utterances by what the quoted-history cut did (streams/email_thread.py): cut (the model read "
                 "the new text only), none (no history found), only_history (nothing new: the whole text was read).",
-                ["result"],
+                ["channel", "result"],
                 registry=reg,
             ),
         )

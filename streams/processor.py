@@ -184,12 +184,12 @@ class Processor:
             if self.redactor.mentions_bsn(red.text):
                 self._mark_bsn_asked(ev, st_raw)
             p.text, p.redactions, p.to_score = red.text, dict(red.counts), True
-            if ev.channel == "email" and self.settings.email_quoted_history == "cut":
+            if self.settings.quoted_history == "cut":
                 own = own_words(red.text)
                 if own.how == "cut":
                     p.model_text, p.quoted_chars = own.text, own.quoted_chars
                 if not duplicate:
-                    self.metrics.email_history.labels(own.how).inc()
+                    self.metrics.quoted_history.labels(channel_label(ev.channel), own.how).inc()
             if not duplicate:
                 for typ, n in red.counts.items():
                     self.metrics.redactions.labels(typ).inc(n)
@@ -492,7 +492,7 @@ class Processor:
             "queue": ev.queue,
             "text": p.text,
             "redactions": p.redactions,
-            **({"quoted_history_chars": p.quoted_chars} if ev.channel == "email" else {}),
+            "quoted_history_chars": p.quoted_chars,
             "scores": _round(s.scores_dict()),
             "labels": s.labels,
             "evidence": s.evidence,
@@ -562,7 +562,7 @@ class Processor:
         if scored is not None:
             rec.update(
                 input_sha256=sha256_hex(scored["text"] or ""),
-                **({"quoted_history_chars": scored["quoted_history_chars"]} if "quoted_history_chars" in scored else {}),
+                quoted_history_chars=scored["quoted_history_chars"],
                 scores=scored["scores"],
                 labels=scored["labels"],
                 thresholds=scored["thresholds"],

@@ -114,12 +114,12 @@ def _classify(err: ValidationError) -> tuple[str, str]:
 
 def decode_event(
     raw: bytes | bytearray | memoryview | None, *, max_event_bytes: int, max_text_bytes: int,
-    email_history_cut: bool = False,
+    history_cut: bool = False,
 ) -> Event:
-    """Decode and validate one raw input event, or raise :class:`InvalidEvent`. With ``email_history_cut``
-    (``IMON_EMAIL_QUOTED_HISTORY=cut``) an email's text limit applies to what the model will read, its own
-    words (:func:`streams.email_thread.own_words`): a long thread with a short reply on top is scored, its
-    size bounded by ``max_event_bytes``."""
+    """Decode and validate one raw input event, or raise :class:`InvalidEvent`. With ``history_cut``
+    (``IMON_QUOTED_HISTORY=cut``) the text limit of a reply with quoted history applies to what the model will
+    read, its own words (:func:`streams.email_thread.own_words`): a long email thread with a short reply on top
+    is scored, its size bounded by ``max_event_bytes``."""
     if raw is None:
         raise InvalidEvent("bad_json", "empty message (null value)")
     raw = bytes(raw)
@@ -163,7 +163,7 @@ def decode_event(
             )
         if len(ev.text.encode("utf-8")) > max_text_bytes:
             detail = f"text is longer than {max_text_bytes} bytes"
-            if email_history_cut and ev.channel == "email":
+            if history_cut:
                 from streams.email_thread import own_words
 
                 own = own_words(ev.text)

@@ -790,7 +790,7 @@ class Worker:
             source = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
             try:
                 ev = decode_event(raw, max_event_bytes=s.max_event_bytes, max_text_bytes=s.max_text_bytes,
-                                  email_history_cut=s.email_quoted_history == "cut")
+                                  history_cut=s.quoted_history == "cut")
                 prepared.append(proc.prepare(ev))
                 sources.append(msg.partition)
             except InvalidEvent as invalid:

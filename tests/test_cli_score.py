@@ -70,7 +70,7 @@ def test_without_strict_bad_lines_do_not_fail_the_run(tmp_path) -> None:
 def test_an_email_reply_is_judged_on_what_was_written_this_time(tmp_path, monkeypatch) -> None:
     """With the shipped model: a thank-you reply whose quoted history asks for a manager and threatens the
     ombudsman raises no alert (the model reads the new text only), and its names in the reply line are
-    redacted; with IMON_EMAIL_QUOTED_HISTORY=keep the same email alerts, which is what the cut is for."""
+    redacted; with IMON_QUOTED_HISTORY=keep the same email alerts, which is what the cut is for."""
     text = ("Thanks, that worked. The router is fine now.\n\nKind regards,\nAnna\n\n"
             "On Mon, 3 Dec 2026 at 10:15, Acme Support <support@acme.example> wrote:\n"
             "> Hello Anna, could you please restart the router?\n>\n"
@@ -88,6 +88,6 @@ def test_an_email_reply_is_judged_on_what_was_written_this_time(tmp_path, monkey
     assert cut["alerts"] == [] and cut["labels"]["escalation"] is False and cut["labels"]["human_requested"] is False
     assert 0 < cut["quoted_history_chars"] < len(text)
     assert "Anna" not in cut["text"] and "manager" in cut["text"]  # the record keeps the (redacted) thread
-    monkeypatch.setenv("IMON_EMAIL_QUOTED_HISTORY", "keep")
+    monkeypatch.setenv("IMON_QUOTED_HISTORY", "keep")
     kept = run(tmp_path / "kept.jsonl")
     assert kept["quoted_history_chars"] == 0 and "escalation" in {a["type"] for a in kept["alerts"]}

@@ -155,17 +155,20 @@ def test_the_processor_scores_an_email_on_its_own_words() -> None:
     assert of(outs, "alerts") == []
     (audit,) = of(outs, "audit")
     assert audit["quoted_history_chars"] == rec["quoted_history_chars"]
-    assert h.metrics.registry.get_sample_value("imon_email_quoted_history_total", {"result": "cut"}) == 1
+    assert h.metrics.registry.get_sample_value(
+        "imon_quoted_history_total", {"channel": "email", "result": "cut"}) == 1
 
 
-def test_keep_scores_the_whole_email_and_other_channels_are_untouched() -> None:
+def test_keep_scores_the_whole_email_and_a_pasted_thread_is_cut_in_any_channel() -> None:
     text = "Thanks.\n\nOn Mon, Acme <support@acme.example> wrote:\n> [esc] I want a manager now."
-    h = Harness(email_quoted_history="keep")
+    h = Harness(quoted_history="keep")
     outs = h.run(_email(h, text))
     assert "[esc]" in h.scorer.seen_texts[-1]
     assert [a["type"] for a in of(outs, "alerts")] == ["escalation"]
     assert of(outs, "scored")[0]["quoted_history_chars"] == 0
     chat = Harness()
-    outs = chat.run(chat.event(text))
-    assert "[esc]" in chat.scorer.seen_texts[-1]
-    assert "quoted_history_chars" not in of(outs, "scored")[0]
+    outs = chat.run(chat.event(text), chat.event("[esc] no history here\n> but a quoted line"))
+    assert chat.scorer.seen_texts == ["Thanks.", "[esc] no history here"]
+    first, second = of(outs, "scored")
+    assert first["quoted_history_chars"] > 0 and second["quoted_history_chars"] > 0
+    assert chat.metrics.registry.get_sample_value("imon_quoted_history_total", {"channel": "chat", "result": "cut"}) == 2

@@ -112,14 +112,14 @@ def test_an_email_thread_is_limited_by_what_it_says_before_its_history() -> None
     history = "On Mon, 3 Dec 2026, Acme <support@acme.example> wrote:\n" + "> We are looking into it. " * 600
     raw = orjson.dumps(good(text=reply + history, channel="email"))
     assert len(reply + history) > LIMITS["max_text_bytes"]
-    ev = decode_event(raw, **LIMITS, email_history_cut=True)
+    ev = decode_event(raw, **LIMITS, history_cut=True)
     assert ev.text == reply + history  # decoded whole; the model will read the reply
-    with pytest.raises(InvalidEvent) as e:  # without the cut, or on another channel, the whole text counts
+    with pytest.raises(InvalidEvent) as e:  # without the cut the whole text counts
         decode_event(raw, **LIMITS)
     assert e.value.reason == "text_too_long"
-    with pytest.raises(InvalidEvent):
-        decode_event(orjson.dumps(good(text=reply + history, channel="chat")), **LIMITS, email_history_cut=True)
+    with pytest.raises(InvalidEvent):  # a long text with no history
+        decode_event(orjson.dumps(good(text="I am writing again. " * 500, channel="email")), **LIMITS, history_cut=True)
     long_reply = orjson.dumps(good(text="I am writing again. " * 500 + "\n\n" + history, channel="email"))
     with pytest.raises(InvalidEvent) as e:
-        decode_event(long_reply, **LIMITS, email_history_cut=True)
+        decode_event(long_reply, **LIMITS, history_cut=True)
     assert e.value.reason == "text_too_long" and "before its quoted history" in e.value.detail

@@ -156,7 +156,7 @@ def test_alerts_fire_with_evidence_and_rule(run: dict[str, Any]) -> None:
     assert not [a for a in run["alerts"] if a["interaction_id"] == run["c5"]]
     (reply,) = [r for r in run["scored"] if r["interaction_id"] == run["c5"]]
     assert reply["quoted_history_chars"] > 0 and "Anna" not in reply["text"]
-    assert run["worker"].metric("imon_email_quoted_history_total", result="cut") == 1
+    assert run["worker"].metric("imon_quoted_history_total", channel="email", result="cut") == 1
     # the long email's request stands past the encoder's first window: found, with it as evidence
     (mail,) = [a for a in run["alerts"] if a["interaction_id"] == run["c4"] and a["type"] == "human_requested"]
     assert any("speak to a real person" in p for p in mail["evidence"]), mail["evidence"]

@@ -101,17 +101,17 @@ def test_split_is_stable_and_keeps_copies_together() -> None:
         L.split(exs, 1.0)
 
 
-def test_an_email_turn_is_read_as_the_worker_reads_it(tmp_path: Path) -> None:
+def test_a_reply_is_read_as_the_worker_reads_it(tmp_path: Path) -> None:
     thread = ("Thanks, that worked.\n\nOn Mon, 3 Dec 2026, Acme <support@acme.example> wrote:\n"
               "> I want a manager now or I go to the ombudsman.")
     f = _write(tmp_path / "mail.jsonl", [
         {"text": thread, "channel": "email", "escalation": 0},
-        {"text": thread, "channel": "chat", "escalation": 0},
+        {"text": "I want a manager now.", "channel": "chat", "escalation": 1},
     ])
     mail, chat = L.load([f])
     assert mail.text == "Thanks, that worked."  # its own words, as the worker scores it
-    assert chat.text.startswith("Thanks") and "ombudsman" in chat.text  # other channels: the whole text
-    assert "ombudsman" in L.load([f], email_history_cut=False)[0].text  # IMON_EMAIL_QUOTED_HISTORY=keep
+    assert chat.text == "I want a manager now."
+    assert "ombudsman" in L.load([f], history_cut=False)[0].text  # IMON_QUOTED_HISTORY=keep
     bad = _write(tmp_path / "bad.jsonl", [{"text": "hi", "channel": "fax", "sentiment": "neutral"}])
     with pytest.raises(L.LabelledDataError, match="channel must be one of"):
         L.load([bad])

@@ -160,7 +160,7 @@ IMON_BATCH_SMALL_SIZE: {{ $w.batchSmallSize | int | quote }}
 IMON_BATCH_MAX_WAIT_S: {{ $w.batchMaxWaitSeconds | toString | quote }}
 IMON_MAX_TEXT_BYTES: {{ $w.maxTextBytes | int | quote }}
 IMON_MAX_EVENT_BYTES: {{ $w.maxEventBytes | int | quote }}
-IMON_EMAIL_QUOTED_HISTORY: {{ $w.emailQuotedHistory | quote }}
+IMON_QUOTED_HISTORY: {{ $w.quotedHistory | quote }}
 {{- /* a JSON list: pydantic-settings decodes complex env values as JSON before any validator runs */}}
 IMON_QUEUES: {{ $w.queues | toJson | quote }}
 IMON_DEDUP_WINDOW: {{ $w.dedupWindow | int | quote }}
