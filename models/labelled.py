@@ -148,7 +148,7 @@ def load(paths: Sequence[str | Path], source: str = "labelled", history_cut: boo
     below them (None: as ``IMON_QUOTED_HISTORY`` says, like the worker). Raises
     :class:`LabelledDataError` naming every bad line, ``FileNotFoundError`` for a path that is not there, and
     ``ValueError`` when nothing labelled is found at all."""
-    from streams.email_thread import own_words
+    from streams.email_thread import html_to_text, own_words
     from streams.feedback import read_examples
     from streams.redaction import Redactor
 
@@ -175,7 +175,7 @@ def load(paths: Sequence[str | Path], source: str = "labelled", history_cut: boo
             except ValueError as e:
                 errors.append((str(f), n, str(e)))
                 continue
-            red_text = red.redact(text, None if lang == "und" else lang).text.strip()
+            red_text = red.redact(html_to_text(text), None if lang == "und" else lang).text.strip()
             if history_cut:
                 red_text = own_words(red_text).text
             stem = "feedback" if f.name == FEEDBACK_ROWS else f.stem  # the set's name in reports

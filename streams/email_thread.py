@@ -14,6 +14,10 @@ a customer's abuse is flagged as abusive itself. :func:`own_words` keeps what wa
   them, and the unquoted lines between or after them are kept (inline answers, bottom-posting);
 - when nothing is left (a bare forward), the whole text is read.
 
+An HTML body (a mail platform or chat widget passing the markup on) is first made plain text
+(:func:`html_to_text`: block elements end lines, ``<blockquote>`` lines are ">"-quoted), before redaction, so
+names after a ``<br>`` are found and the history is cut as in a plain-text reply.
+
 Pure text in, text out (no I/O, no model); the worker applies it to the redacted text of every utterance
 (``IMON_QUOTED_HISTORY``; the markers are an email's, but a reply sent with another channel or pasted into a chat
 carries the same history), and a text without them is read whole; the scored record and the audit trail say how
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 #: A reply line, alone or wrapped over up to three lines: "On <date>, <name> <addr> wrote:",
 #: "Op <datum> schreef <naam>:", "Op <datum> heeft <naam> het volgende geschreven:", "Am ... schrieb ...:",
@@ -127,3 +132,85 @@ def own_words(text: str) -> OwnWords:
     if not _WORD.search(body):
         return OwnWords(text, 0, "only_history")
     return OwnWords(body, len(text) - len(body), "cut")
+
+
+# --- HTML bodies ------------------------------------------------------------------------------------------------
+
+#: A tag that only markup has: an HTML body sent as the text (a chat widget or mail platform passing it on).
+_HTML_TAG = re.compile(
+    r"(?i)<(?:!doctype\s+html|html|head|body|div|p|br|span|table|tr|td|blockquote|font|ul|ol|li|h[1-6]|hr|meta|style)"
+    r"(?:\s[^<>]{0,500})?/?>"
+)
+_BLOCK = frozenset({
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "footer", "form", "h1", "h2", "h3",
+    "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "thead",
+    "tfoot", "tr", "ul",
+})  # fmt: skip
+_SKIP = frozenset({"head", "script", "style", "title", "template", "noscript"})
+_SPACE = re.compile(r"\s+")
+
+
+class _Text(HTMLParser):
+    """Plain text of an HTML body: block elements end lines, a ``<blockquote>``'s lines are quoted ("> ") as a
+    plain-text mail program quotes them, scripts and styles are dropped, entities decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self.line: list[str] = []
+        self.quote = 0  # blockquote depth
+        self.line_quote = 0  # the depth the current line started at
+        self.skip = 0
+
+    def _end_line(self) -> None:
+        text = _SPACE.sub(" ", "".join(self.line)).strip()
+        if text or (self.lines and self.lines[-1]):
+            self.lines.append(("> " * self.line_quote if text else "") + text)
+        self.line = []
+        self.line_quote = self.quote
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self.skip += 1
+        elif tag in _BLOCK:
+            self._end_line()
+            if tag == "blockquote":
+                self.quote += 1
+                self.line_quote = self.quote
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK:
+            self._end_line()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag in _BLOCK:
+            self._end_line()
+            if tag == "blockquote":
+                self.quote = max(0, self.quote - 1)
+                self.line_quote = self.quote
+        elif tag == "td":
+            self.line.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            if not "".join(self.line).strip():
+                self.line_quote = self.quote
+            self.line.append(data)
+
+
+def looks_like_html(text: str) -> bool:
+    """Whether ``text`` is an HTML body rather than plain text (it holds a tag only markup has)."""
+    return "<" in text and _HTML_TAG.search(text) is not None
+
+
+def html_to_text(text: str) -> str:
+    """Plain text of an HTML body (:class:`_Text`); a text that is not HTML comes back unchanged."""
+    if not looks_like_html(text):
+        return text
+    parser = _Text()
+    parser.feed(text)
+    parser.close()
+    parser._end_line()
+    return "\n".join(parser.lines).strip()

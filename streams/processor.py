@@ -20,7 +20,7 @@ from typing import Any
 
 from models.base import BINARY_TASKS, Scorer, Utterance, UtteranceScore
 from streams.config import Settings
-from streams.email_thread import own_words
+from streams.email_thread import html_to_text, own_words
 from streams.metrics import Metrics, channel_label
 from streams.redaction import Redactor
 from streams.schema import Event, InvalidEvent, rfc3339, utcnow
@@ -180,7 +180,9 @@ class Processor:
         if ev.type == "utterance" and ev.consented and ev.text is not None:
             asked = st_raw.get("bsn_asked_ts")
             answering = asked is not None and 0.0 <= ev.ts_epoch - float(asked) <= BSN_ANSWER_WINDOW_S
-            red = (self.redactor.for_bsn_answers() if answering else self.redactor).redact(ev.text, ev.language)
+            # an HTML body (markup passed on by a mail platform or chat widget) is read as plain text
+            text = html_to_text(ev.text)
+            red = (self.redactor.for_bsn_answers() if answering else self.redactor).redact(text, ev.language)
             if self.redactor.mentions_bsn(red.text):
                 self._mark_bsn_asked(ev, st_raw)
             p.text, p.redactions, p.to_score = red.text, dict(red.counts), True

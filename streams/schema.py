@@ -116,10 +116,11 @@ def decode_event(
     raw: bytes | bytearray | memoryview | None, *, max_event_bytes: int, max_text_bytes: int,
     history_cut: bool = False,
 ) -> Event:
-    """Decode and validate one raw input event, or raise :class:`InvalidEvent`. With ``history_cut``
-    (``IMON_QUOTED_HISTORY=cut``) the text limit of a reply with quoted history applies to what the model will
-    read, its own words (:func:`streams.email_thread.own_words`): a long email thread with a short reply on top
-    is scored, its size bounded by ``max_event_bytes``."""
+    """Decode and validate one raw input event, or raise :class:`InvalidEvent`. The text limit applies to what
+    the model will read: an HTML body as plain text (:func:`streams.email_thread.html_to_text`) and, with
+    ``history_cut`` (``IMON_QUOTED_HISTORY=cut``), a reply without its quoted history
+    (:func:`streams.email_thread.own_words`), so a long email thread with a short reply on top is scored; the
+    event's size stays bounded by ``max_event_bytes``."""
     if raw is None:
         raise InvalidEvent("bad_json", "empty message (null value)")
     raw = bytes(raw)
@@ -162,14 +163,17 @@ def decode_event(
                 "missing_field", "speaker is required for utterances", ev.event_id, ev.interaction_id
             )
         if len(ev.text.encode("utf-8")) > max_text_bytes:
-            detail = f"text is longer than {max_text_bytes} bytes"
-            if history_cut:
-                from streams.email_thread import own_words
+            from streams.email_thread import html_to_text, own_words
 
-                own = own_words(ev.text)
-                if own.how == "cut" and len(own.text.encode("utf-8")) <= max_text_bytes:
-                    return ev
-                detail += " (and so is what it says before its quoted history)" if own.how == "cut" else ""
+            read = html_to_text(ev.text)  # the model reads an HTML body as plain text
+            if history_cut:
+                own = own_words(read)
+                read = own.text if own.how == "cut" else read
+            if len(read.encode("utf-8")) <= max_text_bytes:
+                return ev
+            detail = f"text is longer than {max_text_bytes} bytes"
+            if read != ev.text:
+                detail += " (and so is the part the model would read: without markup and quoted history)"
             raise InvalidEvent("text_too_long", detail, ev.event_id, ev.interaction_id)
     return ev
 

@@ -172,3 +172,63 @@ def test_keep_scores_the_whole_email_and_a_pasted_thread_is_cut_in_any_channel()
     first, second = of(outs, "scored")
     assert first["quoted_history_chars"] > 0 and second["quoted_history_chars"] > 0
     assert chat.metrics.registry.get_sample_value("imon_quoted_history_total", {"channel": "chat", "result": "cut"}) == 2
+
+
+# --- HTML bodies ---------------------------------------------------------------------------------------------
+
+GMAIL_HTML = (
+    '<html><head><style>p{margin:0}</style></head><body><div dir="ltr"><p>Thanks, that worked.</p>'
+    "<p>Kind regards,<br>Anna</p></div><br><div class=\"gmail_quote\"><div dir=\"ltr\" class=\"gmail_attr\">On Mon, 3 Dec"
+    " 2026 at 10:15, Acme &lt;support@acme.example&gt; wrote:<br></div><blockquote class=\"gmail_quote\">This is the "
+    "third time. I want a manager now or I go to the ombudsman.<blockquote>older</blockquote></blockquote></div></body></html>"
+)
+OUTLOOK_HTML = (
+    '<div>Yes, Friday works.</div><div><br></div><div style="border-top:solid #E1E1E1 1.0pt"><p class="MsoNormal">'
+    "<b>From:</b> Acme Support &lt;support@acme.example&gt;<br><b>Sent:</b> Monday, 3 December 2026 10:15<br><b>To:</b> "
+    "Anna Jansen<br><b>Subject:</b> RE: visit</p></div><p>When can the engineer come? This is the fourth time &amp; "
+    "nobody answers.</p>"
+)
+
+
+def test_an_html_body_is_read_as_plain_text_with_its_quotes_marked() -> None:
+    from streams.email_thread import html_to_text
+
+    text = html_to_text(GMAIL_HTML)
+    assert text == ("Thanks, that worked.\n\nKind regards,\nAnna\n\nOn Mon, 3 Dec 2026 at 10:15, Acme "
+                    "<support@acme.example> wrote:\n\n> This is the third time. I want a manager now or I go to the "
+                    "ombudsman.\n> > older")
+    assert own_words(text).text == "Thanks, that worked.\n\nKind regards,\nAnna"
+    outlook = html_to_text(OUTLOOK_HTML)
+    assert "&amp;" not in outlook and "& nobody" in outlook and "<b>" not in outlook
+    assert own_words(outlook).text == "Yes, Friday works."
+
+
+@pytest.mark.parametrize("text", ["I <3 my <b>new</b> phone", "price < 5 and > 3", "a <EMAIL> b", "<PERSON> here"])
+def test_plain_text_is_not_taken_for_html(text: str) -> None:
+    from streams.email_thread import html_to_text
+
+    assert html_to_text(text) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["<p>", "</p>", "<br>", "<blockquote>", "</blockquote>", "<div a='x'>", "</div>",
+                                 "<style>", "</style>", "&amp;", "&#48;", "text", " ", "\n", "<", ">", "On x, y wrote:"]),
+                max_size=80).map("".join))
+def test_property_html_to_text_never_raises_and_leaves_no_block_tags(text: str) -> None:
+    from streams.email_thread import html_to_text, looks_like_html
+
+    out = html_to_text(text)
+    assert isinstance(out, str)
+    if looks_like_html(text):
+        assert "<p>" not in out and "<br>" not in out and "<div" not in out
+
+
+def test_the_processor_redacts_and_cuts_an_html_reply() -> None:
+    h = Harness()
+    outs = h.run(_email(h, GMAIL_HTML.replace("older", "[esc] older")))
+    assert h.scorer.seen_texts[-1] == "Thanks, that worked.\n\nKind regards,\n<PERSON>"  # the name after <br> is found
+    (rec,) = of(outs, "scored")
+    assert "<p>" not in rec["text"] and "Anna" not in rec["text"] and rec["quoted_history_chars"] > 0
+    assert of(outs, "alerts") == []
+    outs = h.run(h.event("<p>Bel me op &#48;&#54;-12345678</p>", channel="chat"))  # digits written as entities
+    assert "12345678" not in of(outs, "scored")[0]["text"] and "<PHONE>" in of(outs, "scored")[0]["text"]

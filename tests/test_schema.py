@@ -122,4 +122,12 @@ def test_an_email_thread_is_limited_by_what_it_says_before_its_history() -> None
     long_reply = orjson.dumps(good(text="I am writing again. " * 500 + "\n\n" + history, channel="email"))
     with pytest.raises(InvalidEvent) as e:
         decode_event(long_reply, **LIMITS, history_cut=True)
-    assert e.value.reason == "text_too_long" and "before its quoted history" in e.value.detail
+    assert e.value.reason == "text_too_long" and "without markup and quoted history" in e.value.detail
+
+
+def test_an_html_body_is_limited_by_its_plain_text() -> None:
+    styled = '<p style="font-family:Calibri,sans-serif;font-size:11pt;color:#1F497D;margin:0">'
+    html = "<html><body>" + (styled + "Yes, Friday works.</p>") * 100 + "</body></html>"
+    assert len(html) > LIMITS["max_text_bytes"]
+    ev = decode_event(orjson.dumps(good(text=html, channel="email")), **LIMITS)
+    assert ev.text == html
