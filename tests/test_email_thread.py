@@ -232,3 +232,30 @@ def test_the_processor_redacts_and_cuts_an_html_reply() -> None:
     assert of(outs, "alerts") == []
     outs = h.run(h.event("<p>Bel me op &#48;&#54;-12345678</p>", channel="chat"))  # digits written as entities
     assert "12345678" not in of(outs, "scored")[0]["text"] and "<PHONE>" in of(outs, "scored")[0]["text"]
+
+
+ADVERSARIAL = {
+    "unclosed-tags": "<p>" + "<a " * 20_000,
+    "many-lt": "<p>" + "<" * 60_000,
+    "unclosed-comment": "<p><!--" + "x" * 60_000,
+    "many-comments": "<p>" + "<!--" * 15_000,
+    "deep-quotes-many-lines": "<blockquote>" * 5_000 + "<br>x" * 5_000,
+    "entities": "<p>" + "&amp;" * 12_000,
+    "tags": "<p>x</p>" * 7_500,
+    "reply-lines": "On x wrote:\n" * 5_000,
+    "quoted-lines": "> a\n" * 15_000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_adversarial_bodies_take_linear_time_and_bounded_space(name: str) -> None:
+    """~60 KB (the largest event the worker takes): html.parser took 14-47 s on the first two; this must not."""
+    import time
+
+    from streams.email_thread import html_to_text
+
+    text = ADVERSARIAL[name]
+    t0 = time.perf_counter()
+    out = own_words(html_to_text(text)).text
+    assert time.perf_counter() - t0 < 2.0
+    assert len(out) <= 3 * len(text)
