@@ -44,6 +44,7 @@ from tests.doubles import ScriptedScorer
 SETTINGS = Settings(app_id=f"imon-fuzz-{uuid.uuid4().hex[:8]}", kafka_bootstrap="127.0.0.1:1")
 MAX_EVENT = SETTINGS.max_event_bytes
 MAX_TEXT = SETTINGS.max_text_bytes
+CUT = SETTINGS.quoted_history == "cut"  # as the worker decodes
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                 HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])  # fmt: skip
 
@@ -112,7 +113,7 @@ def check_batch(raws: list[bytes], outs: list[Output]) -> None:
     for i, raw in enumerate(raws):
         if i in dlq_offsets:
             continue
-        ev = decode_event(raw, max_event_bytes=MAX_EVENT, max_text_bytes=MAX_TEXT)
+        ev = decode_event(raw, max_event_bytes=MAX_EVENT, max_text_bytes=MAX_TEXT, history_cut=CUT)
         assert ev.event_id in audited or ev.event_id in dlq_ids, f"input {i} has no audit or DLQ record"
 
 
@@ -129,6 +130,12 @@ texts = st.one_of(
     st.sampled_from(["", " ", "\u200b", "\x00", "e\u0301" * 50, "\U0001f469\u200d\U0001f469\u200d\U0001f467" * 20,
                      "\u202eevil\u202c", "ﷺ" * 30, "𝟘𝟙𝟚𝟛 𝟜𝟝𝟞𝟟 𝟠𝟡𝟘𝟙 𝟚𝟛𝟜𝟝", "a\ud800b"]),
     st.integers(MAX_TEXT - 8, MAX_TEXT + 8).map(lambda n: "x" * n),
+    # email threads and HTML bodies around the limit: what the model reads is cut from them
+    st.integers(MAX_TEXT - 8, MAX_TEXT + 8).map(lambda n: "ok\n\nOn Mon, A <a@b.example> wrote:\n> " + "y" * n),
+    st.integers(MAX_TEXT - 8, MAX_TEXT + 8).map(lambda n: "z" * n + "\n\nFrom: A\nSent: Mon\n\nhistory"),
+    st.integers(1, 3000).map(lambda n: "<p>" + "<blockquote>&amp;<br>" * n + "</p>"),
+    st.lists(st.sampled_from(["<p>", "</p>", "<br>", "<blockquote>", "> ", "\n", "On x, y wrote:", "<!--", "&#48;",
+                              "From: A", "Sent: B", "text"]), max_size=40).map("".join),
 )  # fmt: skip
 ids = st.one_of(st.uuids().map(str), st.text(min_size=1, max_size=12), st.text(odd_chars, max_size=3))
 timestamps = st.one_of(
@@ -171,7 +178,7 @@ def encoded(draw: st.DrawFn, values: st.SearchStrategy[Any]) -> bytes:
 # -- decoder ---------------------------------------------------------------------------------------
 def decodes_or_rejects(raw: bytes) -> Event | InvalidEvent:
     try:
-        return decode_event(raw, max_event_bytes=MAX_EVENT, max_text_bytes=MAX_TEXT)
+        return decode_event(raw, max_event_bytes=MAX_EVENT, max_text_bytes=MAX_TEXT, history_cut=CUT)
     except InvalidEvent as e:
         assert e.reason in DLQ_REASONS
         return e
