@@ -953,6 +953,22 @@ def _ethics_rows(cfg: Config) -> list[Row]:
                     decimals=0,
                 ),
                 Panel(
+                    "Quoted email history cut per minute by channel",
+                    "timeseries",
+                    (
+                        Target(
+                            f"sum by (channel, result) (rate(imon_quoted_history_total{job}[{w}])) * 60",
+                            "{{channel}} {{result}}",
+                        ),
+                    ),
+                    "opm",
+                    "Scored utterances by what the quoted-history cut did (IMON_QUOTED_HISTORY): cut, the model read "
+                    "an email reply without the thread below it; none, no history found; only_history, nothing of its "
+                    "own, read whole. Email replies that stay 'none' may come from a mail program whose history "
+                    "markers the cut does not know (README, Email threads).",
+                    w=8,
+                ),
+                Panel(
                     "Audit chain takeovers by result (selected range)",
                     "bargauge",
                     (
@@ -965,7 +981,7 @@ def _ethics_rows(cfg: Config) -> list[Row]:
                     "short",
                     "Audit partitions taken over, by how the chain continued. invalid_tail or unchained_tail "
                     "fires ImonAuditChainBroken.",
-                    w=24,
+                    w=16,
                     h=6,
                     decimals=0,
                     steps=GREEN,
