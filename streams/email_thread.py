@@ -113,11 +113,10 @@ def own_words(text: str) -> OwnWords:
             break
         n = _reply_line_at(lines, i)
         if n:
+            cut = True
             if not _next_is_quoted(lines, i + n):
-                cut = True
                 break
             i += n  # the reply line of a quoted block: dropped with it
-            cut = True
             continue
         if _QUOTED.match(line):
             cut = True

@@ -14,6 +14,8 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
 
+from streams.email_thread import html_to_text, own_words
+
 SCHEMA_VERSION = 1
 
 #: Every reason an event can be dead-lettered for.
@@ -163,8 +165,6 @@ def decode_event(
                 "missing_field", "speaker is required for utterances", ev.event_id, ev.interaction_id
             )
         if len(ev.text.encode("utf-8")) > max_text_bytes:
-            from streams.email_thread import html_to_text, own_words
-
             read = html_to_text(ev.text)  # the model reads an HTML body as plain text
             if history_cut:
                 own = own_words(read)
