@@ -15,7 +15,8 @@ streets, cities, IBANs, BSNs, Belgian national numbers, SSNs, IPs, URLs and some
 
 Some gold spans carry a ``variant`` so the evaluation can report the hard cases apart:
 ``bare`` (a BSN with no context word in the sentence), ``no_cue`` (a name with no cue such as "my name
-is"), ``header`` (a name in an email thread's header or reply line: "From: ...", "On ..., <name> wrote:"),
+is"), ``header`` (a name in an email thread's header or reply line: "From: ...", "On ..., <name> wrote:", the
+surname first or not: "Jansen, Anna", "de Vries, P."),
 ``spoken`` (an email or phone number spelled out as in a call transcript), ``faker`` (Faker's own phone formats).
 """
 
@@ -363,6 +364,9 @@ _POS_EN: dict[str, list[str]] = {
         "OK\n\nOn {date_text} at {time}, {PERSON:header} wrote:\n> > order {order} never arrived",
         "-----Original Message-----\nFrom: {PERSON:header}\nSent: {date_text}\nTo: Customer Service\nSubject: RE: order {order}",
         "From: {PERSON:header} [mailto:{EMAIL}]\nSent: {date_text} {time}\nSubject: ticket {ticket}",
+        # ... and the surname first, as Outlook and some directories write it ("Jansen, Anna", "de Vries, P.")
+        "Sure, Tuesday works.\n\nOn {date_text} at {time} {PERSON_LASTFIRST:header} <{EMAIL}> wrote:\n> Can we book an engineer?",
+        "Still broken.\n\nOn {date_text}, {PERSON_LASTFIRST:header} wrote:\n> Please restart the router.",
     ],
 }
 _POS_NL: dict[str, list[str]] = {
@@ -446,6 +450,8 @@ _POS_NL: dict[str, list[str]] = {
         "Op {date_text} heeft {PERSON:header} het volgende geschreven:\n\n> bestelling {order} is niet aangekomen",
         "-----Oorspronkelijk bericht-----\nVan: {PERSON:header}\nVerzonden: {date_text}\nAan: Klantenservice\nOnderwerp: Antw: bestelling {order}",
         "Van: {PERSON:header} <{EMAIL}>\nDatum: {date_text}\nOnderwerp: ticket {ticket}",
+        "Dinsdag is goed.\n\nOp {date_text} om {time} schreef {PERSON_LASTFIRST:header} <{EMAIL}>:\n> Zullen we een monteur inplannen?",
+        "Nog steeds kapot.\n\nOp {date_text} schreef {PERSON_LASTFIRST:header}:\n> Wilt u de router herstarten?",
     ],
 }
 #: PII-free chatter: most real utterances look like this (used by :func:`typical_utterances`).
@@ -681,6 +687,9 @@ class CorpusGenerator:
             return str(f.last_name())
         if kind == "PERSON_LOWER":
             return f"{f.first_name()} {f.last_name()}".lower()
+        if kind == "PERSON_LASTFIRST":
+            first = str(f.first_name())
+            return f"{f.last_name()}, {first if self.rng.random() < 0.5 else first[0] + '.'}"
         return str(f.first_name() + " " + f.last_name()) if self.rng.random() < 0.8 else str(f.name())
 
     def filler(self, slot: str, language: str, loc: str) -> str:

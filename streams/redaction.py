@@ -205,7 +205,7 @@ _EN_STREET_TYPES = frozenset(
         """street st str avenue ave av road rd lane ln drive dr boulevard blvd court ct courts place pl way
     terrace ter terr close crescent cres square sq squares parkway pkwy circle cir highway hwy trail trl
     row walk gardens gdns garden grove gr hill hills mews park rise view views green vale wharf yard alley
-    loop path pike plaza point pt ridge run track trace common commons crossing xing causeway cove creek
+    loop loaf path pike plaza point pt ridge run track trace common commons crossing xing causeway cove creek
     field fields meadow meadows mill mills port ports river route spur station summit turnpike tunnel
     union unions valley via village villages vista well wells shore shores springs spring stravenue
     junction junctions harbor harbors harbour heights hollow island islands isle key keys knoll knolls lake
@@ -466,8 +466,10 @@ class _Patterns:
         # at the start of a line, quoted or not ("From: Anna Jansen", "> Aan: A. de Vries; Piet Bos"); and the
         # name in a client's reply line ("On Mon, 3 Dec 2026, Anna Jansen wrote:", "Op 3 dec. 2026 schreef
         # Anna Jansen:", "... heeft Anna Jansen het volgende geschreven:").
+        # Mail programs also write the surname first ("Jansen, Anna <...>", "de Vries, P. wrote:").
+        last_first = rf"{name}(?:,[ \t]+(?:{name}|(?:[A-Z]\.[ \t]?){{1,4}}))?"
         self.name_display = c(
-            rf"(?<![\w'’-])(?P<name>{name})(?=[ \t]*(?:<[^<>\s@]+@|\[mailto:|\(mailto:))"
+            rf"(?<![\w'’-])(?P<name>{last_first})(?=[ \t]*(?:<[^<>\s@]+@|\[mailto:|\(mailto:))"
         )
         self.name_display_quoted = c(r'"(?P<name>[^"\n<>@]{1,80})"(?=[ \t]*(?:<[^<>\s@]+@|\[mailto:))')
         self.name_header = c(
@@ -479,7 +481,7 @@ class _Patterns:
         self.header_person = c(r"[ \t]*\"?(?P<name>[^;<>\[\]()\"@\n]*[^;<>\[\]()\"@\n \t])\"?[ \t]*(?:[<\[(][^;]*)?")
         self.name_wrote = c(
             r"^[ \t>]*(?i:(?:on|op|am|le)\b[^\n]{0,160}?(?:,|\bschreef|\bheeft)[ \t]+)"
-            rf"(?P<name>{name})(?=[ \t]+(?i:wrote|schreef|het\s+volgende\s+geschreven|schrieb|a\s+écrit)\b|[ \t]*:[ \t]*$)",
+            rf"(?P<name>{last_first})(?=[ \t]+(?i:wrote|schreef|het\s+volgende\s+geschreven|schrieb|a\s+écrit)\b|[ \t]*:[ \t]*$)",
             re.M,
         )
         # Gazetteer rule: a capitalised first name followed by a surname (optionally with particles).
@@ -1260,9 +1262,26 @@ class Redactor:
 
     def _name_span(self, s: str, m: re.Match[str], *, strict: bool) -> Span | None:
         start, end = m.start("name"), m.end("name")
+        comma = s.find(",", start, end)
+        if comma >= 0 and all(
+            t.lower().strip(".") in _NOT_NAMES or t.lower().strip(".") in _DATE_ABBREVIATIONS
+            for t in s[start:comma].split()
+            if not re.fullmatch(rf"(?:{_NAME_PARTICLES})", t)
+        ):
+            # "Thanks, Anna <anna@x.nl>", "On Mon, Acme <support@acme.example> wrote:": the words before the
+            # comma are not a surname.
+            start = comma + 1
+            while start < end and s[start] in " \t":
+                start += 1
         tokens = s[start:end].split()
         # Drop trailing tokens that are not names ("Sarah From ...", "John Thanks").
+        # After a surname the given name stays, even one that is a word elsewhere ("Bijlsma, Lot", "Jansen, A.").
+        comma_at = next((i for i, t in enumerate(tokens[:-1]) if t.endswith(",")), None)
         while tokens and tokens[-1].lower().strip(".,") in _NOT_NAMES:
+            if comma_at is not None and (
+                len(tokens) == comma_at + 2 or re.fullmatch(r"(?:[A-Z]\.)+", tokens[-1])
+            ):
+                break
             tokens.pop()
         core = [t for t in tokens if not re.fullmatch(rf"(?:{_NAME_PARTICLES})", t)]
         if not core:
@@ -1280,6 +1299,14 @@ class Redactor:
 
 
 _MONTH_WORDS = frozenset(_MONTHS.split("|"))
+# Weekdays and months as a mail program abbreviates them before a comma ("On Mon, Acme <...> wrote:");
+# "Jan" is a name too, so these are not in _NOT_NAMES.
+_DATE_ABBREVIATIONS = frozenset(
+    _words(
+        "mon tue tues wed thu thur thurs fri sat sun jan feb mar apr jun jul aug sep sept oct nov dec "
+        "ma di wo do vr za zo mo mi fr sa so lun mer jeu ven sam dim"
+    )
+)
 
 _SPOKEN_DIGIT_VALUE = {
     "zero": "0", "oh": "0", "o": "0", "nought": "0", "one": "1", "two": "2", "three": "3", "four": "4",

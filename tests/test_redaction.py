@@ -104,6 +104,7 @@ POSITIVES = [
     ("wachtwoord is Geheim123!", "nl", "Geheim123!", "CREDENTIAL"),
     ("exp 04/26, cvv 123", "en", "123", "CREDENTIAL"),
     ("my pin is 1234", "en", "1234", "CREDENTIAL"),
+    ("My new address is Flat 69, Reed Loaf, East Samuelton", "en", "Reed Loaf", "ADDRESS"),  # a USPS street type
     # email threads: the people in a mail program's header and reply lines
     ("Thanks!\n\nOn Mon, 3 Dec 2026 at 10:15, Anna Jansen <anna@example.com> wrote:\n> Hi", "en", "Anna Jansen", "PERSON"),
     ("OK\n\nOn Sun, 2 Dec 2026, Anna Jansen wrote:\n> hi", "en", "Anna Jansen", "PERSON"),
@@ -116,6 +117,13 @@ POSITIVES = [
     ('From: "Smith, John" <john@example.com>', "en", "Smith, John", "PERSON"),
     ("From: John Smith [mailto:john@example.com]\nSent: Monday", "en", "John Smith", "PERSON"),
     ("Le lun. 3 déc. 2026 à 10:15, Marie Dubois <marie@example.fr> a écrit :", "en", "Marie Dubois", "PERSON"),
+    # ... with the surname first, unquoted, as Gmail and Outlook copy a directory's display name
+    ("OK\n\nOn Mon, Dec 3, 2026 at 10:00 AM Jansen, Anna <anna@x.nl> wrote:\n> hi", "en", "Jansen", "PERSON"),
+    ("On 3 Dec 2026, at 10:00, Smith, John wrote:\n> hi", "en", "Smith", "PERSON"),
+    ("Top\n\nOp 3 dec. 2026 schreef de Vries, P.:\n> hoi", "nl", "Vries, P.", "PERSON"),
+    ("Op 10-11-2025 schreef Bijlsma, Lot:\n> hoi", "nl", "Lot", "PERSON"),
+    ("Op ma 3 dec 2026 om 10:00 schreef van der Berg, J. <j@x.nl>:", "nl", "Berg, J.", "PERSON"),
+    ("Am 03.12.2026 um 10:00 schrieb Müller, Hans <hans@x.de>:", "en", "Müller", "PERSON"),
 ]
 
 
@@ -166,6 +174,19 @@ NEGATIVES = [
     "I want this fixed. To: whom it may concern",
     "It broke on 24 May 2026, Mark says it is the battery",
 ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Thanks, Anna <anna@x.nl>", "Thanks, <PERSON> <<EMAIL>>"),
+        ("Jansen, A. <a@x.nl>", "<PERSON> <<EMAIL>>"),
+        ("On Monday, Customer Service <cs@x.nl> wrote:", "On Monday, Customer Service <<EMAIL>> wrote:"),
+    ],
+)
+def test_surname_first_display_names(redactor: Redactor, text: str, expected: str) -> None:
+    """A "Surname, Given" display name is one person; words before the comma that are not a surname stay."""
+    assert redactor.redact(text).text == expected
 
 
 @pytest.mark.parametrize("text", NEGATIVES)
