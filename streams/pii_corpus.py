@@ -351,6 +351,8 @@ _POS_EN: dict[str, list[str]] = {
         "Can I speak with Mr {PERSON_LAST}?",
         "Dear {PERSON},",
         "Kind regards,\n{PERSON}",
+        "That fixed it.\n\nThanks again,\n{PERSON}",
+        "Please call me back.\n\nTake care,\n{PERSON}",
         "Thanks,\n{PERSON}",
         "the account is in the name of {PERSON}",
         "Hello {PERSON_FIRST}, thanks for waiting.",
@@ -438,6 +440,8 @@ _POS_NL: dict[str, list[str]] = {
         "Spreek ik met meneer {PERSON_LAST}?",
         "Ik ben {PERSON_FIRST} en ik bel over {order}",
         "Met vriendelijke groet,\n{PERSON}",
+        "Het werkt weer.\n\nBedankt,\n{PERSON}",
+        "Graag een reactie.\n\nAlvast bedankt,\n{PERSON}",
         "Beste {PERSON_FIRST},",
         "mevrouw {PERSON_LAST} heeft gebeld",
         "de rekening staat op naam van {PERSON}",
@@ -496,6 +500,7 @@ _CHAT_NL = [
     "Kunt u mij een bevestiging mailen?",
 ]
 _NEG_EN = [
+    "I'm talking to my lawyer about order {order}",
     "Where is my order {order}? It was due on {date}.",
     "I was charged {amount} twice on {date}",
     "The delivery slot is {time} to {time2}.",
@@ -522,6 +527,7 @@ _NEG_EN = [
     "Card ending in {last4} was charged {amount}",
 ]
 _NEG_NL = [
+    "ik spreek met mijn advocaat over bestelling {order}",
     "Waar is mijn bestelling {order}? Die zou op {date} komen.",
     "Er is twee keer {amount} afgeschreven op {date}",
     "Het bezorgmoment is tussen {time} en {time2}.",

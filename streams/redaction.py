@@ -286,6 +286,11 @@ _NAME_TOKEN = (
 )
 _LOWER_TOKEN = r"[a-zß-öø-ÿ][a-zß-öø-ÿ]+(?:[-'’][a-zß-öø-ÿ]+){0,2}"
 _INITIALS = r"(?:[A-Z]\.\s?){1,4}"
+# Lower-case words after a strong cue that begin a phrase, not a name ("talking to my lawyer", "to someone").
+_NOT_LOWER_NAME = (
+    r"(?:my|your|his|her|their|our|the|a|an|this|that|some|someone|somebody|anyone|anybody|nobody|everyone|"
+    r"mijn|uw|je|jouw|zijn|haar|hun|onze|ons|de|het|een|iemand|niemand)"
+)
 
 
 class _Patterns:
@@ -301,7 +306,7 @@ class _Patterns:
         )
         # Spoken / obfuscated form (call transcripts): "jan dot smit at gmail dot com", "jan (at) x.nl".
         self.email_spoken = c(
-            r"(?i)\b(?:[\w-]{1,64}(?:\s+(?:dot|punt)\s+|\s?[._-]\s?)){0,3}[\w-]{1,64}\s*"
+            r"(?i)\b(?:[\w'’-]{1,64}(?:\s+(?:dot|punt)\s+|\s?[._-]\s?)){0,3}[\w'’-]{1,64}\s*"
             r"(?:\s(?:at|apenstaartje|et)\s|\(at\)|\[at\]|\{at\}|@)\s*"
             r"[\w-]{1,63}(?:\s*(?:\s(?:dot|punt)\s|\.|\(dot\)|\[dot\])\s*[\w-]{1,63}){0,3}?"
             r"\s*(?:\s(?:dot|punt)\s|\.|\(dot\)|\[dot\])\s*"
@@ -309,7 +314,7 @@ class _Patterns:
         )
         self.iban_start = c(r"(?<![A-Za-z0-9])([A-Za-z]{2})([0-9]{2})")
         self.digit_run = c(r"(?<![0-9])[0-9](?:[ \-.]?[0-9]){7,40}(?![0-9])")
-        self.card_run = c(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,30}(?![0-9])")
+        self.card_run = c(r"(?<![0-9+])[0-9](?:[ -]?[0-9]){12,30}(?![0-9])")
         self.ssn_sep = c(
             r"(?<![0-9-])(?!000|666)[0-9]{3}([- ])(?!00)[0-9]{2}\1(?!0000)[0-9]{4}(?![0-9]|-[0-9])"
         )
@@ -329,6 +334,7 @@ class _Patterns:
         self.ipv4 = c(
             r"(?<![0-9.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?![0-9]|\.[0-9])"
         )
+        self.phone_country_before = c(r"(?:\+|(?<![0-9])00)[1-9][0-9]{0,2}[ \t]*(?:\(0\)[ \t]*)?$")
         self.ipv6 = c(
             r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:[0-9]{1,3}\.){3}[0-9]{1,3})?(?![0-9A-Fa-f:])"
         )
@@ -434,7 +440,7 @@ class _Patterns:
             r"call\s+me|you\s+can\s+call\s+me|spreek\s+ik\s+met|spreekt\s+met|spreek\s+je\s+met|speaking\s+with|"
             r"speaking\s+to|talking\s+to|talking\s+with|account\s+holder\s+is|in\s+the\s+name\s+of|"
             r"op\s+naam\s+van|ten\s+name\s+van|t\.n\.v\.?|attn\.?|c/o)\s+)"
-            rf"(?P<name>{name}|{lower_name})"
+            rf"(?P<name>{name}|(?!{_NOT_LOWER_NAME}\b){lower_name})"
         )
         self.name_honorific = c(
             rf"(?<![0-9] )(?i:\b(?:{_HONORIFICS})\.?\s+)(?P<name>{name}|(?:(?:{_NAME_PARTICLES})\s+){{0,3}}{_LOWER_TOKEN})"
@@ -456,7 +462,9 @@ class _Patterns:
         )
         self.name_signoff = c(
             r"(?i:\b(?:regards|kind\s+regards|best\s+regards|warm\s+regards|best\s+wishes|sincerely|"
-            r"yours\s+sincerely|yours\s+faithfully|yours\s+truly|cheers|many\s+thanks|thanks|thank\s+you|best|"
+            r"yours\s+sincerely|yours\s+faithfully|yours\s+truly|yours|take\s+care|cheers|many\s+thanks|"
+            r"thanks(?:\s+again)?|thank\s+you(?:\s+again|\s+for\s+your\s+help)?|best|"
+            r"(?:alvast\s+)?bedankt|dank\s+(?:je|u)(?:\s*wel)?|dankjewel|dankuwel|met\s+dank|"
             r"met\s+vriendelijke\s+groet(?:en)?|vriendelijke\s+groet(?:en)?|hartelijke\s+groet(?:en)?|"
             r"groet(?:en|jes)?|mvg|m\.v\.g\.?|gr\.?|liefs)\s*[,.!:]?[ \t]*\n?[ \t]*(?:-\s*)?)"
             rf"(?P<name>{name})(?=\s*$|\s*\n|\s*[.,!]\s*$)"
@@ -892,6 +900,8 @@ class Redactor:
         p = self._p
         if "." in s:
             for m in p.ipv4.finditer(s):
+                if p.phone_country_before.search(s, max(0, m.start() - 12), m.start()):
+                    continue  # "+32 71.25.12.47": a Belgian number written with dots, left to the phone rules
                 yield Span(m.start(), m.end(), "IP")
         if s.count(":") >= 2:
             for m in p.ipv6.finditer(s):
@@ -1346,7 +1356,7 @@ _CUES_HERE = frozenset(_words("here hier speaking aan"))
 _CUES_SIGNOFF = frozenset(
     _words(
         "regards sincerely faithfully truly cheers thanks thank best wishes groet groeten groetjes "
-        "vriendelijke hartelijke mvg gr liefs"
+        "vriendelijke hartelijke mvg gr liefs yours care bedankt dank dankjewel dankuwel"
     )
 )
 

@@ -105,6 +105,17 @@ POSITIVES = [
     ("exp 04/26, cvv 123", "en", "123", "CREDENTIAL"),
     ("my pin is 1234", "en", "1234", "CREDENTIAL"),
     ("My new address is Flat 69, Reed Loaf, East Samuelton", "en", "Reed Loaf", "ADDRESS"),  # a USPS street type
+    # seen in new corpus draws: a Belgian number with dots is not an IP, a "+" number not a card, "o'brien" spoken
+    ("my number is +32 71.25.12.47", "en", "25.12.47", "PHONE"),
+    ("mijn nummer is +32 (0)53.58.42.23", "nl", "58.42.23", "PHONE"),
+    ("+49-171-62573787 is mijn nieuwe nummer", "nl", "62573787", "PHONE"),
+    ("my address is charles dot o'brien at ziggo dot net", "en", "charles", "EMAIL"),
+    # sign-offs that end an email ("Bedankt," was missed until the simulator's emails showed it)
+    ("Het werkt weer.\n\nBedankt,\nAnna de Vries", "nl", "Vries", "PERSON"),
+    ("Graag een reactie.\n\nAlvast bedankt,\nPieter Jansen", "nl", "Jansen", "PERSON"),
+    ("Dank u wel,\nFatima El Amrani", "nl", "Amrani", "PERSON"),
+    ("That fixed it.\n\nThanks again,\nJohn Miller", "en", "Miller", "PERSON"),
+    ("Please call me back.\n\nTake care,\nWei Chen", "en", "Chen", "PERSON"),
     # email threads: the people in a mail program's header and reply lines
     ("Thanks!\n\nOn Mon, 3 Dec 2026 at 10:15, Anna Jansen <anna@example.com> wrote:\n> Hi", "en", "Anna Jansen", "PERSON"),
     ("OK\n\nOn Sun, 2 Dec 2026, Anna Jansen wrote:\n> hi", "en", "Anna Jansen", "PERSON"),
@@ -173,6 +184,10 @@ NEGATIVES = [
     "Aan: Klantenservice\nOnderwerp: Antw: bestelling",
     "I want this fixed. To: whom it may concern",
     "It broke on 24 May 2026, Mark says it is the battery",
+    # a strong cue before a phrase, not a name
+    "Then why am I still paying?! I'm talking to my lawyer and posting this everywhere.",
+    "can I be talking to someone real",
+    "I was speaking to the manager yesterday",
 ]
 
 
