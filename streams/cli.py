@@ -153,6 +153,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 count=args.count if args.count is not None else (None if args.duration else 1000),
                 seed=args.seed,
                 bad_ratio=args.bad_ratio,
+            email_threads=args.email_threads,
                 progress=not args.quiet and args.output != "-",
             )
         finally:
@@ -174,6 +175,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             count=args.count,
             seed=args.seed,
             bad_ratio=args.bad_ratio,
+            email_threads=args.email_threads,
             progress=not args.quiet,
         )
     except KeyboardInterrupt:
@@ -279,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "each run, printed, since a worker counts a replayed event id as a duplicate, not a new event)")
     sm.add_argument("--bad-ratio", type=_number(float, 0, 1), default=0.02,
                     help="share of malformed events, 0 to 1 (default 0.02)")
+    sm.add_argument("--email-threads", action=argparse.BooleanOptionalAction, default=True,
+                    help="write the email channel's customer turns as emails: greeting, sign-off with a name, and "
+                    "from the second on the thread quoted below a reply line or an Outlook header block, which the "
+                    "worker cuts before scoring (default: on; --no-email-threads sends the one-line turns that "
+                    "imon bench and the tests replay)")
     sm.add_argument("--topic", help="topic to produce to (default IMON_TOPIC_INPUT)")
     sm.add_argument("--output", help="write JSONL to this file ('-' = stdout) instead of Kafka")
     sm.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

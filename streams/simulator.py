@@ -3,6 +3,8 @@
 Scenarios: resolved questions, frustration that escalates, requests for a human (answered or left
 waiting), reports of unfair treatment and abusive turns, conversations without consent, PII in the
 text, and a share of malformed events that must land in the DLQ. Seeded, so a run is reproducible.
+With ``email_threads`` (``imon simulate``'s default) the email channel's customer turns are written as emails
+with their thread quoted below; the benchmarks, soak and tests replay the one-line turns.
 """
 
 from __future__ import annotations
@@ -192,6 +194,30 @@ NAMES = ("Anna de Vries", "John Miller", "Fatima El Amrani", "Pieter Jansen", "M
 BAD_KINDS = ("bad_json", "missing_field", "wrong_type", "oversized", "not_utf8", "not_object", "bad_ts")
 
 
+# How a customer writes an email: greeting, sign-off, and the reply line or header block the mail program puts
+# above the quoted thread (see streams/email_thread.py, which cuts it before the model reads the text).
+_EMAIL: dict[str, dict[str, Any]] = {
+    "en": {
+        "greeting": ("Hello,", "Hi,", "Dear customer service,", "Good morning,"),
+        "signoff": ("Kind regards,", "Thanks,", "Best regards,", "Regards,"),
+        "service": "Customer Service",
+        "address": "support@example.com",
+        "reply": "On {date} at {time}, {service} <{address}> wrote:",
+        "header": "-----Original Message-----\nFrom: {service} <{address}>\nSent: {date} {time}\n"
+        "To: {name} <{email}>\nSubject: RE: your question",
+    },
+    "nl": {
+        "greeting": ("Beste klantenservice,", "Hallo,", "Goedemiddag,", "Geachte heer/mevrouw,"),
+        "signoff": ("Met vriendelijke groet,", "Groeten,", "Mvg,", "Bedankt,"),
+        "service": "Klantenservice",
+        "address": "klantenservice@example.nl",
+        "reply": "Op {date} om {time} schreef {service} <{address}>:",
+        "header": "-----Oorspronkelijk bericht-----\nVan: {service} <{address}>\nVerzonden: {date} {time}\n"
+        "Aan: {name} <{email}>\nOnderwerp: RE: uw vraag",
+    },
+}
+
+
 @dataclass
 class _Conversation:
     iid: str
@@ -205,15 +231,27 @@ class _Conversation:
     pos: int = -1  # -1 = start event not sent yet
     done: bool = False
     slots: dict[str, str] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)  # the texts sent so far, for email threads
 
 
 class Simulator:
     """Generates input events (as dicts, or raw bytes for malformed ones)."""
 
     def __init__(
-        self, seed: int = 0, bad_ratio: float = 0.02, no_consent_ratio: float = 0.05, active: int = 50
+        self,
+        seed: int = 0,
+        bad_ratio: float = 0.02,
+        no_consent_ratio: float = 0.05,
+        active: int = 50,
+        email_threads: bool = False,
     ):
+        """``email_threads``: customer turns in the email channel are written as emails (greeting, sign-off
+        with the customer's name, and from the second turn on the thread quoted below a reply line or an
+        Outlook header block). Off, the stream is the short one-line turns the benchmarks and tests replay;
+        on, the same conversations and event ids with only those texts longer (their own random source)."""
         self.rng = random.Random(seed)
+        self.email_threads = email_threads
+        self._email_rng = random.Random(f"email-{seed}")
         self.bad_ratio = bad_ratio
         self.no_consent_ratio = no_consent_ratio
         self.active_target = active
@@ -266,6 +304,24 @@ class Simulator:
         ev.update(extra)
         return ev
 
+    def _email(self, c: _Conversation, said: str) -> str:
+        """``said`` as the customer's email: greeting and sign-off on the first, and the thread so far quoted
+        below a reply line (">"-quoted, newest first) or an Outlook header block on the ones after it."""
+        r = self._email_rng
+        style = _EMAIL[c.language]
+        body = f"{said}\n\n{r.choice(style['signoff'])}\n{c.slots['name']}"
+        if not c.history:
+            return f"{r.choice(style['greeting'])}\n\n{body}"
+        fill = dict(
+            date=f"{r.randint(1, 28)}-{r.randint(1, 12)}-2026", time=f"{r.randint(8, 18)}:{r.choice(['05', '30', '47'])}",
+            service=style["service"], address=style["address"], name=c.slots["name"], email=c.slots["email"],
+        )  # fmt: skip
+        earlier = list(reversed(c.history))
+        if r.random() < 0.6:
+            quoted = "\n>\n".join("\n".join(f"> {line}" for line in t.split("\n")) for t in earlier)
+            return f"{body}\n\n{style['reply'].format(**fill)}\n{quoted}"
+        return f"{body}\n\n{style['header'].format(**fill)}\n\n" + "\n\n".join(earlier)
+
     def _bad(self) -> bytes:
         kind = self.rng.choice(BAD_KINDS)
         base = {
@@ -309,7 +365,12 @@ class Simulator:
                 ev = self._event(c, "start")
             elif c.pos < len(c.turns):
                 speaker, text = c.turns[c.pos]
-                extra: dict[str, Any] = {"speaker": speaker, "text": text.format(**c.slots)}
+                said = text.format(**c.slots)
+                extra: dict[str, Any] = {"speaker": speaker, "text": said}
+                if self.email_threads and c.channel == "email":
+                    if speaker == "customer":
+                        extra["text"] = self._email(c, said)
+                    c.history.append(said)
                 if speaker == "agent":
                     extra["agent_id"] = f"agent-{r.randint(1, 40):03d}"
                 ev = self._event(c, "utterance", **extra)
@@ -331,11 +392,12 @@ def run_simulation(
     seed: int = 0,
     bad_ratio: float = 0.02,
     progress: bool = True,
+    email_threads: bool = False,
 ) -> int:
     """Send events through ``send(key, value)`` at ``rate`` per second; returns how many were sent."""
     from tqdm import tqdm
 
-    sim = Simulator(seed=seed, bad_ratio=bad_ratio)
+    sim = Simulator(seed=seed, bad_ratio=bad_ratio, email_threads=email_threads)
     t0 = time.monotonic()
     sent = 0
     bar = tqdm(total=count, unit="ev", disable=not progress, desc="simulate")
