@@ -1182,7 +1182,7 @@ class Redactor:
         for m in self._p.spoken_digits.finditer(s):
             digits = []
             repeat = 1
-            for w in re.findall(r"[a-z]+", m.group().lower()):
+            for w in re.findall(r"[^\W\d_]+", m.group().lower()):  # "één" too, not only [a-z]
                 if w in ("double", "dubbel"):
                     repeat = 2
                 elif w in ("triple", "tripel"):

@@ -110,6 +110,8 @@ POSITIVES = [
     ("mijn nummer is +32 (0)53.58.42.23", "nl", "58.42.23", "PHONE"),
     ("+49-171-62573787 is mijn nieuwe nummer", "nl", "62573787", "PHONE"),
     ("my address is charles dot o'brien at ziggo dot net", "en", "charles", "EMAIL"),
+    # "één" spoken: the redactor raised on it and the worker replaced the whole utterance (blind PII probe)
+    ("mijn gsm is nul vier zeven acht twee vijf drie één nul negen", "nl", "vier zeven", "PHONE"),
     # sign-offs that end an email ("Bedankt," was missed until the simulator's emails showed it)
     ("Het werkt weer.\n\nBedankt,\nAnna de Vries", "nl", "Vries", "PERSON"),
     ("Graag een reactie.\n\nAlvast bedankt,\nPieter Jansen", "nl", "Jansen", "PERSON"),
