@@ -27,18 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def _gold_spans(row: dict[str, Any]) -> list[tuple[int, int, str]]:
-    """Each labelled value's position in the text; a value listed twice takes its next occurrence."""
+    """Each labelled value's position in the text: longest values first, each at its first occurrence that no
+    value placed before it covers ("Jasmine" signed below "Name: Jasmine Ortiz" is the second "Jasmine")."""
     out: list[tuple[int, int, str]] = []
-    used: dict[str, int] = defaultdict(int)
-    for p in row["pii"]:
-        start = -1
-        for _ in range(used[p["text"]] + 1):
+    for p in sorted(row["pii"], key=lambda p: -len(p["text"])):
+        start = row["text"].find(p["text"])
+        while start >= 0 and any(start < e and s < start + len(p["text"]) for s, e, _ in out):
             start = row["text"].find(p["text"], start + 1)
         if start < 0:
-            raise SystemExit(f"{row['id']}: {p['text']!r} is not in the text")
-        used[p["text"]] += 1
+            raise SystemExit(f"{row['id']}: {p['text']!r} is not in the text (or not as often as it is listed)")
         out.append((start, start + len(p["text"]), p["type"]))
-    return out
+    return sorted(out)
 
 
 def main() -> None:

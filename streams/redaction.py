@@ -251,7 +251,7 @@ _HONORIFICS = (
 )
 _NAME_PARTICLES = (
     r"van|de|der|den|het|'t|ter|ten|te|in|op|la|le|du|da|di|dos|del|von|zu|el|al|bin|ben|ibn|mac|"
-    r"Van|De|Der|Den|Ter|Ten|El|Al|La|Le|Du|Da|Di|Von|Mac"
+    r"Van|De|Der|Den|Ter|Ten|El|Al|La|Le|Du|Da|Di|Von|Mac|Ó|Ní|Nic|Mc"
 )
 # Capitalised words that follow a weak name cue ("this is", "I'm", "Hi") but are not names.
 _NOT_NAMES = frozenset(
@@ -280,9 +280,11 @@ _NOT_NAMES = frozenset(
 )
 
 # "O'Brien", "D'Angelo"; not the contractions "I've" / "I'll", which have the same shape.
+# Letters: Latin-1 and Latin Extended-A (Wiśniewski, Yıldız, Łukasz, Dvořák); the block mixes cases, so an
+# Extended-A letter may begin a name either way.
 _NAME_TOKEN = (
-    r"(?:(?!I['’](?:ve|ll)\b)[A-ZÀ-ÖØ-Þ]['’][A-Za-zÀ-ÖØ-öø-ÿ][a-zß-öø-ÿ]+|[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)"
-    r"(?:[-'’][A-ZÀ-ÖØ-Þa-zß-öø-ÿ][a-zß-öø-ÿ]+){0,2}"
+    r"(?:(?!I['’](?:ve|ll)\b)[A-ZÀ-ÖØ-ÞĀ-ſ]['’][A-Za-zÀ-ÖØ-öø-ÿĀ-ſ][a-zß-öø-ÿĀ-ſ]+|[A-ZÀ-ÖØ-ÞĀ-ſ][a-zß-öø-ÿĀ-ſ]+(?:[A-ZÀ-ÖØ-ÞĀ-ſ][a-zß-öø-ÿĀ-ſ]+)?)"
+    r"(?:[-'’][A-ZÀ-ÖØ-Þa-zß-öø-ÿĀ-ſ][a-zß-öø-ÿĀ-ſ]+){0,2}"
 )
 _LOWER_TOKEN = r"[a-zß-öø-ÿ][a-zß-öø-ÿ]+(?:[-'’][a-zß-öø-ÿ]+){0,2}"
 _INITIALS = r"(?:[A-Z]\.\s?){1,4}"
@@ -324,7 +326,7 @@ class _Patterns:
         # Context words start a word: "Sofia" is no "sofi", "stubborn" no "born", "e-mailadres" no "adres".
         self.bsn_ctx = c(rf"(?i)\b(?:{_BSN_CONTEXT})")
         self.ssn_ctx = c(rf"(?i)\b(?:{_SSN_CONTEXT})")
-        self.be_rrn = c(r"(?<![0-9])[0-9]{2}[.]?[0-9]{2}[.]?[0-9]{2}[ .-]?[0-9]{3}[ .-]?[0-9]{2}(?![0-9])")
+        self.be_rrn = c(r"(?<![0-9])[0-9]{2}[. ]?[0-9]{2}[. ]?[0-9]{2}[ .-]?[0-9]{3}[ .-]?[0-9]{2}(?![0-9])")
         self.fr_nir = c(
             r"(?<![0-9])[12][ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?(?:[0-9]{2}|2[AB])[ ]?[0-9]{3}[ ]?[0-9]{3}[ ]?[0-9]{2}(?![0-9])"
         )
@@ -351,6 +353,7 @@ class _Patterns:
         self.phone_ext_tail = c(r"(?i)\s*(?:x|ext\.?|extension|toestel|tst\.?)\s*[0-9]{1,6}$")
         self.phone_ext = c(r"(?i)\s*(?:x|ext\.?|extension|toestel|tst\.?)\s*[0-9]{1,6}(?![0-9])")
         self.phone_prefix = c(r"(?:\+|00)[0-9]{1,3}[ .\-]?(?:\(0\))?[ .\-]?$")
+        self.hours_shape = c(r"^[0-9]{1,2}[.:][0-9]{2}[ \t]*[-–][ \t]*[0-9]{1,2}[.:][0-9]{2}$")  # "8.00-20.00"
         self.date_shape = c(
             r"^(?:[0-9]{1,2}[./-][0-9]{1,2}[./-][0-9]{2,4}|[0-9]{4}[./-][0-9]{1,2}[./-][0-9]{1,2})$"
         )
@@ -427,6 +430,11 @@ class _Patterns:
             r"(?<![\w-])(?:Laan|Plein|Kade|Dreef|Singel|Gracht|Dijk|Markt|Weg|Rue|Avenue|Chaussée|Steenweg)"
             r"[ \t]+(?:(?:van|de|der|den|het|ten|ter|op|la|le|du|des|d')[ \t]*){1,3}(?:[A-Z][\w'’-]{0,25}[ \t]+){0,2}$"
         )
+        self.flat_before = c(
+            r"(?i:\b(?:flat|apartment|apt\.?|unit|suite|appartement)[ \t]+[0-9]{1,4}[A-Za-z]?|(?<![0-9/])[0-9]{1,3}/[0-9]{1,3})"
+            r",?[ \t]*$"
+        )
+        self.street_after = c(r",[ \t]*((?:[A-Z][\w'’-]+[ \t]+){1,3}[A-Z][\w'’-]+)")
         self.po_box = c(r"(?i)\b(?:p\.?\s?o\.?\s+box|postbus|postbox)\s+[0-9]{1,6}\b")
         # Names.
         name = (
@@ -438,7 +446,9 @@ class _Patterns:
             r"(?i:\b(?:(?:my|his|her|their|the\s+customer's|the\s+caller's)\s+name\s+(?:is|was)|my\s+name['’]s|"
             r"name\s*:|naam\s*:|(?:mijn|zijn|haar|hun)\s+naam\s+(?:is|was)|ik\s+heet|i\s+am\s+called|"
             r"call\s+me|you\s+can\s+call\s+me|spreek\s+ik\s+met|spreekt\s+met|spreek\s+je\s+met|speaking\s+with|"
-            r"speaking\s+to|talking\s+to|talking\s+with|account\s+holder\s+is|in\s+the\s+name\s+of|"
+            r"speaking\s+to|talking\s+to|talking\s+with|account\s+holder\s+is|account\s+holder\s*:|"
+            r"rekeninghouder\s*:?|tenaamstelling\s*:?|(?:voornaam|achternaam|roepnaam|surname|first\s+name|"
+            r"last\s+name|given\s+name|family\s+name|full\s+name|applicants?|aanvragers?)\s*:|in\s+the\s+name\s+of|"
             r"op\s+naam\s+van|ten\s+name\s+van|t\.n\.v\.?|attn\.?|c/o)\s+)"
             rf"(?P<name>{name}|(?!{_NOT_LOWER_NAME}\b){lower_name})"
         )
@@ -447,12 +457,30 @@ class _Patterns:
         )
         self.name_weak = c(
             r"(?<![0-9] )(?i:\b(?:speak\s+(?:to|with)|(?:kan|mag)\s+ik|this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
-            r"my\s+(?:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|sister|colleague|friend)|"
-            r"mijn\s+(?:man|vrouw|partner|zoon|dochter|moeder|vader|broer|zus|collega|vriend|vriendin)|"
+            r"(?:my|her|his|our|their)\s+(?:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|sister|colleague|friend)|"
+            r"(?:spoke|spoken|talked|chatted)\s+(?:to|with)|(?:gesproken|gebeld|gechat)\s+met|medewerker|name|naam|"
+            r"(?:mijn|haar|zijn|onze|hun)\s+(?:man|vrouw|partner|zoon|dochter|moeder|vader|broer|zus|collega|vriend|vriendin)|"
             r"dear|hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|beste|geachte|hoi|hallo|dag|"
             r"goedemorgen|goedemiddag|goedenavond|thanks|thank\s+you|bedankt|dank\s+je(?:wel)?|dank\s+u(?:wel)?|"
             r"colleague|collega|agent|transfer\s+you\s+to|doorverbinden\s+met|ask\s+for|vraag\s+naar)[ \t,]+)"
             rf"(?P<name>{name})"
+        )
+        # A word spelled letter by letter in a call ("m a c l e o d", "o apostrophe n e i l l"): a name or an
+        # address, nearly always; four letters at least.
+        self.spelled = c(
+            r"(?<![\w'’])(?:[A-Za-z](?:[ \t]+(?i:apostrophe|apostrof|dash|hyphen|streepje|koppelteken)[ \t]+|[ \t]+|-)){3,}"
+            r"[A-Za-z](?![\w'’])"
+        )
+        # "(ik heb) met Fatima gesproken / gebeld".
+        self.name_met_spoke = c(
+            rf"\b(?i:met)[ \t]+(?P<name>{name})(?=[ \t]+(?i:gesproken|gebeld|gechat|gemaild|contact)\b)"
+        )
+        # A second person joined to a found one: "spoke to Hannah and Yusuf", "Kevin Boateng en Mirjam de Graaf".
+        self.name_and = c(rf"(?:[ \t]*\([^()\n]{{0,40}}\))?,?[ \t]+(?:and|en|&)[ \t]+(?P<name>{name})")
+        # An email's name alone on its last line, or on the line above the quoted history ("\n\nDaniel\n\nOn ...").
+        self.name_lastline = c(
+            rf"\n[ \t]*\n[ \t>]*(?P<name>{name})[ \t]*(?=\s*\Z|\s*\n[ \t>]*(?:(?i:on|op|am|le)\b[^\n]*"
+            r"(?i:wrote|schreef|geschreven|schrieb|écrit)|-{3,}|_{5,}|(?i:from|van|sent|verzonden)[ \t]*:))"
         )
         self.name_met = c(
             rf"(?:^|[.!?,\-–]\s*|\n)\s*(?i:met)\s+(?P<name>{name})(?=\s*[,.!?\n]|\s+(?i:van|from|hier|here)\b)"
@@ -466,7 +494,8 @@ class _Patterns:
             r"thanks(?:\s+again)?|thank\s+you(?:\s+again|\s+for\s+your\s+help)?|best|"
             r"(?:alvast\s+)?bedankt|dank\s+(?:je|u)(?:\s*wel)?|dankjewel|dankuwel|met\s+dank|"
             r"met\s+vriendelijke\s+groet(?:en)?|vriendelijke\s+groet(?:en)?|hartelijke\s+groet(?:en)?|"
-            r"groet(?:en|jes)?|mvg|m\.v\.g\.?|gr\.?|liefs)\s*[,.!:]?[ \t]*\n?[ \t]*(?:-\s*)?)"
+            r"groet(?:en|jes)?|mvg|m\.v\.g\.?|gr\.?|liefs|thanks\s+a\s+(?:million|lot|bunch))\s*[,.!:]?[ \t]*"
+            r"(?:\n[ \t]*(?:>[ \t]*)*){0,2}(?:-\s*)?)"
             rf"(?P<name>{name})(?=\s*$|\s*\n|\s*[.,!]\s*$)"
         )
         # Email threads: the people in a reply's header lines and quoted history. A display name before an
@@ -503,9 +532,17 @@ class _Patterns:
         )
         self.credential = c(
             r"(?i)\b(?:(?:my\s+|the\s+|mijn\s+|het\s+)?(?:password|passwd|pwd|passcode|wachtwoord|inlogcode|toegangscode)"
-            r"(?:\s+(?:is|was|=|:)|\s*[:=])\s*(?P<value>[^\s]{1,64})"
+            r"(?:\s+(?:is|was|=|:)|\s*[:=])\s*(?:(?:uh|um|uhm|erm|eh|ehm)\s+)?(?P<value>[^\s]{1,64})"
             r"|(?:pin|pincode|pin\s+code|cvv2?|cvc2?|csc|security\s+code|verification\s+code|beveiligingscode|"
             r"verificatiecode)(?:\s+(?:is|was|=|:)|\s*[:=]|\s)\s*(?P<value2>[0-9]{3,8})(?![0-9]))"
+        )
+        # "the code I just got by text is 583 916", "pin for the card is 4471", "de verificatiecode die ik kreeg is
+        # 482913", "the pin they sent is seven seven three one": a code and its value with words between.
+        self.credential_phrase = c(
+            r"(?i)\b(?P<cue>pin(?:code|\s+code)?|verificatiecode|verification\s+code|beveiligingscode|security\s+code|"
+            r"inlogcode|sms[- ]?code|one[- ]time\s+code|otp|code)\b(?P<between>[^\n.?!0-9]{0,40}?)"
+            r"\b(?:is|was|=|:)[ \t]+(?:(?:uh|um|uhm|erm|eh|ehm)[ \t]+)?"
+            rf"(?P<value>[0-9]{{3,4}}(?:[ -]?[0-9]{{2,4}})?(?![0-9])|(?:(?:{digit_word})[ ,]+){{3,7}}(?:{digit_word})\b)"
         )
         self.place_after = c(
             r"[ ,]{0,3}(?:[A-Z]{2}\s+[0-9]{5}\b|[A-Z]{1,2}[0-9][A-Z0-9]?\s?[0-9][A-Z]{2}\b|[1-9][0-9]{3}\s?[A-Z]{2}\b)"
@@ -743,7 +780,7 @@ class Redactor:
             if "POSTCODE" in on:
                 spans += self._postcodes(scan, addr_ctx)
             if "ADDRESS" in on:
-                spans += self._addresses(scan, addr_ctx)
+                spans += self._grow_addresses(scan, list(self._addresses(scan, addr_ctx)))
         elif self._extra_ids and "NATIONAL_ID" in on:
             spans += self._national_ids(scan)
         if ("PHONE" in on or "CARD" in on) and len(words & _SPOKEN_DIGITS) >= 2:
@@ -930,7 +967,7 @@ class Redactor:
         for m in p.phone_cand.finditer(masked):
             raw = m.group()
             n_digits = sum(ch.isdigit() for ch in p.phone_ext_tail.sub("", raw))
-            if n_digits < 7 or p.date_shape.match(raw) or p.amount_shape.match(raw):
+            if n_digits < 7 or p.date_shape.match(raw) or p.amount_shape.match(raw) or p.hours_shape.match(raw):
                 continue
             start, end = m.start(), m.end()
             if budget <= 0:
@@ -943,6 +980,8 @@ class Redactor:
             phone_ctx = self._context_near(p.phone_ctx, masked, start, end, 40)
             if start > 0 and masked[start - 1] == "#":
                 continue  # "#0241349" is an order or ticket number
+            if start > 1 and masked[start - 1] == "-" and masked[start - 2].isalpha():
+                continue  # "INV-2024-004417", "WO-774102": the number of an id with a letter prefix
             if plain and self._id_word_closer(masked, start):
                 continue  # "order 0612345678": a plain number right after an id word
             hits = self._phone_matcher(masked, start, end, regions)
@@ -1088,6 +1127,22 @@ class Redactor:
             if p.not_postcode_before.search(before) is None:
                 yield Span(m.start(), m.end(), "POSTCODE")
 
+    def _grow_addresses(self, s: str, spans: list[Span]) -> list[Span]:
+        """An address's flat before it and a street after it: "Flat 3, 27 Harcourt Road", "3/2, 41 Dumbarton
+        Road", "Apartment 12, 4 Grand Canal Quay", "Flat 7, Rowan Court, Beech Lane"."""
+        p = self._p
+        out = []
+        for sp in spans:
+            start, end = sp.start, sp.end
+            m = p.flat_before.search(s, max(0, start - 24), start)
+            if m is not None:
+                start = m.start()
+            m = p.street_after.match(s, end)
+            if m is not None and _is_street_type(m.group(1).split()[-1].lower().strip(".,")):
+                end = m.end()
+            out.append(Span(start, end, sp.label))
+        return out
+
     def _addresses(self, s: str, addr_ctx: bool) -> Iterator[Span]:
         p = self._p
         for m in p.po_box.finditer(s):
@@ -1202,6 +1257,12 @@ class Redactor:
         for m in self._p.credential.finditer(s):
             group = "value" if m.group("value") is not None else "value2"
             yield Span(m.start(group), m.end(group), "CREDENTIAL")
+        for m in self._p.credential_phrase.finditer(s):
+            # A bare "code" is a credential only when it was sent to the customer ("the code you texted me");
+            # "the discount code is 2024" is not.
+            if m.group("cue").lower() == "code" and _CODE_SENT.search(m.group("between")) is None:
+                continue
+            yield Span(m.start("value"), m.end("value"), "CREDENTIAL")
 
     def _persons(self, s: str, words: frozenset[str]) -> Iterator[Span]:
         p = self._p
@@ -1221,16 +1282,36 @@ class Redactor:
             )
             if not words.isdisjoint(cues) or (rx is p.name_signoff and "m.v.g" in low)
         ]
+        if not words.isdisjoint(_CUES_MET_SPOKE):
+            weak.append(p.name_met_spoke)
+        if "\n" in s:
+            weak.append(p.name_lastline)
+        found: list[Span] = []
         for rx in strong:
             for m in rx.finditer(s):
                 sp = self._name_span(s, m, strict=False)
                 if sp is not None:
-                    yield sp
+                    found.append(sp)
         for rx in weak:
             for m in rx.finditer(s):
                 sp = self._name_span(s, m, strict=True)
                 if sp is not None:
-                    yield sp
+                    found.append(sp)
+        for sp in found:
+            yield sp
+            while (m := p.name_and.match(s, sp.end)) is not None and (nxt := self._name_span(s, m, strict=True)):
+                yield nxt
+                sp = nxt
+        for m in p.spelled.finditer(s):
+            start = m.start()
+            if s[start] in "uaiUAI" and s[start + 1] in " \t":
+                # "kunt u a b c doen", "I a b ...": the first letter is a word; four letters must follow it
+                if len(re.findall(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z])", m.group()[1:])) < 4:
+                    continue
+                start += 1
+                while s[start] in " \t":
+                    start += 1
+            yield Span(start, m.end(), "PERSON")
         if "@" in s or "mailto" in low:
             for rx in (p.name_display, p.name_display_quoted):
                 for m in rx.finditer(s):
@@ -1296,6 +1377,8 @@ class Redactor:
         core = [t for t in tokens if not re.fullmatch(rf"(?:{_NAME_PARTICLES})", t)]
         if not core:
             return None
+        if any(t.lower().strip(".,;:!?") in _ORG_WORDS for t in core):
+            return None  # "Customer Care", "Team Slimme Meters", "Afdeling Inkoop": a team signs, not a person
         # The first word must look like a name unless a second name word follows ("I'm April Anderson",
         # not "I'm Very Angry").
         if core[0].lower().strip(".") in _NOT_NAMES and (
@@ -1309,6 +1392,15 @@ class Redactor:
 
 
 _MONTH_WORDS = frozenset(_MONTHS.split("|"))
+# Words of a team's or a company's name, never of a person's.
+_ORG_WORDS = frozenset(
+    _words(
+        "team teams afdeling department dept klantenservice klantcontact customer service services support care "
+        "claims accounts payable receivable administratie crediteurenadministratie debiteurenadministratie "
+        "financiële financial finance inkoop verkoop facturatie billing helpdesk servicedesk officer housing "
+        "metering commissie bewonerscommissie ltd limited inc gmbh bv b.v. nv n.v. vof webcare"
+    )
+)
 # Weekdays and months as a mail program abbreviates them before a comma ("On Mon, Acme <...> wrote:");
 # "Jan" is a name too, so these are not in _NOT_NAMES.
 _DATE_ABBREVIATIONS = frozenset(
@@ -1327,13 +1419,20 @@ _SPOKEN_DIGITS = frozenset(_SPOKEN_DIGIT_VALUE) - {"o", "één"}
 _CUES_CREDENTIAL = frozenset(
     _words(
         "password passwd pwd passcode pin pincode cvv cvc cvv2 cvc2 csc security verification wachtwoord "
-        "inlogcode beveiligingscode verificatiecode toegangscode"
+        "inlogcode beveiligingscode verificatiecode toegangscode code otp"
     )
+)
+_CODE_SENT = re.compile(
+    r"(?i)\b(?:text|texted|sms|sent|send|got|get|received|kreeg|krijg|gekregen|ontvangen|gestuurd|stuurde|stuurden|"
+    r"gesmst|ge-sms't|app|e-?mailed|gemaild)\b"
 )
 
 # First words of the name cues; a name pattern only runs when one of its words is in the text.
 _CUES_STRONG = frozenset(
-    _words("name name's name’s naam heet called call spreek spreekt speaking talking holder attn tnv")
+    _words(
+        "name name's name’s naam heet called call spreek spreekt speaking talking holder attn tnv rekeninghouder "
+        "tenaamstelling voornaam achternaam roepnaam surname applicant applicants aanvrager aanvragers"
+    )
 )
 _CUES_HONORIFIC = frozenset(
     _words(
@@ -1346,10 +1445,12 @@ _CUES_WEAK = frozenset(
         "speak kan mag this it is it's it’s i'm i’m am im ben here with dit hier husband wife partner son daughter mother father mum mom dad "
         "brother sister colleague friend man vrouw zoon dochter moeder vader broer zus collega vriend "
         "vriendin dear hi hello hey hiya morning afternoon evening beste geachte hoi hallo dag goedemorgen "
-        "goedemiddag goedenavond thanks thank bedankt dank agent transfer doorverbinden ask vraag"
+        "goedemiddag goedenavond thanks thank bedankt dank agent transfer doorverbinden ask vraag spoke spoken "
+        "talked chatted medewerker name naam gesproken gebeld gechat"
     )
 )
 _CUES_MET = frozenset({"met"})
+_CUES_MET_SPOKE = frozenset(_words("gesproken gebeld gechat gemaild contact"))
 _CUES_HEADER = frozenset(_words("from to cc bcc reply sender van aan namens afzender ontvanger"))
 _CUES_WROTE = frozenset(_words("wrote schreef geschreven schrieb écrit"))
 _CUES_HERE = frozenset(_words("here hier speaking aan"))
