@@ -1299,7 +1299,9 @@ class Redactor:
                     found.append(sp)
         for sp in found:
             yield sp
-            while (m := p.name_and.match(s, sp.end)) is not None and (nxt := self._name_span(s, m, strict=True)):
+            while (joined := p.name_and.match(s, sp.end)) is not None and (
+                nxt := self._name_span(s, joined, strict=True)
+            ):
                 yield nxt
                 sp = nxt
         for m in p.spelled.finditer(s):
