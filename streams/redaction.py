@@ -384,6 +384,11 @@ class _Patterns:
         self.uk_postcode = c(
             r"(?i)(?<![\w-])(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)[ ]?[0-9][ABD-HJLNP-UW-Z]{2}(?![\w-])"
         )
+        # Irish Eircode: routing key and a unique identifier of letters and digits ("D02 X285", "R95 K7F2").
+        self.eircode = c(
+            r"(?<![\w-])(?:[AC-FHKNPRTV-Y][0-9]{2}|D6W)[ ]?(?=[0-9AC-FHKNPRTV-Y]{0,3}[0-9])(?=[0-9AC-FHKNPRTV-Y]{0,3}[A-Z])"
+            r"[0-9AC-FHKNPRTV-Y]{4}(?![\w-])"
+        )
         self.zip_code = c(r"(?<![\w-])[0-9]{5}(?:-[0-9]{4})?(?![\w-])")
         self.be_postcode = c(r"(?<![\w-])(?:B-)?[1-9][0-9]{3}(?![\w-])")
         self.us_state_before = c(
@@ -480,7 +485,9 @@ class _Patterns:
         # An email's name alone on its last line, or on the line above the quoted history ("\n\nDaniel\n\nOn ...").
         self.name_lastline = c(
             rf"\n[ \t]*\n[ \t>]*(?P<name>{name})[ \t]*(?=\s*\Z|\s*\n[ \t>]*(?:(?i:on|op|am|le)\b[^\n]*"
-            r"(?i:wrote|schreef|geschreven|schrieb|écrit)|-{3,}|_{5,}|(?i:from|van|sent|verzonden)[ \t]*:))"
+            r"(?i:wrote|schreef|geschreven|schrieb|écrit)|-{3,}|_{5,}|(?i:from|van|sent|verzonden)[ \t]*:"
+            # or above the signature's lines: a phone number, "T:", "Tenant ref: ..."
+            r"|[+0(]?[0-9][0-9 ()-]{6,}|[A-Za-z][A-Za-z .-]{0,20}:))"
         )
         self.name_met = c(
             rf"(?:^|[.!?,\-–]\s*|\n)\s*(?i:met)\s+(?P<name>{name})(?=\s*[,.!?\n]|\s+(?i:van|from|hier|here)\b)"
@@ -496,7 +503,7 @@ class _Patterns:
             r"met\s+vriendelijke\s+groet(?:en)?|vriendelijke\s+groet(?:en)?|hartelijke\s+groet(?:en)?|"
             r"groet(?:en|jes)?|mvg|m\.v\.g\.?|gr\.?|liefs|thanks\s+a\s+(?:million|lot|bunch))\s*[,.!:]?[ \t]*"
             r"(?:\n[ \t]*(?:>[ \t]*)*){0,2}(?:-\s*)?)"
-            rf"(?P<name>{name})(?=\s*$|\s*\n|\s*[.,!]\s*$)"
+            rf"(?P<name>{name})(?=\s*$|\s*\n|\s*[.,!]\s*$|[ \t]+[-–|][ \t]|[ \t]*\()"  # "Laura (Customer Care)"
         )
         # Email threads: the people in a reply's header lines and quoted history. A display name before an
         # address ("Anna Jansen <anna@x.nl>", "\"Jansen, Anna\" <...>", "Anna [mailto:...]"); a header field
@@ -1110,6 +1117,8 @@ class Redactor:
                 or self._context_before(p.address_ctx, s, m.start(), 60)
             ):
                 yield Span(m.start(), m.end(), "POSTCODE")
+        for m in p.eircode.finditer(s):
+            yield Span(m.start(), m.end(), "POSTCODE")
         for m in p.zip_code.finditer(s):
             if p.us_state_before.search(
                 s, max(0, m.start() - 30), m.start()

@@ -139,6 +139,11 @@ POSITIVES = [
     ("Address: 3/2, 41 Dumbarton Road, Glasgow G11 6PA", "en", "3/2", "ADDRESS"),
     ("delivery address Flat 7, Rowan Court, Beech Lane, LS6 2QT.", "en", "Beech Lane", "ADDRESS"),
     ("mijn rijksregisternummer is 92 11 04 118 25", "nl", "118 25", "NATIONAL_ID"),
+    ("> Kind regards, Laura (Customer Care)", "en", "Laura", "PERSON"),
+    ("> Met vriendelijke groet,\n> Esther - Klantenservice", "nl", "Esther", "PERSON"),
+    ("Photos attached.\n\nPriya\n07700 900 874", "en", "Priya", "PERSON"),
+    ("nobody has come.\n\nNadia Hussain\nTenant ref: T-00418822", "en", "Hussain", "PERSON"),
+    ("send post to 4 Main Street, Kilkenny, R95 K7F2.", "en", "R95 K7F2", "POSTCODE"),
     # sign-offs that end an email ("Bedankt," was missed until the simulator's emails showed it)
     ("Het werkt weer.\n\nBedankt,\nAnna de Vries", "nl", "Vries", "PERSON"),
     ("Graag een reactie.\n\nAlvast bedankt,\nPieter Jansen", "nl", "Jansen", "PERSON"),
@@ -220,6 +225,7 @@ NEGATIVES = [
     "Hi, invoice INV-2024-004417 shows £112.40 but my plan is £38 a month.",
     "the discount code is 2024 and the error code is 504",
     "kunt u a b c doen",
+    "the model numbers are A12 B345 and X99 9999",
     "what is the name of the street",
     "I spoke to them and it was fine",
     # a strong cue before a phrase, not a name
