@@ -280,11 +280,11 @@ _NOT_NAMES = frozenset(
 )
 
 # "O'Brien", "D'Angelo"; not the contractions "I've" / "I'll", which have the same shape.
-# Letters: Latin-1 and Latin Extended-A (Wiśniewski, Yıldız, Łukasz, Dvořák); the block mixes cases, so an
-# Extended-A letter may begin a name either way.
+# Letters: Latin-1, Latin Extended-A and -B and Extended Additional (Wiśniewski, Yıldız, Ionuț, Trần Thị Hương);
+# those blocks mix cases, so one of their letters may begin a name either way.
 _NAME_TOKEN = (
-    r"(?:(?!I['’](?:ve|ll)\b)[A-ZÀ-ÖØ-ÞĀ-ſ]['’][A-Za-zÀ-ÖØ-öø-ÿĀ-ſ][a-zß-öø-ÿĀ-ſ]+|[A-ZÀ-ÖØ-ÞĀ-ſ][a-zß-öø-ÿĀ-ſ]+(?:[A-ZÀ-ÖØ-ÞĀ-ſ][a-zß-öø-ÿĀ-ſ]+)?)"
-    r"(?:[-'’][A-ZÀ-ÖØ-Þa-zß-öø-ÿĀ-ſ][a-zß-öø-ÿĀ-ſ]+){0,2}"
+    r"(?:(?!I['’](?:ve|ll)\b)[A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿ]['’][A-Za-zÀ-ÖØ-öø-ÿĀ-ɏḀ-ỿ][a-zß-öø-ÿĀ-ɏḀ-ỿ]+|[A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿ][a-zß-öø-ÿĀ-ɏḀ-ỿ]+(?:[A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿ][a-zß-öø-ÿĀ-ɏḀ-ỿ]+)?)"
+    r"(?:[-'’][A-ZÀ-ÖØ-Þa-zß-öø-ÿĀ-ɏḀ-ỿ][a-zß-öø-ÿĀ-ɏḀ-ỿ]+){0,2}"
 )
 _LOWER_TOKEN = r"[a-zß-öø-ÿ][a-zß-öø-ÿ]+(?:[-'’][a-zß-öø-ÿ]+){0,2}"
 _INITIALS = r"(?:[A-Z]\.\s?){1,4}"
@@ -333,6 +333,7 @@ class _Patterns:
         self.uk_nino = c(
             r"(?i)(?<![A-Za-z0-9])[A-Z]{2}[ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?[A-D](?![A-Za-z0-9])"
         )
+        self.ie_pps = c(r"(?i)(?<![A-Za-z0-9])[0-9]{7}[A-W][A-IW]?(?![A-Za-z0-9])")  # Irish PPS number
         self.ipv4 = c(
             r"(?<![0-9.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?![0-9]|\.[0-9])"
         )
@@ -437,8 +438,10 @@ class _Patterns:
         )
         self.flat_before = c(
             r"(?i:\b(?:flat|apartment|apt\.?|unit|suite|appartement)[ \t]+[0-9]{1,4}[A-Za-z]?|(?<![0-9/])[0-9]{1,3}/[0-9]{1,3})"
-            r",?[ \t]*$"
+            r"(?:,[ \t]*(?:[A-Z][\w'’-]+[ \t]+){0,3}[A-Z][\w'’-]+)?,?[ \t]*$"  # and a building: "Flat 7, Rutland Court, "
         )
+        # A Dutch or Belgian house number's floor or addition after it: "210 3 hoog", "31 huis", "45 bus 4".
+        self.address_addition = c(r"[ \t]+(?:(?:[0-9]{1,2}[ \t]*)?(?:hoog|hg)\b|huis\b|bis\b|bus[ \t]+[0-9]{1,4}\b)")
         self.street_after = c(r",[ \t]*((?:[A-Z][\w'’-]+[ \t]+){1,3}[A-Z][\w'’-]+)")
         self.po_box = c(r"(?i)\b(?:p\.?\s?o\.?\s+box|postbus|postbox)\s+[0-9]{1,6}\b")
         # Names.
@@ -454,7 +457,9 @@ class _Patterns:
             r"speaking\s+to|talking\s+to|talking\s+with|account\s+holder\s+is|account\s+holder\s*:|"
             r"rekeninghouder\s*:?|tenaamstelling\s*:?|(?:voornaam|achternaam|roepnaam|surname|first\s+name|"
             r"last\s+name|given\s+name|family\s+name|full\s+name|applicants?|aanvragers?)\s*:|in\s+the\s+name\s+of|"
-            r"op\s+naam\s+van|ten\s+name\s+van|t\.n\.v\.?|attn\.?|c/o)\s+)"
+            r"op\s+naam\s+van|ten\s+name\s+van|t\.n\.v\.?|attn\.?|c/o|"
+            r"(?:the\s+)?name\s+on\s+the\s+(?:account|booking|card|ticket|policy|contract|reservation)\s+is|"
+            r"(?:the\s+)?account(?:'s|\s+is)\s+in\s+(?:the\s+)?name\s+(?:of\s+)?|staat\s+op\s+naam\s+van)\s+)"
             rf"(?P<name>{name}|(?!{_NOT_LOWER_NAME}\b){lower_name})"
         )
         self.name_honorific = c(
@@ -464,6 +469,9 @@ class _Patterns:
             r"(?<![0-9] )(?i:\b(?:speak\s+(?:to|with)|(?:kan|mag)\s+ik|this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
             r"(?:my|her|his|our|their)\s+(?:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|sister|colleague|friend)|"
             r"(?:spoke|spoken|talked|chatted)\s+(?:to|with)|(?:gesproken|gebeld|gechat)\s+met|medewerker|name|naam|"
+            r"heet|heten|(?:owner|tenant|driver|holder|applicant|passenger|buyer|seller|member)(?:\s+is|\s*:)|"
+            r"(?:eigenaar|huurder|bestuurder|passagier|lid|koper|verkoper)(?:\s+is|\s*:)|naam\s+passagier\s*:|"
+            r"(?:my|our)\s+client,?|(?:mijn|onze)\s+cliënt,?|it\s+says|"
             r"(?:mijn|haar|zijn|onze|hun)\s+(?:man|vrouw|partner|zoon|dochter|moeder|vader|broer|zus|collega|vriend|vriendin)|"
             r"dear|hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|beste|geachte|hoi|hallo|dag|"
             r"goedemorgen|goedemiddag|goedenavond|thanks|thank\s+you|bedankt|dank\s+je(?:wel)?|dank\s+u(?:wel)?|"
@@ -546,10 +554,15 @@ class _Patterns:
         # "the code I just got by text is 583 916", "pin for the card is 4471", "de verificatiecode die ik kreeg is
         # 482913", "the pin they sent is seven seven three one": a code and its value with words between.
         self.credential_phrase = c(
-            r"(?i)\b(?P<cue>pin(?:code|\s+code)?|verificatiecode|verification\s+code|beveiligingscode|security\s+code|"
+            r"(?i)\b(?P<cue>pin(?:code|\s+code)?|verificatiecode|verification\s+code|beveiligingscode|security\s+code|cvc2?|cvv2?|"
             r"inlogcode|sms[- ]?code|one[- ]time\s+code|otp|code)\b(?P<between>[^\n.?!0-9]{0,40}?)"
             r"\b(?:is|was|=|:)[ \t]+(?:(?:uh|um|uhm|erm|eh|ehm)[ \t]+)?"
-            rf"(?P<value>[0-9]{{3,4}}(?:[ -]?[0-9]{{2,4}})?(?![0-9])|(?:(?:{digit_word})[ ,]+){{3,7}}(?:{digit_word})\b)"
+            rf"(?P<value>[0-9]{{3,4}}(?:[ -]?[0-9]{{2,4}})?(?![0-9])|(?:(?:{digit_word})[ ,]+){{2,7}}(?:{digit_word})\b)"
+        )
+        # "I reset the password to Sunflower!88", "nieuw wachtwoord aangemaakt (Zomer2023!!)".
+        self.credential_set = c(
+            r"(?i)\b(?:password|passwd|wachtwoord)\b[^\n.?!]{0,40}?(?:\b(?:to|naar|into|in)[ \t]+|\([ \t]*)"
+            r"(?P<value>[^\s()]{4,64})"
         )
         self.place_after = c(
             r"[ ,]{0,3}(?:[A-Z]{2}\s+[0-9]{5}\b|[A-Z]{1,2}[0-9][A-Z0-9]?\s?[0-9][A-Z]{2}\b|[1-9][0-9]{3}\s?[A-Z]{2}\b)"
@@ -602,6 +615,16 @@ def _card_shape_ok(digits: str) -> bool:
     if digits[0] == "2":
         return n == 16 and 2221 <= int(digits[:4]) <= 2720
     return True
+
+
+def ie_pps_valid(pps: str) -> bool:
+    """Irish PPS number: 7 digits, a check letter (weighted sum mod 23, W = 0) and an optional letter."""
+    digits, check, extra = pps[:7], pps[7], pps[8:]
+    total = sum(int(d) * w for d, w in zip(digits, range(8, 1, -1), strict=True))
+    if extra:
+        total += 9 * (0 if extra == "W" else ord(extra) - 64)
+    r = total % 23
+    return check == ("W" if r == 0 else chr(64 + r))
 
 
 def iban_valid(iban: str) -> bool:
@@ -935,6 +958,9 @@ class Redactor:
                     yield Span(m.start(), m.end(), "NATIONAL_ID")
             for m in p.uk_nino.finditer(s):
                 yield Span(m.start(), m.end(), "NATIONAL_ID")
+            for m in p.ie_pps.finditer(s):
+                if ie_pps_valid(m.group().upper()):
+                    yield Span(m.start(), m.end(), "NATIONAL_ID")
         for rx in self._extra_ids:
             for m in rx.finditer(s):
                 if m.end() > m.start():
@@ -1143,11 +1169,14 @@ class Redactor:
         out = []
         for sp in spans:
             start, end = sp.start, sp.end
-            m = p.flat_before.search(s, max(0, start - 24), start)
+            m = p.flat_before.search(s, max(0, start - 64), start)
             if m is not None:
                 start = m.start()
             m = p.street_after.match(s, end)
             if m is not None and _is_street_type(m.group(1).split()[-1].lower().strip(".,")):
+                end = m.end()
+            m = p.address_addition.match(s, end)
+            if m is not None:
                 end = m.end()
             out.append(Span(start, end, sp.label))
         return out
@@ -1266,6 +1295,11 @@ class Redactor:
         for m in self._p.credential.finditer(s):
             group = "value" if m.group("value") is not None else "value2"
             yield Span(m.start(group), m.end(group), "CREDENTIAL")
+        for m in self._p.credential_set.finditer(s):
+            value = m.group("value").rstrip(".,;:)'\"")
+            # a password has a digit or a sign besides its letters; "reset it to my email" has not
+            if re.search(r"[^\W\d_]", value) and re.search(r"[\d\W_]", value) and "@" not in value:
+                yield Span(m.start("value"), m.start("value") + len(value), "CREDENTIAL")
         for m in self._p.credential_phrase.finditer(s):
             # A bare "code" is a credential only when it was sent to the customer ("the code you texted me");
             # "the discount code is 2024" is not.
@@ -1457,7 +1491,9 @@ _CUES_WEAK = frozenset(
         "brother sister colleague friend man vrouw zoon dochter moeder vader broer zus collega vriend "
         "vriendin dear hi hello hey hiya morning afternoon evening beste geachte hoi hallo dag goedemorgen "
         "goedemiddag goedenavond thanks thank bedankt dank agent transfer doorverbinden ask vraag spoke spoken "
-        "talked chatted medewerker name naam gesproken gebeld gechat"
+        "talked chatted medewerker name naam gesproken gebeld gechat heet heten owner tenant driver holder "
+        "applicant passenger buyer seller member eigenaar huurder bestuurder passagier lid koper verkoper client "
+        "cliënt says"
     )
 )
 _CUES_MET = frozenset({"met"})
