@@ -354,7 +354,9 @@ class _Patterns:
         self.phone_ext_tail = c(r"(?i)\s*(?:x|ext\.?|extension|toestel|tst\.?)\s*[0-9]{1,6}$")
         self.phone_ext = c(r"(?i)\s*(?:x|ext\.?|extension|toestel|tst\.?)\s*[0-9]{1,6}(?![0-9])")
         self.phone_prefix = c(r"(?:\+|00)[0-9]{1,3}[ .\-]?(?:\(0\))?[ .\-]?$")
-        self.hours_shape = c(r"^[0-9]{1,2}[.:][0-9]{2}[ \t]*[-–][ \t]*[0-9]{1,2}[.:][0-9]{2}$")  # "8.00-20.00"
+        self.hours_shape = c(
+            r"^[0-9]{1,2}[.:][0-9]{2}[ \t]*[-–][ \t]*[0-9]{1,2}[.:][0-9]{2}$"
+        )  # "8.00-20.00"
         self.date_shape = c(
             r"^(?:[0-9]{1,2}[./-][0-9]{1,2}[./-][0-9]{2,4}|[0-9]{4}[./-][0-9]{1,2}[./-][0-9]{1,2})$"
         )
@@ -441,7 +443,9 @@ class _Patterns:
             r"(?:,[ \t]*(?:[A-Z][\w'’-]+[ \t]+){0,3}[A-Z][\w'’-]+)?,?[ \t]*$"  # and a building: "Flat 7, Rutland Court, "
         )
         # A Dutch or Belgian house number's floor or addition after it: "210 3 hoog", "31 huis", "45 bus 4".
-        self.address_addition = c(r"[ \t]+(?:(?:[0-9]{1,2}[ \t]*)?(?:hoog|hg)\b|huis\b|bis\b|bus[ \t]+[0-9]{1,4}\b)")
+        self.address_addition = c(
+            r"[ \t]+(?:(?:[0-9]{1,2}[ \t]*)?(?:hoog|hg)\b|huis\b|bis\b|bus[ \t]+[0-9]{1,4}\b)"
+        )
         self.street_after = c(r",[ \t]*((?:[A-Z][\w'’-]+[ \t]+){1,3}[A-Z][\w'’-]+)")
         self.po_box = c(r"(?i)\b(?:p\.?\s?o\.?\s+box|postbus|postbox)\s+[0-9]{1,6}\b")
         # Names.
@@ -530,7 +534,9 @@ class _Patterns:
             re.M,
         )
         # One recipient of a header field: its display part, before any <address> / [mailto:] / (note).
-        self.header_person = c(r"[ \t]*\"?(?P<name>[^;<>\[\]()\"@\n]*[^;<>\[\]()\"@\n \t])\"?[ \t]*(?:[<\[(][^;]*)?")
+        self.header_person = c(
+            r"[ \t]*\"?(?P<name>[^;<>\[\]()\"@\n]*[^;<>\[\]()\"@\n \t])\"?[ \t]*(?:[<\[(][^;]*)?"
+        )
         self.name_wrote = c(
             r"^[ \t>]*(?i:(?:on|op|am|le)\b[^\n]{0,160}?(?:,|\bschreef|\bheeft)[ \t]+)"
             rf"(?P<name>{last_first})(?=[ \t]+(?i:wrote|schreef|het\s+volgende\s+geschreven|schrieb|a\s+écrit)\b|[ \t]*:[ \t]*$)",
@@ -544,6 +550,30 @@ class _Patterns:
         self.spoken_digits = c(
             rf"(?i)\b(?:(?:double|triple|dubbel|tripel)[ ,-]+)?(?:{digit_word})"
             rf"(?:[ ,-]{{1,3}}(?:(?:double|triple|dubbel|tripel)[ ,-]+)?(?:{digit_word})){{6,30}}\b"
+        )
+        number_word = "|".join(
+            sorted({*_SPOKEN_DIGIT_VALUE, *_SPOKEN_PAIR_VALUE, "hundred", "honderd"}, key=len, reverse=True)
+        )
+        self.spoken_numbers = c(
+            rf"(?i)(?<![\w'’])(?:(?:double|triple|dubbel|tripel)[ ,-]+)?(?:{number_word})"
+            rf"(?:(?:[ ,-]{{1,3}}(?:(?:uh|um|uhm|erm|eh|ehm|euh)[ ,]+)?)(?:(?:double|triple|dubbel|tripel)[ ,-]+)?"
+            rf"(?:{number_word})){{3,30}}(?![\w'’])"
+        )
+        # A birth date said in words after its cue: "date of birth uh the twenty first of november nineteen
+        # seventy six", "born on the fourth of july nineteen eighty two", "geboortedatum drie maart negentien
+        # achtenzeventig", "twelve zero eight nineteen fifty four".
+        ordinal = (
+            "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|"
+            "fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth|1st|2nd|3rd|"
+            "[0-9]{1,2}th|[0-9]{1,2}e"
+        )
+        date_word = (
+            rf"{number_word}|{ordinal}|{_MONTHS}|of|the|and|en|thousand|duizend|tweeduizend|negentienhonderd|"
+            r"uh|um|uhm|erm|eh|ehm|euh|[0-9]{1,4}"
+        )
+        self.spoken_dob = c(
+            r"(?i)\b(?:date\s+of\s+birth|birth\s*date|d\.?o\.?b\.?|born|geboren|geboortedatum|geb\.)"
+            rf"[^\n0-9]{{0,25}}?(?<![\w'’])(?P<date>(?:{date_word})(?:[ ,]+(?:{date_word})){{2,12}})(?![\w'’])"
         )
         self.credential = c(
             r"(?i)\b(?:(?:my\s+|the\s+|mijn\s+|het\s+)?(?:password|passwd|pwd|passcode|wachtwoord|inlogcode|toegangscode)"
@@ -813,8 +843,10 @@ class Redactor:
                 spans += self._grow_addresses(scan, list(self._addresses(scan, addr_ctx)))
         elif self._extra_ids and "NATIONAL_ID" in on:
             spans += self._national_ids(scan)
-        if ("PHONE" in on or "CARD" in on) and len(words & _SPOKEN_DIGITS) >= 2:
+        if ("PHONE" in on or "CARD" in on) and len(words & _SPOKEN_GATE) >= 2:
             spans += self._spoken_numbers(scan)
+        if "DOB" in on and not words.isdisjoint(_CUES_BIRTH):
+            spans += self._spoken_dobs(scan)
         if "CREDENTIAL" in on and not words.isdisjoint(_CUES_CREDENTIAL):
             spans += self._credentials(scan)
         if self._names:
@@ -1000,7 +1032,12 @@ class Redactor:
         for m in p.phone_cand.finditer(masked):
             raw = m.group()
             n_digits = sum(ch.isdigit() for ch in p.phone_ext_tail.sub("", raw))
-            if n_digits < 7 or p.date_shape.match(raw) or p.amount_shape.match(raw) or p.hours_shape.match(raw):
+            if (
+                n_digits < 7
+                or p.date_shape.match(raw)
+                or p.amount_shape.match(raw)
+                or p.hours_shape.match(raw)
+            ):
                 continue
             start, end = m.start(), m.end()
             if budget <= 0:
@@ -1271,7 +1308,14 @@ class Redactor:
         return Span(m.start(), end, "ADDRESS")
 
     def _spoken_numbers(self, s: str) -> Iterator[Span]:
-        """Digits spelled out in call transcripts ("oh six one two ..."): 7+ digit words in a row."""
+        """Digits spelled out in call transcripts ("oh six one two ..."): 7+ digit words in a row; and numbers
+        read out in pairs or with hundreds ("nul zes eenendertig tweeënveertig negentien zeventig")."""
+        for m in self._p.spoken_numbers.finditer(s):
+            number = spoken_to_digits(re.findall(r"[^\W\d_]+", m.group().lower()))
+            if 7 <= len(number) <= 19:
+                label = "CARD" if _card_shape_ok(number) and luhn_valid(number) else "PHONE"
+                if label in self._on:
+                    yield Span(m.start(), m.end(), label)
         for m in self._p.spoken_digits.finditer(s):
             digits = []
             repeat = 1
@@ -1289,6 +1333,25 @@ class Redactor:
             label = "CARD" if _card_shape_ok(number) and luhn_valid(number) else "PHONE"
             if label in self._on:
                 yield Span(m.start(), m.end(), label)
+
+    def _spoken_dobs(self, s: str) -> Iterator[Span]:
+        """A birth date said in words after its cue (see ``spoken_dob``); the words around it are trimmed."""
+        for m in self._p.spoken_dob.finditer(s):
+            start, end = m.start("date"), m.end("date")
+            toks = [
+                (t.start() + start, t.end() + start, t.group().lower())
+                for t in re.finditer(r"\S+", s[start:end])
+            ]
+            edge = {"the", "of", "and", "en", "uh", "um", "uhm", "erm", "eh", "ehm", "euh"}
+            while toks and toks[0][2].strip(",") in edge:
+                toks.pop(0)
+            while toks and toks[-1][2].strip(",") in edge:
+                toks.pop()
+            words = [t[2].strip(",") for t in toks]
+            has_month = any(w in _MONTH_WORDS for w in words)
+            digits = spoken_to_digits([w for w in words if w not in _MONTH_WORDS])
+            if len(toks) >= 3 and (has_month or len(digits) >= 6):
+                yield Span(toks[0][0], toks[-1][1], "DOB")
 
     def _credentials(self, s: str) -> Iterator[Span]:
         """Passwords, PINs and card security codes said in the conversation: the value after the cue."""
@@ -1423,7 +1486,9 @@ class Redactor:
         if not core:
             return None
         if any(t.lower().strip(".,;:!?") in _ORG_WORDS for t in core):
-            return None  # "Customer Care", "Team Slimme Meters", "Afdeling Inkoop": a team signs, not a person
+            return (
+                None  # "Customer Care", "Team Slimme Meters", "Afdeling Inkoop": a team signs, not a person
+            )
         # The first word must look like a name unless a second name word follows ("I'm April Anderson",
         # not "I'm Very Angry").
         if core[0].lower().strip(".") in _NOT_NAMES and (
@@ -1461,12 +1526,96 @@ _SPOKEN_DIGIT_VALUE = {
     "twee": "2", "drie": "3", "vier": "4", "vijf": "5", "zes": "6", "zeven": "7", "acht": "8", "negen": "9",
 }  # fmt: skip
 _SPOKEN_DIGITS = frozenset(_SPOKEN_DIGIT_VALUE) - {"o", "één"}
+
+
+def _spoken_number_words() -> tuple[dict[str, int], dict[str, int]]:
+    """Teens, tens and Dutch compounds ("eenendertig", "tweeënveertig") as said in a number read out in pairs:
+    (word -> value of 10-99, tens word -> its tens, for "twenty one")."""
+    values: dict[str, int] = {}
+    tens: dict[str, int] = {}
+    teens_en = [
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ]
+    teens_nl = [
+        "tien",
+        "elf",
+        "twaalf",
+        "dertien",
+        "veertien",
+        "vijftien",
+        "zestien",
+        "zeventien",
+        "achttien",
+        "negentien",
+    ]
+    tens_en = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+    tens_nl = ["twintig", "dertig", "veertig", "vijftig", "zestig", "zeventig", "tachtig", "negentig"]
+    units_nl = ["een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen"]
+    for i, (en, nl) in enumerate(zip(teens_en, teens_nl, strict=True)):
+        values[en] = values[nl] = 10 + i
+    for i, (en, nl) in enumerate(zip(tens_en, tens_nl, strict=True)):
+        values[en] = values[nl] = tens[en] = 20 + 10 * i
+        for u, unit in enumerate(units_nl, 1):
+            joint = "ën" if unit.endswith("e") else "en"
+            values[f"{unit}{joint}{nl}"] = 20 + 10 * i + u
+            values[f"{unit}en{nl}"] = 20 + 10 * i + u  # written without the diaeresis too
+    return values, tens
+
+
+_SPOKEN_PAIR_VALUE, _SPOKEN_TENS = _spoken_number_words()
+_SPOKEN_GATE = _SPOKEN_DIGITS | frozenset(_SPOKEN_PAIR_VALUE) | {"hundred", "honderd"}
+_SPOKEN_FILLERS = frozenset(_words("uh um uhm erm eh ehm euh"))
+_SPOKEN_REPEAT = {"double": 2, "dubbel": 2, "triple": 3, "tripel": 3}
+
+
+def spoken_to_digits(words: list[str]) -> str:
+    """The digits of a number read out in words: "oh seven seven double oh nine hundred four eight one" ->
+    "07700900481", "nul zes eenendertig tweeënveertig" -> "063142", "twenty one" -> "21"."""
+    out: list[str] = []
+    repeat = 1
+    i = 0
+    while i < len(words):
+        w = words[i]
+        i += 1
+        if w in _SPOKEN_FILLERS:
+            continue
+        if w in _SPOKEN_REPEAT:
+            repeat = _SPOKEN_REPEAT[w]
+            continue
+        if w in ("hundred", "honderd"):
+            out.append("00")
+        elif (
+            w in _SPOKEN_TENS
+            and i < len(words)
+            and words[i] in _SPOKEN_DIGIT_VALUE
+            and words[i] not in ("zero", "oh", "o", "nought", "nul")
+        ):
+            out.append(str(_SPOKEN_TENS[w] + int(_SPOKEN_DIGIT_VALUE[words[i]])))
+            i += 1
+        elif w in _SPOKEN_PAIR_VALUE:
+            out.append(str(_SPOKEN_PAIR_VALUE[w]))
+        elif w in _SPOKEN_DIGIT_VALUE:
+            out.append(_SPOKEN_DIGIT_VALUE[w] * repeat)
+        repeat = 1
+    return "".join(out)
+
+
 _CUES_CREDENTIAL = frozenset(
     _words(
         "password passwd pwd passcode pin pincode cvv cvc cvv2 cvc2 csc security verification wachtwoord "
         "inlogcode beveiligingscode verificatiecode toegangscode code otp"
     )
 )
+_CUES_BIRTH = frozenset(_words("birth dob born geboren geboortedatum geb d"))
 _CODE_SENT = re.compile(
     r"(?i)\b(?:text|texted|sms|sent|send|got|get|received|kreeg|krijg|gekregen|ontvangen|gestuurd|stuurde|stuurden|"
     r"gesmst|ge-sms't|app|e-?mailed|gemaild)\b"

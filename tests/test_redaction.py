@@ -159,6 +159,13 @@ POSITIVES = [
     ("abonnement staat op naam Ionuț Popescu. Kunnen jullie helpen?", "nl", "Ionuț", "PERSON"),
     ("Kindly restore the line at Flat 7, Rutland Court, 112 Soho Road, Birmingham B21 9LR.", "en", "Rutland", "ADDRESS"),
     ("een aanslag voor Laan van Meerdervoort 210 3 hoog, maar ik woon daar niet meer", "nl", "hoog", "ADDRESS"),
+    # numbers read out in pairs, with hundreds or "double"; birth dates said in words
+    ("the number is oh seven seven double oh nine hundred four eight one", "en", "nine hundred", "PHONE"),
+    ("mijn nummer is nul zes eenendertig tweeënveertig negentien zeventig", "nl", "eenendertig", "PHONE"),
+    ("dat is nul vier zes acht, eenentwintig, drieënnegentig, zevenenveertig", "nl", "drieënnegentig", "PHONE"),
+    ("date of birth uh the twenty first of november nineteen seventy six", "en", "november", "DOB"),
+    ("mijn geboortedatum is eh drie mei negentienhonderd negenenvijftig", "nl", "mei", "DOB"),
+    ("my date of birth is the third of april two thousand and one", "en", "april", "DOB"),
     # sign-offs that end an email ("Bedankt," was missed until the simulator's emails showed it)
     ("Het werkt weer.\n\nBedankt,\nAnna de Vries", "nl", "Vries", "PERSON"),
     ("Graag een reactie.\n\nAlvast bedankt,\nPieter Jansen", "nl", "Jansen", "PERSON"),
@@ -244,6 +251,9 @@ NEGATIVES = [
     "please reset the password to my email address",
     "the product code is 1234567A",
     "the owner is unknown",
+    "I paid twenty five pounds and thirty pence in nineteen ninety nine",
+    "ik heb drie keer gebeld en twee keer gemaild",
+    "I was born in the north of england and raised in leeds",
     "what is the name of the street",
     "I spoke to them and it was fine",
     # a strong cue before a phrase, not a name
@@ -491,3 +501,19 @@ def test_import_does_no_work_and_never_imports_faker() -> None:
         "r.Redactor().redact('a@b.nl'); assert 'faker' not in sys.modules; print(dt)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    ("words", "digits"),
+    [
+        ("oh seven seven double oh nine hundred four eight one", "07700900481"),
+        ("nul zes eenendertig tweeënveertig negentien zeventig", "0631421970"),
+        ("nul zes eh tweeënveertig negentien zevenentachtig drieëndertig", "0642198733"),
+        ("twenty one oh five", "2105"),
+        ("triple five one", "5551"),
+    ],
+)
+def test_spoken_numbers_become_their_digits(words: str, digits: str) -> None:
+    from streams.redaction import spoken_to_digits
+
+    assert spoken_to_digits(words.split()) == digits
