@@ -1,0 +1,36 @@
+"""The blind PII probes (models/data/probes/pii_blind*.jsonl: contact-centre texts written by helpers that could not
+read the redactor) stay where they are: no text makes the redactor fail, the share of gold spans found whole does not
+fall, and no more texts without personal data lose anything. Floors are the figures of 7 Dec 2026 less a margin of a
+few spans; docs/PRIVACY.md has the figures and the blind ones."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("probe", "whole_floor", "clean_touched_max"),
+    [("pii_blind.jsonl", 0.88, 6), ("pii_blind2.jsonl", 0.84, 5)],
+)
+def test_blind_probe_does_not_regress(tmp_path: Path, probe: str, whole_floor: float, clean_touched_max: int) -> None:
+    out = tmp_path / "probe.json"
+    subprocess.run(
+        [sys.executable, "scripts/pii_probe.py", "--probe", f"models/data/probes/{probe}", "--json", str(out)],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    report = json.loads(out.read_text())
+    every = report["per"]["all"]
+    assert report["failed"] == []
+    assert every["whole"] / every["gold"] >= whole_floor, every
+    assert report["clean_texts_touched"] <= clean_touched_max
+    for typ in ("EMAIL", "CARD", "IBAN", "BSN", "SSN", "IP", "URL"):
+        got = report["per"].get(typ)
+        if got:  # the structured types with checksums or a fixed shape lose at most their spoken forms
+            assert got.get("missed", 0) == 0, (typ, got)
