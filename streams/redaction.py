@@ -591,7 +591,7 @@ class _Patterns:
         )
         # "I reset the password to Sunflower!88", "nieuw wachtwoord aangemaakt (Zomer2023!!)".
         self.credential_set = c(
-            r"(?i)\b(?:password|passwd|wachtwoord)\b[^\n.?!]{0,40}?(?:\b(?:to|naar|into|in)[ \t]+|\([ \t]*)"
+            r"(?i)\b(?:password|passwd|wachtwoord)\b[^\n.?!]{0,40}?(?:\b(?:to|naar|into)[ \t]+|\([ \t]*)"
             r"(?P<value>[^\s()]{4,64})"
         )
         self.place_after = c(

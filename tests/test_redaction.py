@@ -249,6 +249,7 @@ NEGATIVES = [
     "kunt u a b c doen",
     "the model numbers are A12 B345 and X99 9999",
     "please reset the password to my email address",
+    "Ik gebruik toch al een wachtwoord, in ****snaam!!!!",  # a real gold-set tweet the first version took
     "the product code is 1234567A",
     "the owner is unknown",
     "I paid twenty five pounds and thirty pence in nineteen ninety nine",
