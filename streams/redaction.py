@@ -178,7 +178,7 @@ _BSN_CONTEXT = (
 )
 _SSN_CONTEXT = r"ssn|social\s+security|soc\.?\s*sec|ss\s?#|social\b"
 _DOB_CONTEXT = (
-    r"born|birth|birthday|b-day|dob|d\.o\.b|geboren|geboortedatum|geb\.|geboortedag|verjaardag|jarig|"
+    r"born\b|birth|birthday|b-day|dob\b|d\.o\.b|geboren|geboortedatum|geb\.|geboortedag|verjaardag|jarig|"
     r"date\s+of\s+b|age\s+verification"
 )
 _PHONE_CONTEXT = (
