@@ -255,7 +255,7 @@ NEGATIVES = [
     "I paid twenty five pounds and thirty pence in nineteen ninety nine",
     "ik heb drie keer gebeld en twee keer gemaild",
     "I was born in the north of england and raised in leeds",
-    "Van: Team <rsmeets@dobbelaere-wauters.com>\nDatum: 22-05-2025",  # "dob" inside a word is no birth cue
+    "Bakkerij Dobbelaere, levering op 22-05-2025",  # "dob" inside a word is no birth cue
     "what is the name of the street",
     "I spoke to them and it was fine",
     # a strong cue before a phrase, not a name
