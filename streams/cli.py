@@ -153,7 +153,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 count=args.count if args.count is not None else (None if args.duration else 1000),
                 seed=args.seed,
                 bad_ratio=args.bad_ratio,
-            email_threads=args.email_threads,
+                email_threads=args.email_threads,
                 progress=not args.quiet and args.output != "-",
             )
         finally:

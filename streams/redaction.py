@@ -288,6 +288,8 @@ _NAME_TOKEN = (
 )
 _LOWER_TOKEN = r"[a-zß-öø-ÿ][a-zß-öø-ÿ]+(?:[-'’][a-zß-öø-ÿ]+){0,2}"
 _INITIALS = r"(?:[A-Z]\.\s?){1,4}"
+# Fillers of a call transcript, skipped before a value ("my password is uh ...") and inside a number.
+_FILLERS = "uh|um|uhm|erm|eh|ehm|euh"
 # Lower-case words after a strong cue that begin a phrase, not a name ("talking to my lawyer", "to someone").
 _NOT_LOWER_NAME = (
     r"(?:my|your|his|her|their|our|the|a|an|this|that|some|someone|somebody|anyone|anybody|nobody|everyone|"
@@ -547,16 +549,12 @@ class _Patterns:
             rf"(?<![\w'’-])(?P<name>(?P<first>{_NAME_TOKEN})[ \t]+(?:(?:{_NAME_PARTICLES})[ \t]+){{0,3}}{_NAME_TOKEN})"
         )
         digit_word = "|".join(sorted(_SPOKEN_DIGIT_VALUE, key=len, reverse=True))
-        self.spoken_digits = c(
-            rf"(?i)\b(?:(?:double|triple|dubbel|tripel)[ ,-]+)?(?:{digit_word})"
-            rf"(?:[ ,-]{{1,3}}(?:(?:double|triple|dubbel|tripel)[ ,-]+)?(?:{digit_word})){{6,30}}\b"
-        )
         number_word = "|".join(
             sorted({*_SPOKEN_DIGIT_VALUE, *_SPOKEN_PAIR_VALUE, "hundred", "honderd"}, key=len, reverse=True)
         )
         self.spoken_numbers = c(
             rf"(?i)(?<![\w'’])(?:(?:double|triple|dubbel|tripel)[ ,-]+)?(?:{number_word})"
-            rf"(?:(?:[ ,-]{{1,3}}(?:(?:uh|um|uhm|erm|eh|ehm|euh)[ ,]+)?)(?:(?:double|triple|dubbel|tripel)[ ,-]+)?"
+            rf"(?:(?:[ ,-]{{1,3}}(?:(?:{_FILLERS})[ ,]+)?)(?:(?:double|triple|dubbel|tripel)[ ,-]+)?"
             rf"(?:{number_word})){{3,30}}(?![\w'’])"
         )
         # A birth date said in words after its cue: "date of birth uh the twenty first of november nineteen
@@ -569,7 +567,7 @@ class _Patterns:
         )
         date_word = (
             rf"{number_word}|{ordinal}|{_MONTHS}|of|the|and|en|thousand|duizend|tweeduizend|negentienhonderd|"
-            r"uh|um|uhm|erm|eh|ehm|euh|[0-9]{1,4}"
+            rf"{_FILLERS}|[0-9]{{1,4}}"
         )
         self.spoken_dob = c(
             r"(?i)\b(?:date\s+of\s+birth|birth\s*date|d\.?o\.?b\.?|born|geboren|geboortedatum|geb\.)"
@@ -577,7 +575,7 @@ class _Patterns:
         )
         self.credential = c(
             r"(?i)\b(?:(?:my\s+|the\s+|mijn\s+|het\s+)?(?:password|passwd|pwd|passcode|wachtwoord|inlogcode|toegangscode)"
-            r"(?:\s+(?:is|was|=|:)|\s*[:=])\s*(?:(?:uh|um|uhm|erm|eh|ehm)\s+)?(?P<value>[^\s]{1,64})"
+            rf"(?:\s+(?:is|was|=|:)|\s*[:=])\s*(?:(?:{_FILLERS})\s+)?(?P<value>[^\s]{{1,64}})"
             r"|(?:pin|pincode|pin\s+code|cvv2?|cvc2?|csc|security\s+code|verification\s+code|beveiligingscode|"
             r"verificatiecode)(?:\s+(?:is|was|=|:)|\s*[:=]|\s)\s*(?P<value2>[0-9]{3,8})(?![0-9]))"
         )
@@ -586,7 +584,7 @@ class _Patterns:
         self.credential_phrase = c(
             r"(?i)\b(?P<cue>pin(?:code|\s+code)?|verificatiecode|verification\s+code|beveiligingscode|security\s+code|cvc2?|cvv2?|"
             r"inlogcode|sms[- ]?code|one[- ]time\s+code|otp|code)\b(?P<between>[^\n.?!0-9]{0,40}?)"
-            r"\b(?:is|was|=|:)[ \t]+(?:(?:uh|um|uhm|erm|eh|ehm)[ \t]+)?"
+            rf"\b(?:is|was|=|:)[ \t]+(?:(?:{_FILLERS})[ \t]+)?"
             rf"(?P<value>[0-9]{{3,4}}(?:[ -]?[0-9]{{2,4}})?(?![0-9])|(?:(?:{digit_word})[ ,]+){{2,7}}(?:{digit_word})\b)"
         )
         # "I reset the password to Sunflower!88", "nieuw wachtwoord aangemaakt (Zomer2023!!)".
@@ -1308,31 +1306,14 @@ class Redactor:
         return Span(m.start(), end, "ADDRESS")
 
     def _spoken_numbers(self, s: str) -> Iterator[Span]:
-        """Digits spelled out in call transcripts ("oh six one two ..."): 7+ digit words in a row; and numbers
-        read out in pairs or with hundreds ("nul zes eenendertig tweeënveertig negentien zeventig")."""
+        """Numbers read out in call transcripts, digit by digit, in pairs or with hundreds ("oh six one two ...",
+        "nul zes eenendertig tweeënveertig negentien zeventig"): 7 to 19 digits are a phone, or a card by Luhn."""
         for m in self._p.spoken_numbers.finditer(s):
             number = spoken_to_digits(re.findall(r"[^\W\d_]+", m.group().lower()))
             if 7 <= len(number) <= 19:
                 label = "CARD" if _card_shape_ok(number) and luhn_valid(number) else "PHONE"
                 if label in self._on:
                     yield Span(m.start(), m.end(), label)
-        for m in self._p.spoken_digits.finditer(s):
-            digits = []
-            repeat = 1
-            for w in re.findall(r"[^\W\d_]+", m.group().lower()):  # "één" too, not only [a-z]
-                if w in ("double", "dubbel"):
-                    repeat = 2
-                elif w in ("triple", "tripel"):
-                    repeat = 3
-                else:
-                    digits.append(_SPOKEN_DIGIT_VALUE[w] * repeat)
-                    repeat = 1
-            number = "".join(digits)
-            if len(number) < 7:
-                continue
-            label = "CARD" if _card_shape_ok(number) and luhn_valid(number) else "PHONE"
-            if label in self._on:
-                yield Span(m.start(), m.end(), label)
 
     def _spoken_dobs(self, s: str) -> Iterator[Span]:
         """A birth date said in words after its cue (see ``spoken_dob``); the words around it are trimmed."""
@@ -1342,7 +1323,7 @@ class Redactor:
                 (t.start() + start, t.end() + start, t.group().lower())
                 for t in re.finditer(r"\S+", s[start:end])
             ]
-            edge = {"the", "of", "and", "en", "uh", "um", "uhm", "erm", "eh", "ehm", "euh"}
+            edge = _SPOKEN_FILLERS | {"the", "of", "and", "en"}
             while toks and toks[0][2].strip(",") in edge:
                 toks.pop(0)
             while toks and toks[-1][2].strip(",") in edge:
@@ -1513,11 +1494,8 @@ _ORG_WORDS = frozenset(
 )
 # Weekdays and months as a mail program abbreviates them before a comma ("On Mon, Acme <...> wrote:");
 # "Jan" is a name too, so these are not in _NOT_NAMES.
-_DATE_ABBREVIATIONS = frozenset(
-    _words(
-        "mon tue tues wed thu thur thurs fri sat sun jan feb mar apr jun jul aug sep sept oct nov dec "
-        "ma di wo do vr za zo mo mi fr sa so lun mer jeu ven sam dim"
-    )
+_DATE_ABBREVIATIONS = _MONTH_WORDS | frozenset(
+    _words("mon tue tues wed thu thur thurs fri sat sun ma di wo do vr za zo mo mi fr sa so lun mar mer jeu ven sam dim")
 )
 
 _SPOKEN_DIGIT_VALUE = {
@@ -1565,15 +1543,14 @@ def _spoken_number_words() -> tuple[dict[str, int], dict[str, int]]:
     for i, (en, nl) in enumerate(zip(tens_en, tens_nl, strict=True)):
         values[en] = values[nl] = tens[en] = 20 + 10 * i
         for u, unit in enumerate(units_nl, 1):
-            joint = "ën" if unit.endswith("e") else "en"
-            values[f"{unit}{joint}{nl}"] = 20 + 10 * i + u
-            values[f"{unit}en{nl}"] = 20 + 10 * i + u  # written without the diaeresis too
+            for joint in {"ën" if unit.endswith("e") else "en", "en"}:  # "tweeënveertig", also "tweeenveertig"
+                values[f"{unit}{joint}{nl}"] = 20 + 10 * i + u
     return values, tens
 
 
 _SPOKEN_PAIR_VALUE, _SPOKEN_TENS = _spoken_number_words()
 _SPOKEN_GATE = _SPOKEN_DIGITS | frozenset(_SPOKEN_PAIR_VALUE) | {"hundred", "honderd"}
-_SPOKEN_FILLERS = frozenset(_words("uh um uhm erm eh ehm euh"))
+_SPOKEN_FILLERS = frozenset(_FILLERS.split("|"))
 _SPOKEN_REPEAT = {"double": 2, "dubbel": 2, "triple": 3, "tripel": 3}
 
 
