@@ -135,6 +135,7 @@ POSITIVES = [
     ("De verificatiecode die ik kreeg is 482913", "nl", "482913", "CREDENTIAL"),
     ("the pin they sent is seven seven three one", "en", "seven seven three one", "CREDENTIAL"),
     ("mijn wachtwoord is eh hondje123 maar dat werkt niet", "nl", "hondje123", "CREDENTIAL"),
+    ("mijn wachtwoord is euh Bello123 maar dat werkt niet", "nl", "Bello123", "CREDENTIAL"),
     ("The courier left a card. Address is Flat 3, 27 Harcourt Road, M14 5LS.", "en", "Flat 3", "ADDRESS"),
     ("Address: 3/2, 41 Dumbarton Road, Glasgow G11 6PA", "en", "3/2", "ADDRESS"),
     ("delivery address Flat 7, Rowan Court, Beech Lane, LS6 2QT.", "en", "Beech Lane", "ADDRESS"),
