@@ -40,6 +40,11 @@ EMA_ALPHA = 0.5
 #: Seconds (event time) after an utterance naming a BSN during which a bare 11-test-valid 9-digit
 #: number in the same conversation is redacted as a BSN (the customer's answer to "Wat is uw BSN?").
 BSN_ANSWER_WINDOW_S = 300.0
+#: Seconds (event time) after an agent's or bot's question ("and your date of birth?") during which the
+#: customer's turns, until the agent speaks again, are read as its answer (see ``Redactor.asks_for``).
+ANSWER_WINDOW_S = 120.0
+#: Agent turns remembered for that (the newest ones), so a replay finds the question its answer followed.
+ASKS_KEPT = 4
 #: Slices in one safety-net re-read of the store into the housekeeping index: the worker takes one per
 #: housekeeping second, so every conversation is re-read once a minute without holding the event loop.
 REFRESH_TICKS = 60
@@ -68,6 +73,9 @@ class ConversationState:
     #: Event time of the last utterance that named a BSN (typically the agent asking for it): a bare
     #: 11-test-valid 9-digit number in the next BSN_ANSWER_WINDOW_S is redacted as a BSN.
     bsn_asked_ts: float | None = None
+    #: [event time, [entity types]] of the latest agent or bot turns that asked for personal data, and of
+    #: the first turn after each that did not (it ends the answer), oldest first, at most ASKS_KEPT.
+    asks: list[list[Any]] = field(default_factory=list)
     #: The conversation ended: only ``seen`` is kept (so replays stay duplicates) until it expires.
     ended: bool = False
 
@@ -182,9 +190,13 @@ class Processor:
             answering = asked is not None and 0.0 <= ev.ts_epoch - float(asked) <= BSN_ANSWER_WINDOW_S
             # an HTML body (markup passed on by a mail platform or chat widget) is read as plain text
             text = html_to_text(ev.text)
-            red = (self.redactor.for_bsn_answers() if answering else self.redactor).redact(text, ev.language)
+            redactor = self.redactor.for_bsn_answers() if answering else self.redactor
+            customer = (ev.speaker or "customer") == "customer"
+            red = redactor.redact(text, ev.language, answering=_asked_before(st_raw, ev.ts_epoch) if customer else frozenset())
             if self.redactor.mentions_bsn(red.text):
-                self._mark_bsn_asked(ev, st_raw)
+                self._remember(ev, st_raw, bsn_asked_ts=ev.ts_epoch)
+            if not customer:
+                self._note_asks(ev, st_raw, self.redactor.asks_for(red.text))
             p.text, p.redactions, p.to_score = red.text, dict(red.counts), True
             if self.settings.quoted_history == "cut":
                 own = own_words(red.text)
@@ -197,12 +209,25 @@ class Processor:
                     self.metrics.redactions.labels(typ).inc(n)
         return p
 
-    def _mark_bsn_asked(self, ev: Event, st_raw: dict[str, Any]) -> None:
-        """Remember, in the conversation's state, that a BSN was just asked for. Written at prepare
-        time so an answer later in the same batch sees it; keyed on event time, so a replay redacts
-        exactly as the first pass did."""
+    def _note_asks(self, ev: Event, st_raw: dict[str, Any], kinds: frozenset[str]) -> None:
+        """Remember what an agent's or bot's turn asked for, or that the turn after a question asked for
+        nothing (which ends the answer); a turn that follows no question and asks nothing writes nothing."""
+        d = self.store.get(ev.interaction_id) or st_raw
+        asks = [a for a in d.get("asks") or [] if float(a[0]) != ev.ts_epoch]
+        before = [a for a in asks if float(a[0]) < ev.ts_epoch]
+        if not kinds and not (before and before[-1][1]):
+            return
+        asks = sorted([*asks, [ev.ts_epoch, sorted(kinds)]], key=lambda a: float(a[0]))[-ASKS_KEPT:]
+        self._remember(ev, st_raw, asks=asks)
+
+    def _remember(self, ev: Event, st_raw: dict[str, Any], **changes: Any) -> None:
+        """Write a redaction memory (a BSN or other personal data just asked for) into the conversation's
+        state. Written at prepare time so an answer later in the same batch sees it; keyed on event time,
+        so a replay redacts exactly as the first pass did."""
         d = dict(self.store.get(ev.interaction_id) or st_raw)
-        d["bsn_asked_ts"] = max(float(d.get("bsn_asked_ts") or 0.0), ev.ts_epoch)
+        if "bsn_asked_ts" in changes:
+            changes["bsn_asked_ts"] = max(float(d.get("bsn_asked_ts") or 0.0), changes["bsn_asked_ts"])
+        d.update(changes)
         d["last_ts"] = max(float(d.get("last_ts") or 0.0), ev.ts_epoch)
         d["touched"] = self.wall_clock()
         self.store[ev.interaction_id] = d
@@ -640,3 +665,15 @@ def _round(d: Any) -> Any:
     if isinstance(d, dict):
         return {k: _round(v) for k, v in d.items()}
     return d
+
+
+def _asked_before(st: dict[str, Any], ts: float) -> frozenset[str]:
+    """What the latest agent or bot turn at or before event time ``ts`` asked for, if within
+    ANSWER_WINDOW_S: a customer's turn then is read as the answer."""
+    latest = None
+    for a in st.get("asks") or []:
+        if float(a[0]) <= ts:
+            latest = a
+    if latest is None or ts - float(latest[0]) > ANSWER_WINDOW_S:
+        return frozenset()
+    return frozenset(latest[1])

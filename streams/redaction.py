@@ -327,6 +327,8 @@ class _Patterns:
         )
         # Context words start a word: "Sofia" is no "sofi", "stubborn" no "born", "e-mailadres" no "adres".
         self.bsn_ctx = c(rf"(?i)\b(?:{_BSN_CONTEXT})")
+        # What an agent's question asks for (the reply is then read as that value; see _ASK_CUES)
+        self.asks = tuple((kind, c(rf"(?i)\b(?:{cue})")) for kind, cue in _ASK_CUES)
         self.ssn_ctx = c(rf"(?i)\b(?:{_SSN_CONTEXT})")
         self.be_rrn = c(r"(?<![0-9])[0-9]{2}[. ]?[0-9]{2}[. ]?[0-9]{2}[ .-]?[0-9]{3}[ .-]?[0-9]{2}(?![0-9])")
         self.fr_nir = c(
@@ -768,6 +770,18 @@ class Redactor:
         """True when ``text`` names a BSN / burgerservicenummer / sofinummer (e.g. an agent asking for it)."""
         return bool(self._p.bsn_ctx.search(text or ""))
 
+    def asks_for(self, text: str) -> frozenset[str]:
+        """The entity types a question asks for ("and your date of birth?" -> {"DOB"}; "what's the
+        postcode and the first line of the address" -> {"POSTCODE", "ADDRESS"}); pass them as
+        ``answering`` when redacting the reply. Cue words only, so redacted text reads the same."""
+        low = text or ""
+        kinds = set()
+        for kind, rx in self._p.asks:
+            low, n = rx.subn(" ", low)
+            if n:
+                kinds.add(kind)
+        return frozenset(kinds) & self._on
+
     def for_bsn_answers(self) -> Redactor:
         """This redactor, but redacting every 11-test-valid 9-digit number as a BSN: for the replies
         that follow a question about one ("Wat is uw BSN?" - "123456782"), where the number itself
@@ -779,7 +793,7 @@ class Redactor:
                 self._answers = Redactor(replace(self.config, bsn_requires_context=False))
         return self._answers
 
-    def redact(self, text: str, language: str | None = None) -> Redaction:
+    def redact(self, text: str, language: str | None = None, answering: frozenset[str] = frozenset()) -> Redaction:
         """Redact ``text``; never raises.
 
         Args:
@@ -787,6 +801,9 @@ class Redactor:
             language: ``"en"``, ``"nl"`` or ``None``. A hint only: every detector runs for both languages,
                 because Dutch customers switch to English mid-sentence; Dutch phone regions (NL, BE) are
                 tried first when it is ``"nl"``.
+            answering: what the question before this reply asked for (:meth:`asks_for`): the reply's bare
+                values are read as those ("twenty second of june nineteen seventy one" after a question
+                about the date of birth).
         """
         try:
             if not isinstance(text, str):
@@ -796,7 +813,7 @@ class Redactor:
             truncated = len(text) > self.config.max_chars
             if truncated:
                 text = text[: self.config.max_chars]
-            spans = self.find(text, language)
+            spans = self.find(text, language, answering)
             out, counts = _apply(text, spans)
             if truncated:
                 out += TRUNCATED_MARKER
@@ -804,7 +821,7 @@ class Redactor:
         except Exception:  # fail closed: never let unredacted text through
             return Redaction(FAILED_PLACEHOLDER, {}, failed=True)
 
-    def find(self, text: str, language: str | None = None) -> list[Span]:
+    def find(self, text: str, language: str | None = None, answering: frozenset[str] = frozenset()) -> list[Span]:
         """Detected spans of ``text`` (merged, sorted, non-overlapping). May raise; ``redact`` does not."""
         scan = _scan_copy(text)
         spans: list[Span] = []
@@ -847,8 +864,15 @@ class Redactor:
             spans += self._spoken_dobs(scan)
         if "CREDENTIAL" in on and not words.isdisjoint(_CUES_CREDENTIAL):
             spans += self._credentials(scan)
+        if answering:
+            spans += _answer_spans(scan, 0, len(scan), answering & on)
+        if "\n" in scan and not words.isdisjoint(_CUES_TURN):
+            spans += _transcript_answers(scan, self.asks_for)
         if self._names:
             spans += self._persons(scan, words)
+            if answering or ("\n" in scan and not words.isdisjoint(_CUES_TURN)):
+                # in a call a name once given is said again, in lower case, with no cue ("... morag")
+                spans += _propagate_names(scan, spans)
         return _merge(spans)
 
     # -- detectors --------------------------------------------------------------------------------------
@@ -1699,3 +1723,219 @@ def _apply(text: str, spans: list[Span]) -> tuple[str, dict[str, int]]:
         pos = sp.end
     parts.append(text[pos:])
     return "".join(parts), counts
+
+
+# -- answers: a value given as the reply to an agent's question ---------------------------------------
+# In a call the cue is often on the agent's line and the value alone on the customer's next one
+# ("agent: and your date of birth" / "customer: twenty second of june nineteen seventy one"). Such a
+# reply is read as the value asked for: the worker remembers the question across events (see
+# ``streams.processor``), and a transcript handed over whole ("agent: ..." / "customer: ..." lines) is read
+# line by line here.
+
+#: What a question asks for: (entity type, cue). Checked in this order on the lower-cased question, each
+#: cue removed once matched, so "e-mail address" asks for an email, not an address, and "maiden name" for a
+#: credential, not a name.
+_ASK_CUES: tuple[tuple[str, str], ...] = (
+    ("EMAIL", r"e-?mail(?:\s*address|adres)?|mailadres"),
+    (
+        "CREDENTIAL",
+        r"password|passcode|pass\s+code|\bpin\b|pincode|pin\s?code|memorable|security\s+(?:question|answer|word|code|number)|"
+        r"maiden\s+name|meisjesnaam|first\s+pet|one[-\s]time|verification\s+code|\bcode\b|characters?\s+(?:of|from)|"
+        r"digits?\s+(?:of|from)|letters?\s+(?:of|from)|wachtwoord|inlogcode|verificatiecode|beveiligingscode|"
+        r"beveiligingsvraag|toegangscode|user\s?name|gebruikersnaam|login",
+    ),
+    ("DOB", _DOB_CONTEXT),
+    ("POSTCODE", r"post\s?code|\bzip\b|zip\s?code|eircode|postal\s+code|postnummer"),
+    (
+        "ADDRESS",
+        r"address|first\s+line|house\s+number|\badres|woonadres|huisnummer|straat|where\s+(?:do|does)\s+\w+\s+live|"
+        r"waar\s+woon",
+    ),
+    (
+        "NATIONAL_ID",
+        r"national\s+insurance|\bni\s+number|\bpps\b|rijksregister|passport|paspoort|driving\s+licen[cs]e|"
+        r"rijbewijs|identiteitskaart|id[-\s]?kaart|social\s+security|\bssn\b",
+    ),
+    ("BSN", _BSN_CONTEXT),
+    (
+        "PHONE",
+        r"phone|contact\s+number|mobile|telefoon|mobiel|\bgsm\b|nummer\s+waarop|terugbel|call\s+you\s+back|bereikbaar",
+    ),
+    (
+        "PERSON",
+        r"\bname|\bnaam|who\s+am\s+i\s+(?:speaking|talking)|who'?s\s+calling|met\s+wie|\bspell|spellen|hoe\s+heet|"
+        r"achternaam|voornaam",
+    ),
+)
+# A speaker's turn in a transcript handed over whole.
+_TURN = re.compile(
+    r"(?im)^[ \t]*(?P<who>agent|customer|caller|client|klant|beller|medewerker|operator|advisor|adviseur|"
+    r"bot|assistant|rep)[ \t]*:[ \t]*"
+)
+_CUES_TURN = frozenset(
+    _words("agent customer caller client klant beller medewerker operator advisor adviseur bot assistant rep")
+)
+_AGENT_SIDE = frozenset({"agent", "medewerker", "operator", "advisor", "adviseur", "bot", "assistant", "rep"})
+_CLAUSE_BREAK = re.compile(r"[,;:!?()\n]|\.\s")
+_ANSWER_TOKEN = re.compile(r"[^\W_]+(?:['’./-][^\W_]+)*")
+_EN_ORDINALS = (
+    "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|"
+    "fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth"
+)
+_NUMBER_WORD = re.compile(
+    rf"(?:(?:{'|'.join(sorted(set(_SPOKEN_DIGIT_VALUE) - {'o'}))}|"
+    r"ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
+    r"fifty|sixty|seventy|eighty|ninety|hundred|thousand|double|triple|dubbel|tripel)"
+    rf"(?:-(?:one|two|three|four|five|six|seven|eight|nine|{_EN_ORDINALS}))?|{_EN_ORDINALS}|"
+    # Dutch: one word made of number parts ("honderdvierenzestig", "tweeënveertig"), ordinals too
+    r"(?:één|een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien|vijftien|zestien|"
+    r"zeventien|achttien|negentien|twintig|dertig|veertig|vijftig|zestig|zeventig|tachtig|negentig|honderd|"
+    r"duizend|ën|en)+(?:ste|de|e)?|eerste|derde)"
+)
+# Letters said by name in a postcode or a code, after its first digit ("elf nul twee ee jee", "b s six bee
+# dee"); not those that are words too ("en", "er", "es", "why", "see").
+_LETTER_NAMES = frozenset(
+    _words("bee cee dee ee ef gee jee ha ka em pee kuu tee uu vee wee iks ij zet jay kay zed oo")
+)
+# Said inside a number or a date ("two thousand and one", "the first of june"), never alone.
+_NUMBER_GLUE = frozenset(_words("and en of the van de oh o"))
+# Words before the value of an answer ("yeah it's ...", "ja dat is ...", "my name is ...").
+_ANSWER_LEAD = frozenset(
+    _words(
+        "yes yeah yep yup aye sure ok okay right so well oh it it's its it’s that's thats is was my name name's "
+        "names full i i'm im am this that be ja jawel jazeker nou dus het dat is mijn naam ik ben met zeker "
+        "goed oké oke prima uhm hmm mm mhm the his her hers hij zij haar zijn first last surname achternaam "
+        "voornaam should would could all o ah oops oeps"
+    )
+) | _SPOKEN_FILLERS
+# Words that end the value of an answer ("... mcintyre that's m c ...", "... road in leicester").
+_ANSWER_STOP = _NOT_NAMES - frozenset(_words("van de der den het ter ten te el al bin ben la le du da di")) | frozenset(
+    _words(
+        "and but no nope sorry that that's thats it's its is was we i i'm you he she they in on at for to from "
+        "with please thanks thank cheers yeah yes ok okay right so because cause if when then now just like "
+        "actually en maar nee niet dat dit is ik we wij u je hij zij ze op bij voor naar met alstublieft dank "
+        "bedankt ja oké oke dus nou hoor toch want omdat als dan nu even gewoon eigenlijk my your uw mijn old "
+        "new previous vorige oude nieuwe spelled spelt spelling gespeld brilliant perfect lovely great cool fab "
+        "fantastic wonderful awesome super top mooi geweldig fijn helemaal precies klopt correct exactly sec "
+        "moment momentje hang hold wait wacht"
+    )
+)
+
+
+def _is_number_token(tok: str) -> bool:
+    return any(ch.isdigit() for ch in tok) or _NUMBER_WORD.fullmatch(tok) is not None and tok not in {"en", "ën"}
+
+
+def _answer_tokens(s: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    return [(m.group().lower(), m.start(), m.end()) for m in _ANSWER_TOKEN.finditer(s, start, end)]
+
+
+def _value_runs(tokens: list[tuple[str, int, int]], kind: str) -> Iterator[tuple[int, int, int, int]]:
+    """Runs of tokens that can be the value of ``kind``: numbers and digits, and for a date month words,
+    for a code single letters. Yields (first token, last token + 1, numbers, letters) for each run."""
+    i, n = 0, len(tokens)
+    letters_ok = kind in {"POSTCODE", "NATIONAL_ID", "CREDENTIAL", "PHONE", "BSN"}
+    while i < n:
+        tok = tokens[i][0]
+        if tok in {"oh", "o", "een", "one"} and not (i + 1 < n and _is_number_token(tokens[i + 1][0])):
+            i += 1  # "oh it's ...", "een momentje", "the old one": a word, not a number
+            continue
+        if not (_is_number_token(tok) or (kind == "DOB" and tok in _MONTH_WORDS) or (letters_ok and len(tok) == 1)):
+            i += 1
+            continue
+        j, numbers, letters, last = i, 0, 0, i
+        while j < n:
+            t = tokens[j][0]
+            if _is_number_token(t) or (kind == "DOB" and t in _MONTH_WORDS):
+                numbers += 1
+                last = j
+            elif letters_ok and (len(t) == 1 and t.isalpha() or t in _LETTER_NAMES and numbers):
+                letters += 1
+                last = j
+            elif not (t in _NUMBER_GLUE or t in _SPOKEN_FILLERS):
+                break
+            j += 1
+        yield i, last + 1, numbers, letters
+        i = j + 1
+
+
+def _answer_spans(s: str, start: int, end: int, kinds: frozenset[str]) -> Iterator[Span]:
+    """Spans of ``s[start:end]``, the reply to a question that asked for ``kinds``, read as those values."""
+    tokens = _answer_tokens(s, start, end)
+    if not tokens:
+        return
+    for kind in kinds & {"DOB", "POSTCODE", "PHONE", "BSN", "NATIONAL_ID", "CREDENTIAL"}:
+        for a, b, numbers, letters in _value_runs(tokens, kind):
+            first = tokens[a][0]
+            digits = sum(ch.isdigit() for t, _, _ in tokens[a:b] for ch in t)
+            if kind == "DOB":
+                ok = numbers >= 2 or re.fullmatch(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", first) is not None
+            elif kind == "POSTCODE":
+                ok = (numbers >= 1 and numbers + letters >= 2) or (b - a == 1 and digits >= 4)
+            elif kind == "CREDENTIAL":
+                ok = numbers >= 1
+            else:
+                ok = numbers >= 4 or digits >= 6
+            if ok:
+                yield Span(tokens[a][1], tokens[b - 1][2], kind)
+    free = kinds & {"PERSON", "ADDRESS", "CREDENTIAL"}
+    if not free:
+        return
+    i = 0
+    while i < len(tokens) and tokens[i][0] in _ANSWER_LEAD:
+        i += 1
+    j = i
+    while j < len(tokens) and j - i < 8:
+        t = tokens[j][0]
+        if t in _ANSWER_STOP and not (t in _NUMBER_GLUE and j > i and _is_number_token(tokens[j - 1][0])):
+            break
+        if len(t) == 1 and j > i and not _is_number_token(t) and "ADDRESS" not in free:
+            break  # "lauren pike p i k e": the spelling is read by the letter rule
+        if j > i and _CLAUSE_BREAK.search(s, tokens[j - 1][2], tokens[j][1]):
+            break  # "Dolores Jenkins, account 8201-...": a comma ends the value
+        j += 1
+    if j == i:
+        return
+    body = tokens[i:j]
+    numbered = next((k for k, (t, _, _) in enumerate(body) if _is_number_token(t)), None)
+    if "ADDRESS" in free and numbered is not None:
+        yield Span(body[0][1], body[-1][2], "ADDRESS")
+        return
+    if "PERSON" in free and numbered != 0:
+        named = body[:numbered]  # "it's lauren pike oh four oh nine ...": the date is read above
+        if len(named) <= 5:
+            yield Span(named[0][1], named[-1][2], "PERSON")
+            return
+    if "CREDENTIAL" in free and len(body) <= 3:
+        yield Span(body[0][1], body[-1][2], "CREDENTIAL")
+
+
+def _transcript_answers(s: str, asks_for: Any) -> Iterator[Span]:
+    """A transcript handed over whole: each customer line after an agent's question read as its answer."""
+    turns = list(_TURN.finditer(s))
+    if len(turns) < 2:
+        return
+    asked: frozenset[str] = frozenset()
+    for k, m in enumerate(turns):
+        end = turns[k + 1].start() if k + 1 < len(turns) else len(s)
+        if m.group("who").lower() in _AGENT_SIDE:
+            asked = asks_for(s[m.end() : end])
+        elif asked:
+            yield from _answer_spans(s, m.end(), end, asked)
+
+
+def _propagate_names(s: str, spans: list[Span]) -> Iterator[Span]:
+    """Every other occurrence, in any case, of a word of a name found ("... it's morag mcintyre" /
+    "lovely and your date of birth morag")."""
+    names = {
+        w.lower()
+        for sp in spans
+        if sp.label == "PERSON"
+        for w in _ANSWER_TOKEN.findall(s[sp.start : sp.end])
+        if len(w) >= 3 and w.lower() not in _NOT_NAMES and not re.fullmatch(rf"(?:{_NAME_PARTICLES})", w)
+    }
+    if not names:
+        return
+    rx = re.compile(r"(?i)(?<![\w'’-])(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")(?![\w'’-])")
+    for m in rx.finditer(s):
+        yield Span(m.start(), m.end(), "PERSON")

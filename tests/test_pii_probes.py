@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.parametrize(
     ("probe", "whole_floor", "clean_touched_max"),
-    [("pii_blind.jsonl", 0.88, 6), ("pii_blind2.jsonl", 0.84, 5), ("pii_blind3.jsonl", 0.67, 11)],
+    [("pii_blind.jsonl", 0.88, 6), ("pii_blind2.jsonl", 0.84, 5), ("pii_blind3.jsonl", 0.82, 11)],
 )
 def test_blind_probe_does_not_regress(tmp_path: Path, probe: str, whole_floor: float, clean_touched_max: int) -> None:
     out = tmp_path / "probe.json"

@@ -210,6 +210,42 @@ def test_a_bare_bsn_answering_a_bsn_question_is_redacted() -> None:
     assert of(other, "scored")[0]["text"] == "123456782"
 
 
+def test_a_bare_answer_to_an_agents_question_is_redacted_as_what_was_asked() -> None:
+    # In a call the cue is on the agent's line and the value alone on the customer's next one.
+    h = Harness()
+    outs = h.run(
+        h.event("and can I take your date of birth please", speaker="agent", at=0),
+        h.event("twenty second of june nineteen seventy one", at=5),  # same batch as the question
+        h.event("and the postcode on the account", speaker="agent", at=10),
+        h.event("e h six four b n no sorry we moved it's e h seven five q t", at=15),
+        h.event("and who am I speaking with", speaker="agent", at=20),
+    )
+    later = h.run(h.event("aye it's morag mcintyre", at=25))
+    texts = [r["text"] for r in of(outs + later, "scored")]
+    assert texts[1] == "<DOB>", texts
+    assert texts[3] == "<POSTCODE> no sorry we moved it's <POSTCODE>", texts
+    assert texts[5] == "aye it's <PERSON>", texts
+    # the agent speaks again without asking: the customer's next words are no answer
+    h.run(h.event("thanks, you're through security", speaker="agent", at=30))
+    free = of(h.run(h.event("great, it's about the bill from twelve twelve", at=35)), "scored")[0]["text"]
+    assert free == "great, it's about the bill from twelve twelve"
+    # too long after the question, or another conversation: no answer either
+    h.run(h.event("what's your date of birth", speaker="agent", at=40))
+    late = of(h.run(h.event("four four two one", at=40 + 121)), "scored")[0]["text"]
+    other = of(h.run(h.event("four four two one", iid="c2", at=45)), "scored")[0]["text"]
+    assert late == other == "four four two one"
+
+
+def test_an_answer_replays_alike_after_later_questions() -> None:
+    # The question an answer followed is found by event time, so a replay after later turns reads it alike.
+    h = Harness()
+    h.run(h.event("what is the memorable word on the account", speaker="agent", at=0))
+    first = of(h.run(h.event("marmalade", eid="ans", at=5)), "scored")[0]["text"]
+    h.run(h.event("lovely, and how can I help today", speaker="agent", at=10))
+    again = of(h.run(h.event("marmalade", eid="ans", at=5)), "scored")[0]["text"]
+    assert first == again == "<CREDENTIAL>"
+
+
 def test_bsn_answer_redaction_survives_a_restart_and_replays_alike() -> None:
     h = Harness()
     h.run(h.event("What is your burgerservicenummer?", speaker="agent", at=0))

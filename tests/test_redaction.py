@@ -520,3 +520,77 @@ def test_spoken_numbers_become_their_digits(words: str, digits: str) -> None:
     from streams.redaction import spoken_to_digits
 
     assert spoken_to_digits(words.split()) == digits
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("lovely and your date of birth morag", {"DOB"}),
+        ("can I take the postcode and the first line of the address", {"POSTCODE", "ADDRESS"}),
+        ("what's your email address", {"EMAIL"}),
+        ("and your mother's maiden name", {"CREDENTIAL"}),
+        ("can you give me digits two and four of your pin", {"CREDENTIAL"}),
+        ("mag ik uw geboortedatum", {"DOB"}),
+        ("wat is uw adres", {"ADDRESS"}),
+        ("en met wie spreek ik", {"PERSON"}),
+        ("wat is uw e-mailadres", {"EMAIL"}),
+        ("and a contact number", {"PHONE"}),
+        ("what's your national insurance number", {"NATIONAL_ID"}),
+        ("how can I help you today?", set()),
+        ("ik heb uw adres aangepast", {"ADDRESS"}),  # a statement asks too: the reply is read as an answer
+    ],
+)
+def test_what_a_question_asks_for(question: str, kinds: set[str]) -> None:
+    assert Redactor().asks_for(question) == kinds
+
+
+@pytest.mark.parametrize(
+    ("kinds", "answer", "expected"),
+    [
+        ({"DOB"}, "twenty second of june nineteen seventy one", "<DOB>"),
+        ({"DOB"}, "uh it's oh four oh nine two thousand and one", "uh it's <DOB>"),
+        ({"DOB"}, "drie januari negentien tachtig", "<DOB>"),
+        ({"DOB"}, "14-03-1984", "<DOB>"),
+        ({"POSTCODE"}, "elf nul twee ee jee", "<POSTCODE>"),
+        ({"POSTCODE"}, "it's 9000", "it's <POSTCODE>"),
+        ({"ADDRESS"}, "yeah it's fifty two stratford road in leicester", "yeah it's <ADDRESS> in leicester"),
+        ({"ADDRESS"}, "vrijheidslaan achtentwintig derde hoog", "<ADDRESS>"),
+        ({"PERSON"}, "aye it's morag mcintyre that's m c i n t y r e", "aye it's <PERSON> that's <PERSON>"),
+        ({"PERSON"}, "lotte de smedt", "<PERSON>"),
+        ({"PERSON", "DOB"}, "it's lauren pike oh four oh nine eighty", "it's <PERSON> <DOB>"),
+        ({"CREDENTIAL"}, "marmalade", "<CREDENTIAL>"),
+        ({"CREDENTIAL"}, "uh eight and seven", "uh <CREDENTIAL>"),
+        ({"NATIONAL_ID"}, "n p seven three zero five one six a", "<NATIONAL_ID>"),
+        # not an answer: nothing to read
+        ({"PERSON"}, "sorry can you repeat that", "sorry can you repeat that"),
+        ({"PERSON", "ADDRESS"}, "great thanks", "great thanks"),
+        ({"DOB"}, "hang on let me find it", "hang on let me find it"),
+        ({"POSTCODE"}, "no sorry that's the old one", "no sorry that's the old one"),
+        ({"CREDENTIAL"}, "oh sorry", "oh sorry"),
+    ],
+)
+def test_a_reply_is_read_as_what_was_asked(kinds: set[str], answer: str, expected: str) -> None:
+    assert Redactor().redact(answer, answering=frozenset(kinds)).text == expected
+
+
+def test_a_transcript_handed_over_whole_is_read_turn_by_turn() -> None:
+    text = (
+        "agent: you're through to the fraud team can i start with your full name please\n"
+        "customer: aye it's morag mcintyre\n"
+        "agent: lovely and your date of birth morag\n"
+        "customer: twenty second of june nineteen seventy one\n"
+        "agent: thanks and how can i help\n"
+        "customer: there's a payment of two hundred and twelve pounds i don't know"
+    )
+    assert Redactor().redact(text).text == (
+        "agent: you're through to the fraud team can i start with your full name please\n"
+        "customer: aye it's <PERSON>\n"
+        "agent: lovely and your date of birth <PERSON>\n"
+        "customer: <DOB>\n"
+        "agent: thanks and how can i help\n"
+        "customer: there's a payment of two hundred and twelve pounds i don't know"
+    )
+    # outside a call a found name is not looked for elsewhere: "Dispute Resolution <...>" is no reason
+    # to remove every "dispute"
+    mail = "From: Dispute Resolution <disputes@bank.example>\n\nFollowing up on the dispute below."
+    assert "the dispute below" in Redactor().redact(mail).text
