@@ -12,6 +12,10 @@ characters left in the text; the same by channel and language; then over-redacti
 span, and texts without personal data that lost anything; and the texts the redactor failed on (the worker then
 replaces the whole text, so they count as found). `--show N` prints up to N misses and N over-redactions
 (the probe's data are invented). Takes a few seconds.
+
+`--turns` reads a call transcript (two or more "agent: " / "customer: " lines) as the worker receives a call: one
+event per turn, through the worker's own `Processor.prepare`, which remembers what each agent turn asked for and
+reads the customer's next turns as the answer. Without it each text is redacted whole, as one event.
 """
 
 from __future__ import annotations
@@ -40,16 +44,66 @@ def _gold_spans(row: dict[str, Any]) -> list[tuple[int, int, str]]:
     return sorted(out)
 
 
+def _turn_finder(redactor: Any) -> Any:
+    """``find(text, language)`` that sends a transcript's turns through the worker's ``Processor.prepare`` one
+    event each (so its memory of the agent's questions is what is measured) and returns their spans in the
+    text's coordinates; any other text is found whole."""
+    from datetime import UTC, datetime, timedelta
+    from itertools import count
+    from types import SimpleNamespace
+
+    import orjson
+    from prometheus_client import CollectorRegistry
+
+    from streams.config import Settings
+    from streams.metrics import Metrics
+    from streams.processor import Processor, _asked_before
+    from streams.redaction import _AGENT_SIDE, _TURN, Span
+    from streams.schema import decode_event
+
+    store: dict[str, Any] = {}
+    unused = SimpleNamespace(name="none", version="none", encoder="none", thresholds={})  # prepare() redacts; it never scores
+    proc = Processor(Settings(), unused, redactor, Metrics.create(CollectorRegistry(), process=False), store)  # type: ignore[arg-type]
+    calls = count()
+    t0 = datetime(2026, 12, 7, tzinfo=UTC)
+
+    def find(text: str, language: str) -> list[Span]:
+        turns = list(_TURN.finditer(text))
+        if len(turns) < 2:
+            return list(redactor.find(text, language))
+        iid = f"call-{next(calls)}"
+        spans: list[Span] = []
+        for k, m in enumerate(turns):
+            end = turns[k + 1].start() if k + 1 < len(turns) else len(text)
+            speaker = "agent" if m.group("who").lower() in _AGENT_SIDE else "customer"
+            ts = t0 + timedelta(seconds=5 * k)
+            ev = decode_event(orjson.dumps({
+                "schema_version": 1, "event_id": f"{iid}-{k}", "interaction_id": iid, "ts": ts.isoformat(),
+                "type": "utterance", "channel": "voice", "speaker": speaker, "text": text[m.end():end],
+                "language": language, "consent": {"ai_analysis": True},
+            }), max_event_bytes=1 << 20, max_text_bytes=1 << 20)
+            answering = _asked_before(store.get(iid) or {}, ts.timestamp()) if speaker == "customer" else frozenset()
+            proc.prepare(ev)  # the worker's step: redacts, and remembers what an agent turn asked for
+            spans += [Span(sp.start + m.end(), sp.end + m.end(), sp.label)
+                      for sp in redactor.find(text[m.end():end], language, answering)]
+        return spans
+
+    return find
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--probe", type=Path, default=Path("models/data/probes/pii_blind.jsonl"))
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     ap.add_argument("--show", type=int, default=0, help="print up to N misses and N over-redactions")
+    ap.add_argument("--turns", action="store_true",
+                    help="a call transcript as the worker gets it: one event per agent/customer line")
     args = ap.parse_args()
 
     from streams.redaction import Redactor, Span
 
     redactor = Redactor()
+    find = _turn_finder(redactor) if args.turns else redactor.find
     rows = [json.loads(x) for x in args.probe.read_text(encoding="utf-8").splitlines() if x.strip()]
     per: dict[str, Counter[str]] = defaultdict(Counter)  # key -> gold / whole / part / missed / chars / left
     misses: list[str] = []
@@ -60,7 +114,7 @@ def main() -> None:
     for row in rows:
         text = row["text"]
         try:
-            spans = redactor.find(text, row["language"])
+            spans = find(text, row["language"])
         except Exception as e:  # noqa: BLE001 - the worker's redact() fails closed: the whole text goes
             failed.append(f"{row['id']}: {e!r}")
             spans = [Span(0, len(text), "REDACTED")]

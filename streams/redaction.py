@@ -866,6 +866,8 @@ class Redactor:
             spans += self._credentials(scan)
         if answering:
             spans += _answer_spans(scan, 0, len(scan), answering & on)
+        if not words.isdisjoint(_CUES_SELF):
+            spans += self._cued_values(scan)
         if "\n" in scan and not words.isdisjoint(_CUES_TURN):
             spans += _transcript_answers(scan, self.asks_for)
         if self._names:
@@ -1358,6 +1360,18 @@ class Redactor:
             if len(toks) >= 3 and (has_month or len(digits) >= 6):
                 yield Span(toks[0][0], toks[-1][1], "DOB")
 
+    def _cued_values(self, s: str) -> Iterator[Span]:
+        """A value read out after its own cue in the same sentence ("and the postcode is n w three two r x",
+        "het adres is kerkstraat twaalf a drie vijf acht een b k"), read as an answer to that cue. Names and
+        free-word credentials are not: after a cue in running text they are too often ordinary words."""
+        for kind, rx in self._p.asks:
+            if kind not in _SELF_CUED or kind not in self._on:
+                continue
+            for m in rx.finditer(s):
+                stop = _SENTENCE_END.search(s, m.end(), m.end() + 160)
+                end = stop.start() if stop else min(len(s), m.end() + 160)
+                yield from _answer_spans(s, m.end(), end, frozenset({kind}), cued=True)
+
     def _credentials(self, s: str) -> Iterator[Span]:
         """Passwords, PINs and card security codes said in the conversation: the value after the cue."""
         for m in self._p.credential.finditer(s):
@@ -1749,7 +1763,7 @@ _ASK_CUES: tuple[tuple[str, str], ...] = (
     (
         "ADDRESS",
         r"address|first\s+line|house\s+number|\badres|woonadres|huisnummer|straat|where\s+(?:do|does)\s+\w+\s+live|"
-        r"waar\s+woon",
+        r"waar\s+woon|lives?\s+(?:at|on)|living\s+at|woon(?:t|en)?\s+(?:op|aan)",
     ),
     (
         "NATIONAL_ID",
@@ -1767,6 +1781,17 @@ _ASK_CUES: tuple[tuple[str, str], ...] = (
         r"achternaam|voornaam",
     ),
 )
+# The cues that are followed by their value in the same sentence (Redactor._cued_values).
+_SELF_CUED = frozenset({"DOB", "POSTCODE", "ADDRESS", "NATIONAL_ID", "BSN", "PHONE", "CREDENTIAL"})
+_CUES_SELF = frozenset(
+    _words(
+        "address adres woonadres huisnummer postcode post zip eircode birth dob born geboortedatum geboren "
+        "insurance pps rijksregisternummer passport paspoort licence license rijbewijs bsn burgerservicenummer "
+        "pin pincode code password passcode wachtwoord pincode live lives living woon woont wonen phone mobile "
+        "telefoon telefoonnummer mobiel gsm"
+    )
+)
+_SENTENCE_END = re.compile(r"[.!?;]\s|\n")
 # A speaker's turn in a transcript handed over whole.
 _TURN = re.compile(
     r"(?im)^[ \t]*(?P<who>agent|customer|caller|client|klant|beller|medewerker|operator|advisor|adviseur|"
@@ -1859,55 +1884,86 @@ def _value_runs(tokens: list[tuple[str, int, int]], kind: str) -> Iterator[tuple
         i = j + 1
 
 
-def _answer_spans(s: str, start: int, end: int, kinds: frozenset[str]) -> Iterator[Span]:
-    """Spans of ``s[start:end]``, the reply to a question that asked for ``kinds``, read as those values."""
+def _answer_spans(s: str, start: int, end: int, kinds: frozenset[str], *, cued: bool = False) -> list[Span]:
+    """Spans of ``s[start:end]``, the reply to a question that asked for ``kinds``, read as those values;
+    ``cued``: the words after the cue in the same sentence, where a code needs three digits said, not one."""
     tokens = _answer_tokens(s, start, end)
     if not tokens:
-        return
+        return []
+    # a postcode is said with the address ("... harcourt road m fourteen five l s")
+    found = _run_spans(tokens, kinds | {"POSTCODE"} if "ADDRESS" in kinds else kinds, cued)
+    free = _free_span(s, tokens, kinds, cued)
+    if free is None:
+        return found
+    if free.label == "ADDRESS" and "POSTCODE" not in kinds:
+        # the house number inside the address is no postcode ("fifty two stratford road")
+        found = [sp for sp in found if not (sp.label == "POSTCODE" and free.start <= sp.start and sp.end <= free.end)]
+        # and a postcode said after it ends it ("... harcourt road m fourteen five l s")
+        after = [sp.start for sp in found if sp.label == "POSTCODE" and free.start < sp.start < free.end < sp.end]
+        if after:
+            cut = min(after)
+            while cut > free.start and s[cut - 1].isspace():
+                cut -= 1
+            free = Span(free.start, cut, "ADDRESS")
+    return [*found, free]
+
+
+def _run_spans(tokens: list[tuple[str, int, int]], kinds: frozenset[str], cued: bool) -> list[Span]:
+    """The values of ``kinds`` said as numbers, dates or letter codes."""
+    out = []
     for kind in kinds & {"DOB", "POSTCODE", "PHONE", "BSN", "NATIONAL_ID", "CREDENTIAL"}:
         for a, b, numbers, letters in _value_runs(tokens, kind):
             first = tokens[a][0]
             digits = sum(ch.isdigit() for t, _, _ in tokens[a:b] for ch in t)
+            if cued and digits:
+                continue  # written digits after a cue are the detectors' above (dates, order numbers, amounts)
             if kind == "DOB":
                 ok = numbers >= 2 or re.fullmatch(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", first) is not None
             elif kind == "POSTCODE":
                 ok = (numbers >= 1 and numbers + letters >= 2) or (b - a == 1 and digits >= 4)
             elif kind == "CREDENTIAL":
-                ok = numbers >= 1
+                ok = numbers >= (3 if cued else 1)
             else:
                 ok = numbers >= 4 or digits >= 6
             if ok:
-                yield Span(tokens[a][1], tokens[b - 1][2], kind)
-    free = kinds & {"PERSON", "ADDRESS", "CREDENTIAL"}
+                out.append(Span(tokens[a][1], tokens[b - 1][2], kind))
+    return out
+
+
+def _free_span(s: str, tokens: list[tuple[str, int, int]], kinds: frozenset[str], cued: bool) -> Span | None:
+    """The words of a reply after its lead-in ("yeah it's ...") up to a word that ends it, read as the name,
+    address or memorable word asked for."""
+    free = kinds & ({"ADDRESS"} if cued else {"PERSON", "ADDRESS", "CREDENTIAL"})
     if not free:
-        return
+        return None
     i = 0
     while i < len(tokens) and tokens[i][0] in _ANSWER_LEAD:
         i += 1
     j = i
     while j < len(tokens) and j - i < 8:
         t = tokens[j][0]
-        if t in _ANSWER_STOP and not (t in _NUMBER_GLUE and j > i and _is_number_token(tokens[j - 1][0])):
-            break
+        after_number = j > i and _is_number_token(tokens[j - 1][0])
+        if t in _ANSWER_STOP and not (after_number and (t in _NUMBER_GLUE or len(t) == 1 and "ADDRESS" in free)):
+            break  # ... but "two thousand and one", "kerkstraat twaalf a" go on
         if len(t) == 1 and j > i and not _is_number_token(t) and "ADDRESS" not in free:
             break  # "lauren pike p i k e": the spelling is read by the letter rule
         if j > i and _CLAUSE_BREAK.search(s, tokens[j - 1][2], tokens[j][1]):
             break  # "Dolores Jenkins, account 8201-...": a comma ends the value
         j += 1
     if j == i:
-        return
+        return None
     body = tokens[i:j]
     numbered = next((k for k, (t, _, _) in enumerate(body) if _is_number_token(t)), None)
-    if "ADDRESS" in free and numbered is not None:
-        yield Span(body[0][1], body[-1][2], "ADDRESS")
-        return
+    written = any(c.isdigit() for t, _, _ in body for c in t)
+    if "ADDRESS" in free and numbered is not None and not (cued and written):
+        return Span(body[0][1], body[-1][2], "ADDRESS")
     if "PERSON" in free and numbered != 0:
         named = body[:numbered]  # "it's lauren pike oh four oh nine ...": the date is read above
         if len(named) <= 5:
-            yield Span(named[0][1], named[-1][2], "PERSON")
-            return
+            return Span(named[0][1], named[-1][2], "PERSON")
     if "CREDENTIAL" in free and len(body) <= 3:
-        yield Span(body[0][1], body[-1][2], "CREDENTIAL")
+        return Span(body[0][1], body[-1][2], "CREDENTIAL")
+    return None
 
 
 def _transcript_answers(s: str, asks_for: Any) -> Iterator[Span]:

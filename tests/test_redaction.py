@@ -594,3 +594,24 @@ def test_a_transcript_handed_over_whole_is_read_turn_by_turn() -> None:
     # to remove every "dispute"
     mail = "From: Dispute Resolution <disputes@bank.example>\n\nFollowing up on the dispute below."
     assert "the dispute below" in Redactor().redact(mail).text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("and the postcode is n w three two r x", "and the postcode is <POSTCODE>"),
+        (
+            "my address is twenty seven harcourt road m fourteen five l s",
+            "my address is <ADDRESS> <POSTCODE>",
+        ),
+        ("national insurance number n p six one nine two seven four a", "national insurance number <NATIONAL_ID>"),
+        ("het adres is kerkstraat twaalf a, postcode drie vijf acht een b k", "het adres is <ADDRESS>, postcode <POSTCODE>"),
+        ("date of birth uh the twenty first of november nineteen seventy six", "date of birth uh the <DOB>"),
+        # written values after a cue are left to the detectors that read digits
+        ("Address is Flat 3, 27 Harcourt Road, M14 5LS.", "Address is <ADDRESS>, <POSTCODE>."),
+        ("my pin stopped working two days ago", "my pin stopped working two days ago"),
+        ("the address on the bill is wrong", "the address on the bill is wrong"),
+    ],
+)
+def test_a_value_said_after_its_own_cue(text: str, expected: str) -> None:
+    assert Redactor().redact(text).text == expected
