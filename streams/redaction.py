@@ -1851,6 +1851,13 @@ def _is_number_token(tok: str) -> bool:
     return any(ch.isdigit() for ch in tok) or _NUMBER_WORD.fullmatch(tok) is not None and tok not in {"en", "ën"}
 
 
+def _is_ordinal(tok: str) -> bool:
+    """"third", "twenty-first", "achtste", "derde": a floor or a day, not a house number or a code."""
+    return _NUMBER_WORD.fullmatch(tok) is not None and (
+        re.search(rf"(?:{_EN_ORDINALS})$", tok) is not None or tok.endswith(("ste", "de"))
+    )
+
+
 def _answer_tokens(s: str, start: int, end: int) -> list[tuple[str, int, int]]:
     return [(m.group().lower(), m.start(), m.end()) for m in _ANSWER_TOKEN.finditer(s, start, end)]
 
@@ -1891,7 +1898,8 @@ def _answer_spans(s: str, start: int, end: int, kinds: frozenset[str], *, cued: 
     if not tokens:
         return []
     # a postcode is said with the address ("... harcourt road m fourteen five l s")
-    found = _run_spans(tokens, kinds | {"POSTCODE"} if "ADDRESS" in kinds else kinds, cued)
+    implied = "ADDRESS" in kinds and "POSTCODE" not in kinds
+    found = _run_spans(tokens, kinds | {"POSTCODE"} if implied else kinds, cued or implied)
     free = _free_span(s, tokens, kinds, cued)
     if free is None:
         return found
@@ -1909,7 +1917,8 @@ def _answer_spans(s: str, start: int, end: int, kinds: frozenset[str], *, cued: 
 
 
 def _run_spans(tokens: list[tuple[str, int, int]], kinds: frozenset[str], cued: bool) -> list[Span]:
-    """The values of ``kinds`` said as numbers, dates or letter codes."""
+    """The values of ``kinds`` said as numbers, dates or letter codes; ``cued``: not asked for, so a postcode
+    needs two numbers and four characters ("n w three two r x", not "a tweede")."""
     out = []
     for kind in kinds & {"DOB", "POSTCODE", "PHONE", "BSN", "NATIONAL_ID", "CREDENTIAL"}:
         for a, b, numbers, letters in _value_runs(tokens, kind):
@@ -1920,7 +1929,11 @@ def _run_spans(tokens: list[tuple[str, int, int]], kinds: frozenset[str], cued: 
             if kind == "DOB":
                 ok = numbers >= 2 or re.fullmatch(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", first) is not None
             elif kind == "POSTCODE":
-                ok = (numbers >= 1 and numbers + letters >= 2) or (b - a == 1 and digits >= 4)
+                numbers -= sum(_is_ordinal(t) for t, _, _ in tokens[a:b])  # "op de achtste", "een tweede"
+                if cued:
+                    ok = numbers >= 2 and numbers + letters >= 4
+                else:
+                    ok = (numbers >= 1 and numbers + letters >= 2) or (b - a == 1 and digits >= 4)
             elif kind == "CREDENTIAL":
                 ok = numbers >= (3 if cued else 1)
             else:
@@ -1955,7 +1968,8 @@ def _free_span(s: str, tokens: list[tuple[str, int, int]], kinds: frozenset[str]
     body = tokens[i:j]
     numbered = next((k for k, (t, _, _) in enumerate(body) if _is_number_token(t)), None)
     written = any(c.isdigit() for t, _, _ in body for c in t)
-    if "ADDRESS" in free and numbered is not None and not (cued and written):
+    counted = any(_is_number_token(t) and not _is_ordinal(t) for t, _, _ in body)  # not "the third floor"
+    if "ADDRESS" in free and numbered is not None and not (cued and (written or not counted)):
         return Span(body[0][1], body[-1][2], "ADDRESS")
     if "PERSON" in free and numbered != 0:
         named = body[:numbered]  # "it's lauren pike oh four oh nine ...": the date is read above

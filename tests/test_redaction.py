@@ -611,7 +611,11 @@ def test_a_transcript_handed_over_whole_is_read_turn_by_turn() -> None:
         ("Address is Flat 3, 27 Harcourt Road, M14 5LS.", "Address is <ADDRESS>, <POSTCODE>."),
         ("my pin stopped working two days ago", "my pin stopped working two days ago"),
         ("the address on the bill is wrong", "the address on the bill is wrong"),
+        ("I use a wheelchair and live on the third floor, and the lift is broken", None),
+        ("ik woon op de achtste dus ik kom mijn huis niet uit", None),
+        ("Kan hij op hetzelfde adres een tweede vergunning aanvragen?", None),
+        ("When I gave my address the receptionist asked was I 'one of the Travellers'", None),
     ],
 )
-def test_a_value_said_after_its_own_cue(text: str, expected: str) -> None:
-    assert Redactor().redact(text).text == expected
+def test_a_value_said_after_its_own_cue(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
