@@ -85,7 +85,7 @@ def _turn_finder(redactor: Any) -> Any:
             answering = _asked_before(store.get(iid) or {}, ts.timestamp()) if speaker == "customer" else frozenset()
             proc.prepare(ev)  # the worker's step: redacts, and remembers what an agent turn asked for
             spans += [Span(sp.start + m.end(), sp.end + m.end(), sp.label)
-                      for sp in redactor.find(text[m.end():end], language, answering)]
+                      for sp in redactor.find(text[m.end():end], language, answering, speaker)]
         return spans
 
     return find

@@ -187,12 +187,13 @@ class Processor:
         p = Prepared(event=ev, duplicate=duplicate)
         if ev.type == "utterance" and ev.consented and ev.text is not None:
             asked = st_raw.get("bsn_asked_ts")
-            answering = asked is not None and 0.0 <= ev.ts_epoch - float(asked) <= BSN_ANSWER_WINDOW_S
+            bsn_answer = asked is not None and 0.0 <= ev.ts_epoch - float(asked) <= BSN_ANSWER_WINDOW_S
             # an HTML body (markup passed on by a mail platform or chat widget) is read as plain text
             text = html_to_text(ev.text)
-            redactor = self.redactor.for_bsn_answers() if answering else self.redactor
+            redactor = self.redactor.for_bsn_answers() if bsn_answer else self.redactor
             customer = (ev.speaker or "customer") == "customer"
-            red = redactor.redact(text, ev.language, answering=_asked_before(st_raw, ev.ts_epoch) if customer else frozenset())
+            answering = _asked_before(st_raw, ev.ts_epoch) if customer else frozenset()
+            red = redactor.redact(text, ev.language, answering=answering, speaker=ev.speaker)
             if self.redactor.mentions_bsn(red.text):
                 self._remember(ev, st_raw, bsn_asked_ts=ev.ts_epoch)
             if not customer:

@@ -793,7 +793,9 @@ class Redactor:
                 self._answers = Redactor(replace(self.config, bsn_requires_context=False))
         return self._answers
 
-    def redact(self, text: str, language: str | None = None, answering: frozenset[str] = frozenset()) -> Redaction:
+    def redact(
+        self, text: str, language: str | None = None, answering: frozenset[str] = frozenset(), speaker: str | None = None
+    ) -> Redaction:
         """Redact ``text``; never raises.
 
         Args:
@@ -804,6 +806,8 @@ class Redactor:
             answering: what the question before this reply asked for (:meth:`asks_for`): the reply's bare
                 values are read as those ("twenty second of june nineteen seventy one" after a question
                 about the date of birth).
+            speaker: ``"agent"`` or ``"bot"``: the turn may open with the agent's own first name, said in lower
+                case in a transcript ("thanks for calling this is dana", "goedemiddag met sanne").
         """
         try:
             if not isinstance(text, str):
@@ -813,7 +817,7 @@ class Redactor:
             truncated = len(text) > self.config.max_chars
             if truncated:
                 text = text[: self.config.max_chars]
-            spans = self.find(text, language, answering)
+            spans = self.find(text, language, answering, speaker)
             out, counts = _apply(text, spans)
             if truncated:
                 out += TRUNCATED_MARKER
@@ -821,7 +825,9 @@ class Redactor:
         except Exception:  # fail closed: never let unredacted text through
             return Redaction(FAILED_PLACEHOLDER, {}, failed=True)
 
-    def find(self, text: str, language: str | None = None, answering: frozenset[str] = frozenset()) -> list[Span]:
+    def find(
+        self, text: str, language: str | None = None, answering: frozenset[str] = frozenset(), speaker: str | None = None
+    ) -> list[Span]:
         """Detected spans of ``text`` (merged, sorted, non-overlapping). May raise; ``redact`` does not."""
         scan = _scan_copy(text)
         spans: list[Span] = []
@@ -870,6 +876,11 @@ class Redactor:
             spans += self._cued_values(scan)
         if "\n" in scan and not words.isdisjoint(_CUES_TURN):
             spans += _transcript_answers(scan, self.asks_for)
+            if self._names:
+                for m in _agent_turns(scan):
+                    spans += self._intro_names(scan, m[0], m[1])
+        if self._names and speaker in _AGENT_SIDE and not words.isdisjoint(_CUES_INTRO):
+            spans += self._intro_names(scan, 0, len(scan))
         if self._names:
             spans += self._persons(scan, words)
             if answering or ("\n" in scan and not words.isdisjoint(_CUES_TURN)):
@@ -1372,6 +1383,39 @@ class Redactor:
                 end = stop.start() if stop else min(len(s), m.end() + 160)
                 yield from _answer_spans(s, m.end(), end, frozenset({kind}), cued=True)
 
+    def _intro_names(self, s: str, start: int, end: int) -> Iterator[Span]:
+        """An agent's own first name in the lower-case greeting of a transcript ("thanks for calling this is
+        dana", "it's bev speaking", "goedemiddag met sanne van de klantenservice"): after "this is", "it's",
+        "i'm" only in a greeting or before "speaking"/"here"; after Dutch "met" only at the end or before
+        "van"/"namens"/"bij"."""
+        for m in _INTRO.finditer(s, start, end):
+            tokens = _answer_tokens(s, m.end(), min(end, m.end() + 80))
+            name: list[tuple[str, int, int]] = []
+            for tok in tokens[:3]:
+                if tok[0] in _ANSWER_STOP or tok[0] in _INTRO_AFTER or _is_number_token(tok[0]):
+                    break
+                if not tok[0].replace("-", "").replace("'", "").isalpha():
+                    break
+                if not s[tok[1]].islower():
+                    break  # a capitalised name is the weak rules' above
+                name.append(tok)
+            if not name or len(name) == 3 or re.fullmatch(rf"(?:{_NAME_PARTICLES})", name[0][0]):
+                continue  # "met de bank", "met het waterbedrijf"
+            rest = tokens[len(name)] if len(name) < len(tokens) else None
+            after = s[name[-1][2] : rest[1] if rest else end]
+            follower = rest[0] if rest and not _CLAUSE_BREAK.search(after) else None
+            cue = " ".join(m.group().lower().split())
+            before = [t for t, _, _ in _answer_tokens(s, start, m.start())]
+            greeting = len(before) <= 14 and not _GREETING_WORDS.isdisjoint(before)  # the call's opening words
+            if cue in {"u spreekt met", "je spreekt met"}:
+                ok = follower is None or follower in _INTRO_AFTER_NL
+            elif cue == "met":  # "goedemiddag met sanne", not "een geldautomaat met muntfunctie"
+                ok = greeting and (follower is None or follower in _INTRO_AFTER_NL)
+            else:
+                ok = follower in {"speaking", "here"} or greeting and (follower is None or follower in _INTRO_AFTER)
+            if ok:
+                yield Span(name[0][1], name[-1][2], "PERSON")
+
     def _credentials(self, s: str) -> Iterator[Span]:
         """Passwords, PINs and card security codes said in the conversation: the value after the cue."""
         for m in self._p.credential.finditer(s):
@@ -1501,13 +1545,20 @@ class Redactor:
             ):
                 break
             tokens.pop()
+        org = next((k for k, t in enumerate(tokens) if t.lower().strip(".,;:!?") in _ORG_WORDS), None)
+        if org is not None:
+            # "Customer Care", "Team Slimme Meters", "Smart Metering Team": a team signs, not a person; but
+            # "met sanne van de klantenservice": a name, then "van de" and the team
+            tokens = tokens[:org]
+            particles = 0
+            while tokens and re.fullmatch(rf"(?:{_NAME_PARTICLES})", tokens[-1]):
+                tokens.pop()
+                particles += 1
+            if not particles:
+                return None
         core = [t for t in tokens if not re.fullmatch(rf"(?:{_NAME_PARTICLES})", t)]
         if not core:
             return None
-        if any(t.lower().strip(".,;:!?") in _ORG_WORDS for t in core):
-            return (
-                None  # "Customer Care", "Team Slimme Meters", "Afdeling Inkoop": a team signs, not a person
-            )
         # The first word must look like a name unless a second name word follows ("I'm April Anderson",
         # not "I'm Very Angry").
         if core[0].lower().strip(".") in _NOT_NAMES and (
@@ -1792,6 +1843,21 @@ _CUES_SELF = frozenset(
     )
 )
 _SENTENCE_END = re.compile(r"[.!?;]\s|\n")
+# How an agent opens a call with their own name ("... this is dana", "goedemiddag met sanne").
+_INTRO = re.compile(
+    r"(?i)\b(?:this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|u\s+spreekt\s+met|je\s+spreekt\s+met|met)\s+"
+)
+# Words after the agent's name in a greeting ("this is dana speaking", "met sanne van de klantenservice").
+_INTRO_AFTER_NL = frozenset(_words("van namens bij hoe waarmee wat"))
+_INTRO_AFTER = _INTRO_AFTER_NL | frozenset(_words("speaking here from with at on how what can and"))
+_CUES_INTRO = frozenset(_words("this it's it’s is i'm i’m am im met"))
+_GREETING_WORDS = frozenset(
+    _words(
+        "hi hello hey hiya morning afternoon evening calling through welcome line team services "
+        "service care desk office support centre center helpline goedemorgen goedemiddag goedenavond goeiemorgen "
+        "goeiemiddag goeiendag goeiedag goeienavond hallo hoi dag welkom bedankt klantenservice helpdesk"
+    )
+)
 # A speaker's turn in a transcript handed over whole.
 _TURN = re.compile(
     r"(?im)^[ \t]*(?P<who>agent|customer|caller|client|klant|beller|medewerker|operator|advisor|adviseur|"
@@ -1842,7 +1908,8 @@ _ANSWER_STOP = _NOT_NAMES - frozenset(_words("van de der den het ter ten te el a
         "bedankt ja oké oke dus nou hoor toch want omdat als dan nu even gewoon eigenlijk my your uw mijn old "
         "new previous vorige oude nieuwe spelled spelt spelling gespeld brilliant perfect lovely great cool fab "
         "fantastic wonderful awesome super top mooi geweldig fijn helemaal precies klopt correct exactly sec "
-        "moment momentje hang hold wait wacht"
+        "moment momentje hang hold wait wacht staat staan stond zit zitten ligt gaat komt heb hebt heeft kan wil moet "
+        "weet denk zijn waren wordt word think know want need got get it's under listed down put"
     )
 )
 
@@ -1978,6 +2045,16 @@ def _free_span(s: str, tokens: list[tuple[str, int, int]], kinds: frozenset[str]
     if "CREDENTIAL" in free and len(body) <= 3:
         return Span(body[0][1], body[-1][2], "CREDENTIAL")
     return None
+
+
+def _agent_turns(s: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each agent or bot line of a transcript handed over whole."""
+    turns = list(_TURN.finditer(s))
+    if len(turns) < 2:
+        return
+    for k, m in enumerate(turns):
+        if m.group("who").lower() in _AGENT_SIDE:
+            yield m.end(), turns[k + 1].start() if k + 1 < len(turns) else len(s)
 
 
 def _transcript_answers(s: str, asks_for: Any) -> Iterator[Span]:

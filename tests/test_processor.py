@@ -225,6 +225,8 @@ def test_a_bare_answer_to_an_agents_question_is_redacted_as_what_was_asked() -> 
     assert texts[1] == "<DOB>", texts
     assert texts[3] == "<POSTCODE> no sorry we moved it's <POSTCODE>", texts
     assert texts[5] == "aye it's <PERSON>", texts
+    intro = of(h.run(h.event("thanks for calling this is dana speaking", speaker="agent", at=26)), "scored")
+    assert intro[0]["text"] == "thanks for calling this is <PERSON> speaking"
     # the agent speaks again without asking: the customer's next words are no answer
     h.run(h.event("thanks, you're through security", speaker="agent", at=30))
     free = of(h.run(h.event("great, it's about the bill from twelve twelve", at=35)), "scored")[0]["text"]

@@ -619,3 +619,25 @@ def test_a_transcript_handed_over_whole_is_read_turn_by_turn() -> None:
 )
 def test_a_value_said_after_its_own_cue(text: str, expected: str | None) -> None:
     assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("you're through to customer care this is ciarán speaking", "you're through to customer care this is <PERSON> speaking"),
+        ("pharmacy refill line this is dana", "pharmacy refill line this is <PERSON>"),
+        ("hello leisure centre it's jodie what can i do for you", "hello leisure centre it's <PERSON> what can i do for you"),
+        ("goedemiddag met sanne van de klantenservice", "goedemiddag met <PERSON> van de klantenservice"),
+        ("goeiemiddag met hannelore", "goeiemiddag met <PERSON>"),
+        # not a name
+        ("thanks for holding it's cancelled now", None),
+        ("i'm afraid it's gone through already", None),
+        ("goedemiddag u spreekt met de bank", None),
+        ("munten storten kan alleen bij een geldautomaat met muntfunctie", None),
+        ("hi thanks for calling this is about your renewal", None),
+    ],
+)
+def test_an_agent_opening_the_call_with_a_lower_case_name(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text, speaker="agent").text == (text if expected is None else expected)
+    if expected is not None:  # the same words from a customer are left to the other rules
+        assert Redactor().redact(text, speaker="customer").text == text
