@@ -15,7 +15,7 @@ replaces the whole text, so they count as found). `--show N` prints up to N miss
 
 `--turns` reads a call transcript (two or more "agent: " / "customer: " lines) as the worker receives a call: one
 event per turn, through the worker's own `Processor.prepare`, which remembers what each agent turn asked for and
-reads the customer's next turns as the answer. Without it each text is redacted whole, as one event.
+reads the customer's next turns as the answer, and remembers the names said. Without it each text is redacted whole, as one event.
 """
 
 from __future__ import annotations
@@ -73,19 +73,24 @@ def _turn_finder(redactor: Any) -> Any:
             return list(redactor.find(text, language))
         iid = f"call-{next(calls)}"
         spans: list[Span] = []
+        # (start, end, speaker) of each turn; words before the first label are the customer's opening message
+        segments = [(0, turns[0].start(), "customer")] if text[: turns[0].start()].strip() else []
         for k, m in enumerate(turns):
             end = turns[k + 1].start() if k + 1 < len(turns) else len(text)
-            speaker = "agent" if m.group("who").lower() in _AGENT_SIDE else "customer"
+            segments.append((m.end(), end, "agent" if m.group("who").lower() in _AGENT_SIDE else "customer"))
+        for k, (start, end, speaker) in enumerate(segments):
             ts = t0 + timedelta(seconds=5 * k)
             ev = decode_event(orjson.dumps({
                 "schema_version": 1, "event_id": f"{iid}-{k}", "interaction_id": iid, "ts": ts.isoformat(),
-                "type": "utterance", "channel": "voice", "speaker": speaker, "text": text[m.end():end],
+                "type": "utterance", "channel": "voice", "speaker": speaker, "text": text[start:end],
                 "language": language, "consent": {"ai_analysis": True},
             }), max_event_bytes=1 << 20, max_text_bytes=1 << 20)
-            answering = _asked_before(store.get(iid) or {}, ts.timestamp()) if speaker == "customer" else frozenset()
-            proc.prepare(ev)  # the worker's step: redacts, and remembers what an agent turn asked for
-            spans += [Span(sp.start + m.end(), sp.end + m.end(), sp.label)
-                      for sp in redactor.find(text[m.end():end], language, answering, speaker)]
+            st = store.get(iid) or {}
+            answering = _asked_before(st, ts.timestamp()) if speaker == "customer" else frozenset()
+            known = frozenset(st.get("names") or ())
+            spans += [Span(sp.start + start, sp.end + start, sp.label)
+                      for sp in redactor.find(text[start:end], language, answering, speaker, known)]
+            proc.prepare(ev)  # the worker's step: redacts, remembers what an agent asked for and the names said
         return spans
 
     return find

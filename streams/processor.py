@@ -43,6 +43,9 @@ BSN_ANSWER_WINDOW_S = 300.0
 #: Seconds (event time) after an agent's or bot's question ("and your date of birth?") during which the
 #: customer's turns, until the agent speaks again, are read as its answer (see ``Redactor.asks_for``).
 ANSWER_WINDOW_S = 120.0
+#: Words of the names said in a conversation remembered (as keyed hashes, never the words; see
+#: ``Redaction.name_keys``), so a name once given is redacted where it is said again without a cue.
+NAMES_KEPT = 32
 #: Agent turns remembered for that (the newest ones), so a replay finds the question its answer followed.
 ASKS_KEPT = 4
 #: Slices in one safety-net re-read of the store into the housekeeping index: the worker takes one per
@@ -76,6 +79,8 @@ class ConversationState:
     #: [event time, [entity types]] of the latest agent or bot turns that asked for personal data, and of
     #: the first turn after each that did not (it ends the answer), oldest first, at most ASKS_KEPT.
     asks: list[list[Any]] = field(default_factory=list)
+    #: Keyed hashes of the words of the names said so far (``Redaction.name_keys``), at most NAMES_KEPT.
+    names: list[str] = field(default_factory=list)
     #: The conversation ended: only ``seen`` is kept (so replays stay duplicates) until it expires.
     ended: bool = False
 
@@ -193,9 +198,13 @@ class Processor:
             redactor = self.redactor.for_bsn_answers() if bsn_answer else self.redactor
             customer = (ev.speaker or "customer") == "customer"
             answering = _asked_before(st_raw, ev.ts_epoch) if customer else frozenset()
-            red = redactor.redact(text, ev.language, answering=answering, speaker=ev.speaker)
+            known = frozenset(st_raw.get("names") or ())
+            red = redactor.redact(text, ev.language, answering=answering, speaker=ev.speaker, known_names=known)
             if self.redactor.mentions_bsn(red.text):
                 self._remember(ev, st_raw, bsn_asked_ts=ev.ts_epoch)
+            if red.name_keys - known:
+                old = list(st_raw.get("names") or ())
+                self._remember(ev, st_raw, names=[*old, *sorted(red.name_keys - known)][-NAMES_KEPT:])
             if not customer:
                 self._note_asks(ev, st_raw, self.redactor.asks_for(red.text))
             p.text, p.redactions, p.to_score = red.text, dict(red.counts), True

@@ -25,7 +25,9 @@ ADDRESS PERSON`` (:data:`ENTITY_TYPES`; ``DATE`` only with ``redact_all_dates``)
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import os
 import re
 import threading
 import unicodedata
@@ -96,6 +98,9 @@ class RedactionConfig:
             followed by a capitalised word ("Anouk Jansen called") is a ``PERSON`` even without a cue.
             No list ships with the product: the maintained offline lists measured were too slow, too big
             or GPL (see docs/PRIVACY.md); operators may load their own (e.g. from their CRM).
+        name_key: secret key of the name memory (:attr:`Redaction.name_keys`); ``None``: random for each
+            :class:`Redactor`, so what a conversation's state remembers can only be matched by the process
+            that wrote it, and means nothing to whoever reads the state's changelog.
     """
 
     entities: frozenset[str] = DEFAULT_ENTITIES
@@ -106,6 +111,7 @@ class RedactionConfig:
     redact_all_dates: bool = False
     max_chars: int = 100_000
     first_names: frozenset[str] = frozenset()
+    name_key: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         unknown = set(self.entities) - set(ENTITY_TYPES)
@@ -132,12 +138,16 @@ class Redaction:
         truncated: the input was longer than ``max_chars``; the rest was dropped and
             :data:`TRUNCATED_MARKER` appended.
         failed: redaction raised internally; ``text`` is :data:`FAILED_PLACEHOLDER` (nothing leaked).
+        name_keys: keyed hashes (``RedactionConfig.name_key``) of the words of the names found; pass them
+            back as ``known_names`` for the conversation's later turns, where a name once given is said again
+            without a cue ("thanks patrick"). Never the names themselves.
     """
 
     text: str
     counts: dict[str, int] = field(default_factory=dict)
     truncated: bool = False
     failed: bool = False
+    name_keys: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -329,6 +339,8 @@ class _Patterns:
         self.bsn_ctx = c(rf"(?i)\b(?:{_BSN_CONTEXT})")
         # What an agent's question asks for (the reply is then read as that value; see _ASK_CUES)
         self.asks = tuple((kind, c(rf"(?i)\b(?:{cue})")) for kind, cue in _ASK_CUES)
+        # The same cues in one pattern, for a value said after its own cue (Redactor._cued_values)
+        self.cued = c(r"(?i)\b(?:" + "|".join(f"(?P<{kind}>{cue})" for kind, cue in _ASK_CUES) + ")")
         self.ssn_ctx = c(rf"(?i)\b(?:{_SSN_CONTEXT})")
         self.be_rrn = c(r"(?<![0-9])[0-9]{2}[. ]?[0-9]{2}[. ]?[0-9]{2}[ .-]?[0-9]{3}[ .-]?[0-9]{2}(?![0-9])")
         self.fr_nir = c(
@@ -752,6 +764,7 @@ class Redactor:
     def __init__(self, config: RedactionConfig | None = None) -> None:
         self.config = config or RedactionConfig()
         self._answers: Redactor | None = None
+        self._name_key = self.config.name_key or os.urandom(16)
         self._p = _patterns()
         self._on = self.config.entities
         self._names = self.config.redact_names and "PERSON" in self._on
@@ -790,11 +803,16 @@ class Redactor:
             if not self.config.bsn_requires_context:
                 self._answers = self
             else:
-                self._answers = Redactor(replace(self.config, bsn_requires_context=False))
+                self._answers = Redactor(replace(self.config, bsn_requires_context=False, name_key=self._name_key))
         return self._answers
 
     def redact(
-        self, text: str, language: str | None = None, answering: frozenset[str] = frozenset(), speaker: str | None = None
+        self,
+        text: str,
+        language: str | None = None,
+        answering: frozenset[str] = frozenset(),
+        speaker: str | None = None,
+        known_names: frozenset[str] = frozenset(),
     ) -> Redaction:
         """Redact ``text``; never raises.
 
@@ -808,6 +826,8 @@ class Redactor:
                 about the date of birth).
             speaker: ``"agent"`` or ``"bot"``: the turn may open with the agent's own first name, said in lower
                 case in a transcript ("thanks for calling this is dana", "goedemiddag met sanne").
+            known_names: the ``name_keys`` of the conversation's earlier turns: any word that is one of
+                those names is redacted, cue or not.
         """
         try:
             if not isinstance(text, str):
@@ -817,16 +837,22 @@ class Redactor:
             truncated = len(text) > self.config.max_chars
             if truncated:
                 text = text[: self.config.max_chars]
-            spans = self.find(text, language, answering, speaker)
+            spans = self.find(text, language, answering, speaker, known_names)
             out, counts = _apply(text, spans)
             if truncated:
                 out += TRUNCATED_MARKER
-            return Redaction(out, counts, truncated=truncated)
+            keys = frozenset(self._name_hash(w) for w in _name_words(text, spans)) if "PERSON" in counts else frozenset()
+            return Redaction(out, counts, truncated=truncated, name_keys=keys)
         except Exception:  # fail closed: never let unredacted text through
             return Redaction(FAILED_PLACEHOLDER, {}, failed=True)
 
     def find(
-        self, text: str, language: str | None = None, answering: frozenset[str] = frozenset(), speaker: str | None = None
+        self,
+        text: str,
+        language: str | None = None,
+        answering: frozenset[str] = frozenset(),
+        speaker: str | None = None,
+        known_names: frozenset[str] = frozenset(),
     ) -> list[Span]:
         """Detected spans of ``text`` (merged, sorted, non-overlapping). May raise; ``redact`` does not."""
         scan = _scan_copy(text)
@@ -881,6 +907,8 @@ class Redactor:
                     spans += self._intro_names(scan, m[0], m[1])
         if self._names and speaker in _AGENT_SIDE and not words.isdisjoint(_CUES_INTRO):
             spans += self._intro_names(scan, 0, len(scan))
+        if self._names and known_names:
+            spans += self._known_names(scan, known_names)
         if self._names:
             spans += self._persons(scan, words)
             if answering or ("\n" in scan and not words.isdisjoint(_CUES_TURN)):
@@ -1375,13 +1403,23 @@ class Redactor:
         """A value read out after its own cue in the same sentence ("and the postcode is n w three two r x",
         "het adres is kerkstraat twaalf a drie vijf acht een b k"), read as an answer to that cue. Names and
         free-word credentials are not: after a cue in running text they are too often ordinary words."""
-        for kind, rx in self._p.asks:
+        for m in self._p.cued.finditer(s):
+            kind = m.lastgroup
             if kind not in _SELF_CUED or kind not in self._on:
-                continue
-            for m in rx.finditer(s):
-                stop = _SENTENCE_END.search(s, m.end(), m.end() + 160)
-                end = stop.start() if stop else min(len(s), m.end() + 160)
-                yield from _answer_spans(s, m.end(), end, frozenset({kind}), cued=True)
+                continue  # "e-mail address" is an email's cue, not an address's
+            stop = _SENTENCE_END.search(s, m.end(), m.end() + 160)
+            end = stop.start() if stop else min(len(s), m.end() + 160)
+            yield from _answer_spans(s, m.end(), end, frozenset({kind}), cued=True)
+
+    def _name_hash(self, word: str) -> str:
+        return hashlib.blake2b(word.encode("utf-8"), key=self._name_key, digest_size=8).hexdigest()
+
+    def _known_names(self, s: str, known: frozenset[str]) -> Iterator[Span]:
+        """Every word of ``s`` that is a word of a name given earlier in the conversation."""
+        for m in _ANSWER_TOKEN.finditer(s):
+            w = m.group().lower()
+            if len(w) >= 3 and w not in _NOT_NAMES and self._name_hash(w) in known:
+                yield Span(m.start(), m.end(), "PERSON")
 
     def _intro_names(self, s: str, start: int, end: int) -> Iterator[Span]:
         """An agent's own first name in the lower-case greeting of a transcript ("thanks for calling this is
@@ -2071,16 +2109,22 @@ def _transcript_answers(s: str, asks_for: Any) -> Iterator[Span]:
             yield from _answer_spans(s, m.end(), end, asked)
 
 
-def _propagate_names(s: str, spans: list[Span]) -> Iterator[Span]:
-    """Every other occurrence, in any case, of a word of a name found ("... it's morag mcintyre" /
-    "lovely and your date of birth morag")."""
-    names = {
+def _name_words(s: str, spans: Iterable[Span]) -> set[str]:
+    """The lower-cased words of the names among ``spans`` that can be looked for elsewhere: three letters or
+    more, no particles ("van", "de"), no common words."""
+    return {
         w.lower()
         for sp in spans
         if sp.label == "PERSON"
         for w in _ANSWER_TOKEN.findall(s[sp.start : sp.end])
         if len(w) >= 3 and w.lower() not in _NOT_NAMES and not re.fullmatch(rf"(?:{_NAME_PARTICLES})", w)
     }
+
+
+def _propagate_names(s: str, spans: list[Span]) -> Iterator[Span]:
+    """Every other occurrence, in any case, of a word of a name found ("... it's morag mcintyre" /
+    "lovely and your date of birth morag")."""
+    names = _name_words(s, spans)
     if not names:
         return
     rx = re.compile(r"(?i)(?<![\w'’-])(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")(?![\w'’-])")

@@ -227,6 +227,10 @@ def test_a_bare_answer_to_an_agents_question_is_redacted_as_what_was_asked() -> 
     assert texts[5] == "aye it's <PERSON>", texts
     intro = of(h.run(h.event("thanks for calling this is dana speaking", speaker="agent", at=26)), "scored")
     assert intro[0]["text"] == "thanks for calling this is <PERSON> speaking"
+    # the name given is remembered, as keyed hashes, and redacted where it comes back without a cue
+    again = of(h.run(h.event("lovely morag, and is morag mcintyre the account holder", speaker="agent", at=27)), "scored")
+    assert again[0]["text"] == "lovely <PERSON>, and is <PERSON> <PERSON> the account holder"
+    assert "morag" not in orjson.dumps(h.store["c1"]).decode()
     # the agent speaks again without asking: the customer's next words are no answer
     h.run(h.event("thanks, you're through security", speaker="agent", at=30))
     free = of(h.run(h.event("great, it's about the bill from twelve twelve", at=35)), "scored")[0]["text"]

@@ -641,3 +641,15 @@ def test_an_agent_opening_the_call_with_a_lower_case_name(text: str, expected: s
     assert Redactor().redact(text, speaker="agent").text == (text if expected is None else expected)
     if expected is not None:  # the same words from a customer are left to the other rules
         assert Redactor().redact(text, speaker="customer").text == text
+
+
+def test_a_name_once_given_is_redacted_where_it_is_said_again() -> None:
+    r = Redactor()
+    first = r.redact("Hi, my name is Morag McIntyre and my card was taken")
+    assert first.text == "Hi, my name is <PERSON> and my card was taken"
+    assert first.name_keys and not any("morag" in k or "mcintyre" in k for k in first.name_keys)
+    later = r.redact("lovely thanks morag, and what's the address", known_names=first.name_keys)
+    assert later.text == "lovely thanks <PERSON>, and what's the address"
+    # the keys are keyed: another redactor (another worker process) cannot read them
+    assert Redactor().redact("lovely thanks morag", known_names=first.name_keys).text == "lovely thanks morag"
+    assert r.redact("nothing to see", known_names=first.name_keys).name_keys == frozenset()
