@@ -1,7 +1,7 @@
 """The blind PII probes (models/data/probes/pii_blind*.jsonl: contact-centre texts written by helpers that could not
 read the redactor) stay where they are: no text makes the redactor fail, the share of gold spans found whole does not
-fall, and no more texts without personal data lose anything. Floors are the figures of 7 Dec 2026 less a margin of a
-few spans; docs/PRIVACY.md has the figures and the blind ones."""
+fall, and no more texts without personal data lose anything. Floors are the figures of 7 Dec 2026 (probes 3 and 4:
+after session 46's answer rule) less a margin of a few spans; docs/PRIVACY.md has the figures and the blind ones."""
 
 from __future__ import annotations
 
@@ -16,13 +16,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
-    ("probe", "whole_floor", "clean_touched_max"),
-    [("pii_blind.jsonl", 0.88, 6), ("pii_blind2.jsonl", 0.84, 5), ("pii_blind3.jsonl", 0.82, 11)],
+    ("probe", "turns", "whole_floor", "clean_touched_max"),
+    [
+        ("pii_blind.jsonl", False, 0.88, 6),
+        ("pii_blind2.jsonl", False, 0.84, 5),
+        ("pii_blind3.jsonl", False, 0.82, 11),
+        ("pii_blind4.jsonl", False, 0.75, 19),
+        # a call as the worker gets it: one event per turn through Processor.prepare, with its memory
+        ("pii_blind3.jsonl", True, 0.82, 11),
+        ("pii_blind4.jsonl", True, 0.75, 19),
+    ],
 )
-def test_blind_probe_does_not_regress(tmp_path: Path, probe: str, whole_floor: float, clean_touched_max: int) -> None:
+def test_blind_probe_does_not_regress(
+    tmp_path: Path, probe: str, turns: bool, whole_floor: float, clean_touched_max: int
+) -> None:
     out = tmp_path / "probe.json"
     subprocess.run(
-        [sys.executable, "scripts/pii_probe.py", "--probe", f"models/data/probes/{probe}", "--json", str(out)],
+        [sys.executable, "scripts/pii_probe.py", "--probe", f"models/data/probes/{probe}", "--json", str(out)]
+        + (["--turns"] if turns else []),
         cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip
     report = json.loads(out.read_text())
@@ -30,7 +41,11 @@ def test_blind_probe_does_not_regress(tmp_path: Path, probe: str, whole_floor: f
     assert report["failed"] == []
     assert every["whole"] / every["gold"] >= whole_floor, every
     assert report["clean_texts_touched"] <= clean_touched_max
-    for typ in ("EMAIL", "CARD", "IBAN", "BSN", "SSN", "IP", "URL"):
+    # probe 4's writer labelled last-four digits as CARD and SSN: not a whole identifier, and not redacted
+    structured = ("EMAIL", "IBAN", "BSN", "IP", "URL") if probe == "pii_blind4.jsonl" else (
+        "EMAIL", "CARD", "IBAN", "BSN", "SSN", "IP", "URL"
+    )
+    for typ in structured:
         got = report["per"].get(typ)
         if got:  # the structured types with checksums or a fixed shape lose at most their spoken forms
             assert got.get("missed", 0) == 0, (typ, got)
