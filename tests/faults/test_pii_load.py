@@ -7,6 +7,11 @@ Alertmanager or in the notifications it sent to the webhook. Some utterances are
 request for a human so alerts fire on PII-bearing text; some are without consent; some are sent as
 broken JSON so their text lands in the DLQ payload (redacted).
 
+Calls are in the stream too, one event per turn: the agent asks for the name, the date of birth and the
+postcode, the customer answers with the bare value read out in words, and the agent says the name again
+without a cue. None of those values may come out either: the worker has to remember, across events, what
+was asked and which names were said.
+
 The same worker also checks IMON_STATE_IDLE_EXPIRY_S: none of these conversations ends, so the
 worker must forget them once they have been idle that long (regression test for bug 7 in docs/RELIABILITY.md).
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import uuid
 from collections.abc import Iterator
@@ -111,6 +117,11 @@ def pii_run(
                 + b","
             )
             ks.add(None, broken, s)
+    calls = spoken_calls(40)
+    for call_iid, turns, _ in calls:
+        for speaker, text in turns:
+            e = utterance(call_iid, text, speaker=speaker, queue=queue, channel="voice")
+            ks.add(call_iid.encode(), orjson.dumps(e), s)
     reader = OutputReader(s)
     alerts = TopicTail(s, s.topic_alerts)
     w = WorkerProcess(env, tmp / "worker.log")
@@ -146,6 +157,7 @@ def pii_run(
             "conversations": (conversations_after_stream, conversations_later),
             "drain_scored_per_s": None if drain is None else round(drain, 1),
             "samples": samples, "ks": ks, "acc": acc, "haystacks": haystacks, "no_consent_texts": no_consent_texts,
+            "spoken": [v for _, _, values in calls for v in values],
             "alerts": len(alerts.records), "alerts_in_alertmanager": len(alertmanager_alerts(alertmanager_url, "queue", queue)),
             "alerts_at_webhook": len(webhook.alerts("queue", queue)),
         }  # fmt: skip
@@ -153,6 +165,62 @@ def pii_run(
         w.stop()
         reader.close()
         alerts.close()
+
+
+_DAYS_BASE = [
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+    "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+    "eighteenth", "nineteenth", "twentieth"
+]
+_DAYS = [*_DAYS_BASE, *(f"twenty {d}" for d in _DAYS_BASE[:8])]
+_MONTHS = [
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december"
+]
+_UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_FIRST = [
+    "morag", "tunde", "keisha", "pawel", "annelies", "youssef", "siobhan", "dariusz", "ngozi", "femke"
+]
+_LAST = [
+    "mcintyre", "okafor", "lamont", "nowak", "wouters", "amrani", "kavanagh", "zielinski", "okonkwo",
+    "verbruggen"
+]
+
+
+def spoken_calls(n: int) -> list[tuple[str, list[tuple[str, str]], list[str]]]:
+    """``n`` calls, one event per turn: (interaction id, [(speaker, text)], the personal values said). The values
+    are bare answers to the agent's questions, read out in words, and the name comes back without a cue."""
+    rnd = random.Random(46)
+    letters = "bdefhjklmnprstwxz"
+    out = []
+    for _ in range(n):
+        first, last = rnd.choice(_FIRST), rnd.choice(_LAST)
+        decade = rnd.choice(["fifty", "sixty", "seventy", "eighty"])
+        dob = f"{rnd.choice(_DAYS)} of {rnd.choice(_MONTHS)} nineteen {decade} {rnd.choice(_UNITS)}"
+        postcode = " ".join([*rnd.sample(letters, 2), *rnd.choices(_UNITS, k=2), *rnd.sample(letters, 2)])
+        turns = [
+            ("agent", "thanks for calling the fraud team can i take your full name please"),
+            ("customer", f"yeah it's {first} {last}"),
+            ("agent", f"lovely thanks {first} and your date of birth"),
+            ("customer", dob),
+            ("agent", "and the postcode on the account"),
+            ("customer", f"um it's {postcode}"),
+            ("agent", f"thank you {first} you're through security how can i help"),
+            ("customer", "there's a payment on my card i don't recognise and i want it stopped"),
+        ]
+        out.append((str(uuid.uuid4()), turns, [f"{first} {last}", first, last, dob, postcode]))
+    return out
+
+
+def test_values_answered_to_an_agents_question_do_not_come_out(pii_run: dict[str, Any]) -> None:
+    # Each turn is its own event; what the agent asked and the names said are remembered in the worker's state.
+    found = [
+        (v, where)
+        for v in sorted(set(pii_run["spoken"]))
+        for where, text in pii_run["haystacks"].items()
+        if re.search(rf"(?<![\w]){re.escape(v)}(?![\w])", text)
+    ]
+    assert found == [], found[:20]
 
 
 def _epoch(rfc3339: str) -> float:
