@@ -273,7 +273,7 @@ _NOT_NAMES = frozenset(
     february march april may june july august september october november december billing support customer
     service team all everyone everybody sir madam mevrouw meneer heer niet er al nog wel geen erg heel blij
     boos klant hier bezig van de het een thanks thank hello hi hey dear beste geachte regards kind best
-    mvg groet groeten met vriendelijke about from for with and or but in on at to of my your our their his
+    mvg groet groeten met vriendelijke thx thnx about from for with and or but in on at to of my your our their his
     her we you they he she me us them what who why when where how which please pls can could would should
     will shall might must have has had do does did be been being am is are was were getting having doing
     urgent important ridiculous unacceptable frustrated annoyed angry disappointed confused calling
@@ -478,7 +478,13 @@ class _Patterns:
             r"rekeninghouder\s*:?|tenaamstelling\s*:?|(?:voornaam|achternaam|roepnaam|surname|first\s+name|"
             r"last\s+name|given\s+name|family\s+name|full\s+name|applicants?|aanvragers?)\s*:|in\s+the\s+name\s+of|"
             r"op\s+naam\s+van|ten\s+name\s+van|t\.n\.v\.?|attn\.?|c/o|"
-            r"(?:the\s+)?name\s+on\s+the\s+(?:account|booking|card|ticket|policy|contract|reservation)\s+is|"
+            r"(?:(?:the\s+)?name\s+on\s+(?:the\s+)?(?:account|booking|card|ticket|policy|contract|reservation|passport)|"
+            r"naam\s+op\s+(?:de|het|mijn)\s+(?:boeking|rekening|kaart|ticket|reservering|polis|contract|paspoort))"
+            r"(?:\s+is|\s*:|(?=\s+(?-i:[A-ZÀ-ÖØ-Þ])))|"  # "... is X", "...: X" or a capitalised name after it
+            r"(?:full\s+)?name\s+as\s+on\s+(?:the\s+|my\s+)?\w+\s*:|"
+            r"naam\s+(?:melder|aanvrager|klant|contactpersoon|bewoner|huurder|eigenaar|patiënt|"
+            r"patient|overledene)\s*:|(?:customer|contact|patient|tenant|caller|policyholder)\s+name\s*:|"
+            r"account\s+holder(?=\s+(?-i:[A-ZÀ-ÖØ-Þ]))|"
             r"(?:the\s+)?account(?:'s|\s+is)\s+in\s+(?:the\s+)?name\s+(?:of\s+)?|staat\s+op\s+naam\s+van)\s+)"
             rf"(?P<name>{name}|(?!{_NOT_LOWER_NAME}\b){lower_name})"
         )
@@ -487,12 +493,17 @@ class _Patterns:
         )
         self.name_weak = c(
             r"(?<![0-9] )(?i:\b(?:speak\s+(?:to|with)|(?:kan|mag)\s+ik|this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
-            r"(?:my|her|his|our|their)\s+(?:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|sister|colleague|friend)|"
+            r"(?:my|her|his|our|their)\s+(?:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|sister|colleague|friend|"
+            r"cousin|roommate|flatmate|housemate|neighbour|neighbor|nephew|niece|uncle|aunt|auntie|grandson|granddaughter|"
+            r"grandmother|grandfather|gran|nan|grandad|grandma|grandpa|stepson|stepdaughter|fianc[ée]e?|boyfriend|"
+            r"girlfriend|carer|landlord|landlady)|"
             r"(?:spoke|spoken|talked|chatted)\s+(?:to|with)|(?:gesproken|gebeld|gechat)\s+met|medewerker|name|naam|"
             r"heet|heten|(?:owner|tenant|driver|holder|applicant|passenger|buyer|seller|member)(?:\s+is|\s*:)|"
             r"(?:eigenaar|huurder|bestuurder|passagier|lid|koper|verkoper)(?:\s+is|\s*:)|naam\s+passagier\s*:|"
             r"(?:my|our)\s+client,?|(?:mijn|onze)\s+cliënt,?|it\s+says|"
-            r"(?:mijn|haar|zijn|onze|hun)\s+(?:man|vrouw|partner|zoon|dochter|moeder|vader|broer|zus|collega|vriend|vriendin)|"
+            r"(?:mijn|haar|zijn|onze|hun)\s+(?:man|vrouw|partner|zoon|dochter|moeder|vader|broer|zus|collega|vriend|vriendin|"
+            r"neef|nicht|oom|tante|buurman|buurvrouw|kleinzoon|kleindochter|oma|opa|schoonmoeder|schoonvader|"
+            r"huisgenoot|verloofde|stiefzoon|stiefdochter|verhuurder)|"
             r"dear|hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|beste|geachte|hoi|hallo|dag|"
             r"goedemorgen|goedemiddag|goedenavond|thanks|thank\s+you|bedankt|dank\s+je(?:wel)?|dank\s+u(?:wel)?|"
             r"colleague|collega|agent|transfer\s+you\s+to|doorverbinden\s+met|ask\s+for|vraag\s+naar)[ \t,]+)"
@@ -529,9 +540,10 @@ class _Patterns:
             r"thanks(?:\s+again)?|thank\s+you(?:\s+again|\s+for\s+your\s+help)?|best|"
             r"(?:alvast\s+)?bedankt|dank\s+(?:je|u)(?:\s*wel)?|dankjewel|dankuwel|met\s+dank|"
             r"met\s+vriendelijke\s+groet(?:en)?|vriendelijke\s+groet(?:en)?|hartelijke\s+groet(?:en)?|"
-            r"groet(?:en|jes)?|mvg|m\.v\.g\.?|gr\.?|liefs|thanks\s+a\s+(?:million|lot|bunch))\s*[,.!:]?[ \t]*"
+            r"groet(?:en|jes)?|mvg|m\.v\.g\.?|gr\.?|liefs|thanks\s+a\s+(?:million|lot|bunch)|hoogachtend|"
+            r"met\s+hoogachting)\s*[,.!:]?[ \t]*"
             r"(?:\n[ \t]*(?:>[ \t]*)*){0,2}(?:-\s*)?)"
-            rf"(?P<name>{name})(?=\s*$|\s*\n|\s*[.,!]\s*$|[ \t]+[-–|][ \t]|[ \t]*\()"  # "Laura (Customer Care)"
+            rf"(?P<name>{name})(?=\s*$|\s*\n|\s*[.,!]\s*$|[ \t]+[-–|][ \t]|[ \t]*\(|,[ \t]+[^\W\d_][^\n,]{{1,40}}(?:\n|\Z))"
         )
         # Email threads: the people in a reply's header lines and quoted history. A display name before an
         # address ("Anna Jansen <anna@x.nl>", "\"Jansen, Anna\" <...>", "Anna [mailto:...]"); a header field
@@ -588,7 +600,8 @@ class _Patterns:
             rf"[^\n0-9]{{0,25}}?(?<![\w'’])(?P<date>(?:{date_word})(?:[ ,]+(?:{date_word})){{2,12}})(?![\w'’])"
         )
         self.credential = c(
-            r"(?i)\b(?:(?:my\s+|the\s+|mijn\s+|het\s+)?(?:password|passwd|pwd|passcode|wachtwoord|inlogcode|toegangscode)"
+            r"(?i)\b(?:(?:my\s+|the\s+|mijn\s+|het\s+|de\s+)?(?:password|passwd|pwd|passcode|wachtwoord|inlogcode|toegangscode|"
+            r"user\s?name|gebruikersnaam|login\s+name|inlognaam)"
             rf"(?:\s+(?:is|was|=|:)|\s*[:=])\s*(?:(?:{_FILLERS})\s+)?(?P<value>[^\s]{{1,64}})"
             r"|(?:pin|pincode|pin\s+code|cvv2?|cvc2?|csc|security\s+code|verification\s+code|beveiligingscode|"
             r"verificatiecode)(?:\s+(?:is|was|=|:)|\s*[:=]|\s)\s*(?P<value2>[0-9]{3,8})(?![0-9]))"
@@ -900,6 +913,8 @@ class Redactor:
             spans += _answer_spans(scan, 0, len(scan), answering & on)
         if not words.isdisjoint(_CUES_SELF):
             spans += self._cued_values(scan)
+        if "\n" in scan and "?" in scan:
+            spans += _chat_answers(scan, self.asks_for)
         if "\n" in scan and not words.isdisjoint(_CUES_TURN):
             spans += _transcript_answers(scan, self.asks_for)
             if self._names:
@@ -1594,6 +1609,8 @@ class Redactor:
                 particles += 1
             if not particles:
                 return None
+        if tokens and tokens[0] in {"in", "op", "te", "at"} and (len(tokens) < 2 or tokens[1] not in {"'t", "het", "de", "den"}):
+            return None  # "my cousin in Cork", "haar opa in Bologna": a place; but "in 't Veld" is a name
         core = [t for t in tokens if not re.fullmatch(rf"(?:{_NAME_PARTICLES})", t)]
         if not core:
             return None
@@ -1716,7 +1733,8 @@ def spoken_to_digits(words: list[str]) -> str:
 _CUES_CREDENTIAL = frozenset(
     _words(
         "password passwd pwd passcode pin pincode cvv cvc cvv2 cvc2 csc security verification wachtwoord "
-        "inlogcode beveiligingscode verificatiecode toegangscode code otp"
+        "inlogcode beveiligingscode verificatiecode toegangscode code otp username user gebruikersnaam login "
+        "inlognaam"
     )
 )
 _CUES_BIRTH = frozenset(_words("birth dob born geboren geboortedatum geb d"))
@@ -1741,6 +1759,10 @@ _CUES_HONORIFIC = frozenset(
 _CUES_WEAK = frozenset(
     _words(
         "speak kan mag this it is it's it’s i'm i’m am im ben here with dit hier husband wife partner son daughter mother father mum mom dad "
+        "cousin roommate flatmate housemate neighbour neighbor nephew niece uncle aunt auntie grandson granddaughter "
+        "grandmother grandfather gran nan grandad grandma grandpa stepson stepdaughter fiance fiancé fiancee fiancée "
+        "boyfriend girlfriend carer landlord landlady neef nicht oom tante buurman buurvrouw kleinzoon kleindochter oma "
+        "opa schoonmoeder schoonvader huisgenoot verloofde stiefzoon stiefdochter verhuurder "
         "brother sister colleague friend man vrouw zoon dochter moeder vader broer zus collega vriend "
         "vriendin dear hi hello hey hiya morning afternoon evening beste geachte hoi hallo dag goedemorgen "
         "goedemiddag goedenavond thanks thank bedankt dank agent transfer doorverbinden ask vraag spoke spoken "
@@ -1757,7 +1779,7 @@ _CUES_HERE = frozenset(_words("here hier speaking aan"))
 _CUES_SIGNOFF = frozenset(
     _words(
         "regards sincerely faithfully truly cheers thanks thank best wishes groet groeten groetjes "
-        "vriendelijke hartelijke mvg gr liefs yours care bedankt dank dankjewel dankuwel"
+        "vriendelijke hartelijke mvg gr liefs yours care bedankt dank dankjewel dankuwel hoogachtend hoogachting"
     )
 )
 
@@ -1881,6 +1903,10 @@ _CUES_SELF = frozenset(
     )
 )
 _SENTENCE_END = re.compile(r"[.!?;]\s|\n")
+_LINE = re.compile(r"[^\n]*\S[^\n]*")
+_CUSTOMER_LABELS = frozenset(_words("customer klant caller beller client cliënt you me ik user gebruiker"))
+# A speaker's label at the start of a chat line ("Council: ", "[09:17] Klant: ", "Agent (Priyanka): ", "> ").
+_LINE_LABEL = re.compile(r"[ \t>]*(?:\[[0-9:. ]{3,12}\][ \t]*)?(?:(?P<label>[^\W\d_][\w .&'’()-]{0,30}?)[ \t]*:[ \t]+)?")
 # How an agent opens a call with their own name ("... this is dana", "goedemiddag met sanne").
 _INTRO = re.compile(
     r"(?i)\b(?:this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|u\s+spreekt\s+met|je\s+spreekt\s+met|met)\s+"
@@ -2083,6 +2109,28 @@ def _free_span(s: str, tokens: list[tuple[str, int, int]], kinds: frozenset[str]
     if "CREDENTIAL" in free and len(body) <= 3:
         return Span(body[0][1], body[-1][2], "CREDENTIAL")
     return None
+
+
+def _chat_answers(s: str, asks_for: Any) -> Iterator[Span]:
+    """A chat handed over whole: the line after a company side's question that asks for personal data
+    ("Council: Thanks. And your name please?" / "Chelsea Marie Hobbs") read as its answer. The question's line
+    carries a speaker label that is not the customer's; the answer's line carries none or another one."""
+    lines = [(m.start(), m.end()) for m in _LINE.finditer(s)]
+    for (q0, q1), (a0, a1) in zip(lines, lines[1:], strict=False):
+        if "?" not in s[q0:q1]:
+            continue
+        q_match = _LINE_LABEL.match(s, q0, q1)
+        q_label = (q_match.group("label") or "").lower() if q_match else ""
+        if not q_label or not _CUSTOMER_LABELS.isdisjoint(_words(q_label)):
+            continue  # a customer's own question ("is the promo code still valid?") asks the company nothing
+        asked = asks_for(s[q_match.end() if q_match else q0 : q1])
+        if not asked:
+            continue
+        a_match = _LINE_LABEL.match(s, a0, a1)
+        a_label = (a_match.group("label") or "").lower() if a_match else ""
+        if a_label == q_label:
+            continue  # the same speaker goes on
+        yield from _answer_spans(s, a_match.end() if a_match else a0, a1, asked)
 
 
 def _agent_turns(s: str) -> Iterator[tuple[int, int]]:

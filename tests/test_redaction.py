@@ -653,3 +653,41 @@ def test_a_name_once_given_is_redacted_where_it_is_said_again() -> None:
     # the keys are keyed: another redactor (another worker process) cannot read them
     assert Redactor().redact("lovely thanks morag", known_names=first.name_keys).text == "lovely thanks morag"
     assert r.redact("nothing to see", known_names=first.name_keys).name_keys == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a chat: the line after the company side's question is the answer
+        (
+            "Hi, I moved out in March.\nCouncil: Thanks. And your name please?\nChelsea Marie Hobbs",
+            "Hi, I moved out in March.\nCouncil: Thanks. And your name please?\n<PERSON>",
+        ),
+        (
+            "Agent: We'll reship it. Can you confirm the name for delivery?\nTomasz Zieliński",
+            "Agent: We'll reship it. Can you confirm the name for delivery?\n<PERSON>",
+        ),
+        # ... not a customer's own question, nor a line without a speaker label
+        (
+            "Is the promo (code SPRING25) still valid?\nSupport: Thanks! It is valid for new lines only through 04/30.",
+            None,
+        ),
+        ("Which date of birth do I put on the form, mine or my son's?\nTwelve or thirteen, I'm not sure.", None),
+        # cues
+        ("Name on booking is Priyanka Deshmukh-Rao, phone to follow", "Name on booking is <PERSON>, phone to follow"),
+        ("Boekingsreferentie ZK4P8T, naam op de boeking Wouter De Clercq.", "Boekingsreferentie ZK4P8T, naam op de boeking <PERSON>."),
+        ("de naam op het ticket klopt wel", None),
+        ("Full name as on passport: Muhammad Faisal Qureshi", "Full name as on passport: <PERSON>"),
+        ("Naam melder: Marco Wijaya", "Naam melder: <PERSON>"),
+        ("my roommate Deshawn Miller moves out", "my roommate <PERSON> moves out"),
+        ("Hoogachtend,\nS. Dubois-Lejeune", "Hoogachtend,\n<PERSON>"),
+        ("> Regards, Declan Brennan, Administrative Officer", "> Regards, <PERSON>, Administrative Officer"),
+        ("username is dwhitlock84 and it says locked", "username is <CREDENTIAL> and it says locked"),
+        # places after a relative are no names
+        ("My cousin in Cork got one no problem.", None),
+        ("ik ga zaterdag naar mijn dochter in Den Haag", None),
+        ("Take care. Thx, ^KM", None),
+    ],
+)
+def test_names_and_answers_in_written_chats(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
