@@ -1869,6 +1869,7 @@ _ASK_CUES: tuple[tuple[str, str], ...] = (
         r"digits?\s+(?:of|from)|letters?\s+(?:of|from)|wachtwoord|inlogcode|verificatiecode|beveiligingscode|"
         r"beveiligingsvraag|toegangscode|user\s?name|gebruikersnaam|login",
     ),
+    ("IBAN", r"iban|i\s+b\s+a\s+n|rekeningnummer|rekening\s+nummer|bank\s+account(?:\s+number)?|account\s+number"),
     ("DOB", _DOB_CONTEXT),
     ("POSTCODE", r"post\s?code|\bzip\b|zip\s?code|eircode|postal\s+code|postnummer"),
     (
@@ -1893,13 +1894,13 @@ _ASK_CUES: tuple[tuple[str, str], ...] = (
     ),
 )
 # The cues that are followed by their value in the same sentence (Redactor._cued_values).
-_SELF_CUED = frozenset({"DOB", "POSTCODE", "ADDRESS", "NATIONAL_ID", "BSN", "PHONE", "CREDENTIAL"})
+_SELF_CUED = frozenset({"DOB", "POSTCODE", "ADDRESS", "NATIONAL_ID", "BSN", "PHONE", "CREDENTIAL", "IBAN"})
 _CUES_SELF = frozenset(
     _words(
         "address adres woonadres huisnummer postcode post zip eircode birth dob born geboortedatum geboren "
         "insurance pps rijksregisternummer passport paspoort licence license rijbewijs bsn burgerservicenummer "
         "pin pincode code password passcode wachtwoord pincode live lives living woon woont wonen phone mobile "
-        "telefoon telefoonnummer mobiel gsm"
+        "telefoon telefoonnummer mobiel gsm iban rekeningnummer rekening account"
     )
 )
 _SENTENCE_END = re.compile(r"[.!?;]\s|\n")
@@ -1963,6 +1964,14 @@ _ANSWER_LEAD = frozenset(
         "voornaam should would could all o ah oops oeps"
     )
 ) | _SPOKEN_FILLERS
+# Words after which a reply names someone ("in my wife's name ...", "mijn man ...", "ik ben ...").
+_NAME_INTRODUCERS = frozenset(
+    _words(
+        "name name's names naam wife's husband's son's daughter's mum's mom's dad's mother's father's partner's "
+        "wife husband son daughter mum mom dad mother father partner man vrouw zoon dochter moeder vader ben "
+        "i'm im heet called ikzelf myself mezelf"
+    )
+)
 # Words that end the value of an answer ("... mcintyre that's m c ...", "... road in leicester").
 _ANSWER_STOP = _NOT_NAMES - frozenset(_words("van de der den het ter ten te el al bin ben la le du da di")) | frozenset(
     _words(
@@ -1973,7 +1982,8 @@ _ANSWER_STOP = _NOT_NAMES - frozenset(_words("van de der den het ter ten te el a
         "new previous vorige oude nieuwe spelled spelt spelling gespeld brilliant perfect lovely great cool fab "
         "fantastic wonderful awesome super top mooi geweldig fijn helemaal precies klopt correct exactly sec "
         "moment momentje hang hold wait wacht staat staan stond zit zitten ligt gaat komt heb hebt heeft kan wil moet "
-        "weet denk zijn waren wordt word think know want need got get it's under listed down put"
+        "weet denk zijn waren wordt word think know want need got get it's under listed down put he's she's "
+        "they're we're you're that's there's what's i'll i'd actually same mine"
     )
 )
 
@@ -1997,7 +2007,7 @@ def _value_runs(tokens: list[tuple[str, int, int]], kind: str) -> Iterator[tuple
     """Runs of tokens that can be the value of ``kind``: numbers and digits, and for a date month words,
     for a code single letters. Yields (first token, last token + 1, numbers, letters) for each run."""
     i, n = 0, len(tokens)
-    letters_ok = kind in {"POSTCODE", "NATIONAL_ID", "CREDENTIAL", "PHONE", "BSN"}
+    letters_ok = kind in {"POSTCODE", "NATIONAL_ID", "CREDENTIAL", "PHONE", "BSN", "IBAN"}
     while i < n:
         tok = tokens[i][0]
         if tok in {"oh", "o", "een", "one"} and not (i + 1 < n and _is_number_token(tokens[i + 1][0])):
@@ -2031,6 +2041,8 @@ def _answer_spans(s: str, start: int, end: int, kinds: frozenset[str], *, cued: 
     # a postcode is said with the address ("... harcourt road m fourteen five l s")
     implied = "ADDRESS" in kinds and "POSTCODE" not in kinds
     found = _run_spans(tokens, kinds | {"POSTCODE"} if implied else kinds, cued or implied)
+    if "PERSON" in kinds and not cued:
+        found += _introduced_names(tokens)
     free = _free_span(s, tokens, kinds, cued)
     if free is None:
         return found
@@ -2051,7 +2063,7 @@ def _run_spans(tokens: list[tuple[str, int, int]], kinds: frozenset[str], cued: 
     """The values of ``kinds`` said as numbers, dates or letter codes; ``cued``: not asked for, so a postcode
     needs two numbers and four characters ("n w three two r x", not "a tweede")."""
     out = []
-    for kind in kinds & {"DOB", "POSTCODE", "PHONE", "BSN", "NATIONAL_ID", "CREDENTIAL"}:
+    for kind in kinds & {"DOB", "POSTCODE", "PHONE", "BSN", "NATIONAL_ID", "CREDENTIAL", "IBAN"}:
         for a, b, numbers, letters in _value_runs(tokens, kind):
             first = tokens[a][0]
             digits = sum(ch.isdigit() for t, _, _ in tokens[a:b] for ch in t)
@@ -2067,10 +2079,37 @@ def _run_spans(tokens: list[tuple[str, int, int]], kinds: frozenset[str], cued: 
                     ok = (numbers >= 1 and numbers + letters >= 2) or (b - a == 1 and digits >= 4)
             elif kind == "CREDENTIAL":
                 ok = numbers >= (3 if cued else 1)
+            elif kind == "IBAN":
+                ok = numbers >= 8  # "n l acht negen b u n q twee nul vier ..."
             else:
                 ok = numbers >= 4 or digits >= 6
             if ok:
                 out.append(Span(tokens[a][1], tokens[b - 1][2], kind))
+    return out
+
+
+def _introduced_names(tokens: list[tuple[str, int, int]]) -> list[Span]:
+    """In a reply to a question about a name, the words after one that introduces a name ("it's in my wife's
+    name um joanna kowalczyk", "dat staat op mijn man hans vermeulen maar ik ben els")."""
+    out = []
+    for k, (t, _, _) in enumerate(tokens):
+        if t not in _NAME_INTRODUCERS:
+            continue
+        i = k + 1
+        while i < len(tokens) and tokens[i][0] in _SPOKEN_FILLERS:
+            i += 1
+        j = i
+        while j < len(tokens) and j - i < 4:
+            w = tokens[j][0]
+            if w in _ANSWER_STOP or w in _NAME_INTRODUCERS or _is_number_token(w) or len(w) == 1:
+                break
+            if j == i and re.fullmatch(rf"(?:{_NAME_PARTICLES})", w):
+                break
+            j += 1
+        while j > i and re.fullmatch(rf"(?:{_NAME_PARTICLES})", tokens[j - 1][0]):
+            j -= 1
+        if j > i:
+            out.append(Span(tokens[i][1], tokens[j - 1][2], "PERSON"))
     return out
 
 

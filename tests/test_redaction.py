@@ -561,6 +561,10 @@ def test_what_a_question_asks_for(question: str, kinds: set[str]) -> None:
         ({"CREDENTIAL"}, "marmalade", "<CREDENTIAL>"),
         ({"CREDENTIAL"}, "uh eight and seven", "uh <CREDENTIAL>"),
         ({"NATIONAL_ID"}, "n p seven three zero five one six a", "<NATIONAL_ID>"),
+        ({"PERSON"}, "it's in my wife's name um joanna kowalczyk", "it's in my wife's name um <PERSON>"),
+        ({"PERSON"}, "dat staat op mijn man hans vermeulen maar ik ben els", "dat staat op mijn man <PERSON> maar ik ben <PERSON>"),
+        ({"PERSON"}, "it's for my son actually he's at school", "it's for my son actually he's at school"),
+        ({"IBAN"}, "n l acht negen b u n q twee nul vier één zes zeven twee acht negen drie", "<IBAN>"),
         # not an answer: nothing to read
         ({"PERSON"}, "sorry can you repeat that", "sorry can you repeat that"),
         ({"PERSON", "ADDRESS"}, "great thanks", "great thanks"),
@@ -607,6 +611,7 @@ def test_a_transcript_handed_over_whole_is_read_turn_by_turn() -> None:
         ("national insurance number n p six one nine two seven four a", "national insurance number <NATIONAL_ID>"),
         ("het adres is kerkstraat twaalf a, postcode drie vijf acht een b k", "het adres is <ADDRESS>, postcode <POSTCODE>"),
         ("date of birth uh the twenty first of november nineteen seventy six", "date of birth uh the <DOB>"),
+        ("het iban is n l zeventien i n g b twee acht nul drie acht vijf twee acht nul acht", "het iban is <IBAN>"),
         # written values after a cue are left to the detectors that read digits
         ("Address is Flat 3, 27 Harcourt Road, M14 5LS.", "Address is <ADDRESS>, <POSTCODE>."),
         ("my pin stopped working two days ago", "my pin stopped working two days ago"),
