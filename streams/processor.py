@@ -43,11 +43,11 @@ BSN_ANSWER_WINDOW_S = 300.0
 #: Seconds (event time) after an agent's or bot's question ("and your date of birth?") during which the
 #: customer's turns, until the agent speaks again, are read as its answer (see ``Redactor.asks_for``).
 ANSWER_WINDOW_S = 120.0
+#: Agent turns remembered for that (the newest ones), so a replay finds the question its answer followed.
+ASKS_KEPT = 4
 #: Words of the names said in a conversation remembered (as keyed hashes, never the words; see
 #: ``Redaction.name_keys``), so a name once given is redacted where it is said again without a cue.
 NAMES_KEPT = 32
-#: Agent turns remembered for that (the newest ones), so a replay finds the question its answer followed.
-ASKS_KEPT = 4
 #: Slices in one safety-net re-read of the store into the housekeeping index: the worker takes one per
 #: housekeeping second, so every conversation is re-read once a minute without holding the event loop.
 REFRESH_TICKS = 60
@@ -231,9 +231,10 @@ class Processor:
         self._remember(ev, st_raw, asks=asks)
 
     def _remember(self, ev: Event, st_raw: dict[str, Any], **changes: Any) -> None:
-        """Write a redaction memory (a BSN or other personal data just asked for) into the conversation's
-        state. Written at prepare time so an answer later in the same batch sees it; keyed on event time,
-        so a replay redacts exactly as the first pass did."""
+        """Write a redaction memory (a BSN or other personal data just asked for, the names said) into the
+        conversation's state. Written at prepare time so an answer later in the same batch sees it. Questions
+        are keyed on event time, so a replay reads an answer as the first pass did; names are not, so a replay
+        may redact a name said later in the conversation too (more, never less)."""
         d = dict(self.store.get(ev.interaction_id) or st_raw)
         if "bsn_asked_ts" in changes:
             changes["bsn_asked_ts"] = max(float(d.get("bsn_asked_ts") or 0.0), changes["bsn_asked_ts"])

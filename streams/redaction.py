@@ -1857,9 +1857,9 @@ def _apply(text: str, spans: list[Span]) -> tuple[str, dict[str, int]]:
 # ``streams.processor``), and a transcript handed over whole ("agent: ..." / "customer: ..." lines) is read
 # line by line here.
 
-#: What a question asks for: (entity type, cue). Checked in this order on the lower-cased question, each
-#: cue removed once matched, so "e-mail address" asks for an email, not an address, and "maiden name" for a
-#: credential, not a name.
+#: What a question asks for: (entity type, cue), any case. Checked in this order, each cue removed once
+#: matched, so "e-mail address" asks for an email, not an address, and "maiden name" for a credential, not a
+#: name.
 _ASK_CUES: tuple[tuple[str, str], ...] = (
     ("EMAIL", r"e-?mail(?:\s*address|adres)?|mailadres"),
     (
