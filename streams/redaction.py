@@ -911,7 +911,9 @@ class Redactor:
             spans += self._credentials(scan)
         if answering:
             spans += _answer_spans(scan, 0, len(scan), answering & on)
-        if not words.isdisjoint(_CUES_SELF):
+        if not words.isdisjoint(_CUES_SELF) and (
+            not words.isdisjoint(_SPOKEN_GATE) or "honderd" in scan or "duizend" in scan
+        ):  # a value said after its cue is said in number words ("... postcode is n w three two r x")
             spans += self._cued_values(scan)
         if "\n" in scan and "?" in scan:
             spans += _chat_answers(scan, self.asks_for)
