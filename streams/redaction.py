@@ -543,7 +543,9 @@ class _Patterns:
             r"groet(?:en|jes)?|mvg|m\.v\.g\.?|gr\.?|liefs|thanks\s+a\s+(?:million|lot|bunch)|hoogachtend|"
             r"met\s+hoogachting)\s*[,.!:]?[ \t]*"
             r"(?:\n[ \t]*(?:>[ \t]*)*){0,2}(?:-\s*)?)"
-            rf"(?P<name>{name})(?=\s*$|\s*\n|\s*[.,!]\s*$|[ \t]+[-–|][ \t]|[ \t]*\(|,[ \t]+[^\W\d_][^\n,]{{1,40}}(?:\n|\Z))"
+            # not a second sign-off ("Alvast bedankt!\nGroet, Emma Rovers": the name follows "Groet")
+            r"(?!(?i:groet(?:en|jes)?|regards|cheers|thanks|bedankt|best|mvg|liefs|kind|met|vriendelijke)\b)"
+            rf"(?P<name>{name})(?=\s*$|\s*\n|\s*[.,!]\s*$|[ \t]+[-–|][ \t]|[ \t]*\(|,[ \t]+[^\W\d_][^\n,<>@:]{{1,40}}(?:\n|\Z))"
         )
         # Email threads: the people in a reply's header lines and quoted history. A display name before an
         # address ("Anna Jansen <anna@x.nl>", "\"Jansen, Anna\" <...>", "Anna [mailto:...]"); a header field
@@ -917,18 +919,20 @@ class Redactor:
             spans += self._cued_values(scan)
         if "\n" in scan and "?" in scan:
             spans += _chat_answers(scan, self.asks_for)
-        if "\n" in scan and not words.isdisjoint(_CUES_TURN):
-            spans += _transcript_answers(scan, self.asks_for)
+        turns = list(_TURN.finditer(scan)) if "\n" in scan and not words.isdisjoint(_CUES_TURN) else []
+        transcript = len(turns) >= 2  # a call or chat handed over whole, a speaker's label on each turn
+        if transcript:
+            spans += _transcript_answers(scan, turns, self.asks_for)
             if self._names:
-                for m in _agent_turns(scan):
-                    spans += self._intro_names(scan, m[0], m[1])
+                for start, end in _agent_turns(scan, turns):
+                    spans += self._intro_names(scan, start, end)
         if self._names and speaker in _AGENT_SIDE and not words.isdisjoint(_CUES_INTRO):
             spans += self._intro_names(scan, 0, len(scan))
         if self._names and known_names:
             spans += self._known_names(scan, known_names)
         if self._names:
             spans += self._persons(scan, words)
-            if answering or ("\n" in scan and not words.isdisjoint(_CUES_TURN)):
+            if answering or transcript:
                 # in a call a name once given is said again, in lower case, with no cue ("... morag")
                 spans += _propagate_names(scan, spans)
         return _merge(spans)
@@ -2090,6 +2094,10 @@ def _run_spans(tokens: list[tuple[str, int, int]], kinds: frozenset[str], cued: 
     return out
 
 
+# Words of an address besides the street's ("flat nineteen kingsley house", "apartment four b").
+_ADDRESS_UNITS = frozenset(_words("flat apartment apt unit house huis bus woning appartement hoog"))
+
+
 def _introduced_names(tokens: list[tuple[str, int, int]]) -> list[Span]:
     """In a reply to a question about a name, the words after one that introduces a name ("it's in my wife's
     name um joanna kowalczyk", "dat staat op mijn man hans vermeulen maar ik ben els")."""
@@ -2141,7 +2149,8 @@ def _free_span(s: str, tokens: list[tuple[str, int, int]], kinds: frozenset[str]
     numbered = next((k for k, (t, _, _) in enumerate(body) if _is_number_token(t)), None)
     written = any(c.isdigit() for t, _, _ in body for c in t)
     counted = any(_is_number_token(t) and not _is_ordinal(t) for t, _, _ in body)  # not "the third floor"
-    if "ADDRESS" in free and numbered is not None and not (cued and (written or not counted)):
+    street = any(_is_street_type(t) or t in _ADDRESS_UNITS or t.endswith(_NL_STREET_SUFFIXES) for t, _, _ in body)
+    if "ADDRESS" in free and numbered is not None and not (cued and (written or not counted or not street)):
         return Span(body[0][1], body[-1][2], "ADDRESS")
     if "PERSON" in free and numbered != 0:
         named = body[:numbered]  # "it's lauren pike oh four oh nine ...": the date is read above
@@ -2174,21 +2183,16 @@ def _chat_answers(s: str, asks_for: Any) -> Iterator[Span]:
         yield from _answer_spans(s, a_match.end() if a_match else a0, a1, asked)
 
 
-def _agent_turns(s: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each agent or bot line of a transcript handed over whole."""
-    turns = list(_TURN.finditer(s))
-    if len(turns) < 2:
-        return
+def _agent_turns(s: str, turns: list[re.Match[str]]) -> Iterator[tuple[int, int]]:
+    """(start, end) of each agent or bot turn of a transcript handed over whole (``turns``: its labels)."""
     for k, m in enumerate(turns):
         if m.group("who").lower() in _AGENT_SIDE:
             yield m.end(), turns[k + 1].start() if k + 1 < len(turns) else len(s)
 
 
-def _transcript_answers(s: str, asks_for: Any) -> Iterator[Span]:
-    """A transcript handed over whole: each customer line after an agent's question read as its answer."""
-    turns = list(_TURN.finditer(s))
-    if len(turns) < 2:
-        return
+def _transcript_answers(s: str, turns: list[re.Match[str]], asks_for: Any) -> Iterator[Span]:
+    """A transcript handed over whole (``turns``: its speaker labels): each customer turn after an agent's
+    question read as its answer."""
     asked: frozenset[str] = frozenset()
     for k, m in enumerate(turns):
         end = turns[k + 1].start() if k + 1 < len(turns) else len(s)
