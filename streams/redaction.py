@@ -1970,6 +1970,13 @@ _ANSWER_LEAD = frozenset(
         "voornaam should would could all o ah oops oeps"
     )
 ) | _SPOKEN_FILLERS
+_ING_NAMES = frozenset(
+    _words("aisling fleming manning browning harding channing sterling irving deming golding spalding jennings")
+)
+# Words that may follow a name or a memorable word in a reply ("morag mcintyre that's m c ...").
+_VALUE_FOLLOWERS = (
+    frozenset(_words("that's thats that dat and en but maar spelled spelt gespeld with met like zoals is")) | _SPOKEN_FILLERS
+)
 # Words after which a reply names someone ("in my wife's name ...", "mijn man ...", "ik ben ...").
 _NAME_INTRODUCERS = frozenset(
     _words(
@@ -1989,7 +1996,11 @@ _ANSWER_STOP = _NOT_NAMES - frozenset(_words("van de der den het ter ten te el a
         "fantastic wonderful awesome super top mooi geweldig fijn helemaal precies klopt correct exactly sec "
         "moment momentje hang hold wait wacht staat staan stond zit zitten ligt gaat komt heb hebt heeft kan wil moet "
         "weet denk zijn waren wordt word think know want need got get it's under listed down put he's she's "
-        "they're we're you're that's there's what's i'll i'd actually same mine"
+        "they're we're you're that's there's what's i'll i'd actually same mine i've don't can't won't didn't "
+        "isn't wasn't haven't hasn't doesn't couldn't wouldn't aren't let's seriously really honestly absolutely "
+        "definitely obviously why waarom hoezo echt serieus alweer again nogmaals wife husband son daughter mum "
+        "mom dad mother father partner brother sister man vrouw zoon dochter moeder vader broer zus whatever "
+        "pardon huh hè"
     )
 )
 
@@ -2084,7 +2095,11 @@ def _run_spans(tokens: list[tuple[str, int, int]], kinds: frozenset[str], cued: 
                 else:
                     ok = (numbers >= 1 and numbers + letters >= 2) or (b - a == 1 and digits >= 4)
             elif kind == "CREDENTIAL":
-                ok = numbers >= (3 if cued else 1)
+                # one digit only as the whole reply ("uh eight"), the way a PIN's digits are asked one by one;
+                # not "I've given it three times"
+                ok = numbers >= (3 if cued else 2) or numbers == 1 and all(
+                    t in _ANSWER_LEAD or t in _NUMBER_GLUE for t, _, _ in tokens[:a] + tokens[b:]
+                )
             elif kind == "IBAN":
                 ok = numbers >= 8  # "n l acht negen b u n q twee nul vier ..."
             else:
@@ -2136,7 +2151,10 @@ def _free_span(s: str, tokens: list[tuple[str, int, int]], kinds: frozenset[str]
     while j < len(tokens) and j - i < 8:
         t = tokens[j][0]
         after_number = j > i and _is_number_token(tokens[j - 1][0])
-        if t in _ANSWER_STOP and not (after_number and (t in _NUMBER_GLUE or len(t) == 1 and "ADDRESS" in free)):
+        irish = t == "an" and j > i and tokens[j - 1][0] in {"nic", "mac", "ní", "ni", "ó", "o"}  # "nic an bhaird"
+        if t in _ANSWER_STOP and not irish and not (
+            after_number and (t in _NUMBER_GLUE or len(t) == 1 and "ADDRESS" in free)
+        ):
             break  # ... but "two thousand and one", "kerkstraat twaalf a" go on
         if len(t) == 1 and j > i and not _is_number_token(t) and "ADDRESS" not in free:
             break  # "lauren pike p i k e": the spelling is read by the letter rule
@@ -2146,17 +2164,24 @@ def _free_span(s: str, tokens: list[tuple[str, int, int]], kinds: frozenset[str]
     if j == i:
         return None
     body = tokens[i:j]
+    # a name or a memorable word is the whole reply, or ends where the reply goes on to spell it, to a number
+    # or to "that's ..."; not "seriously again", "absolutely not", "waarom wil je dat weten"
+    ends = j == len(tokens) or bool(_CLAUSE_BREAK.search(s, tokens[j - 1][2], tokens[j][1])) or (
+        tokens[j][0] in _VALUE_FOLLOWERS or len(tokens[j][0]) == 1 or _is_number_token(tokens[j][0])
+    )
     numbered = next((k for k, (t, _, _) in enumerate(body) if _is_number_token(t)), None)
     written = any(c.isdigit() for t, _, _ in body for c in t)
     counted = any(_is_number_token(t) and not _is_ordinal(t) for t, _, _ in body)  # not "the third floor"
     street = any(_is_street_type(t) or t in _ADDRESS_UNITS or t.endswith(_NL_STREET_SUFFIXES) for t, _, _ in body)
     if "ADDRESS" in free and numbered is not None and not (cued and (written or not counted or not street)):
         return Span(body[0][1], body[-1][2], "ADDRESS")
-    if "PERSON" in free and numbered != 0:
+    # "this is taking forever": a verb, unless one of the names that end like one
+    verb = len(body[0][0]) > 5 and body[0][0].endswith("ing") and body[0][0] not in _ING_NAMES
+    if "PERSON" in free and numbered != 0 and (ends or numbered is not None) and not verb:
         named = body[:numbered]  # "it's lauren pike oh four oh nine ...": the date is read above
         if len(named) <= 5:
             return Span(named[0][1], named[-1][2], "PERSON")
-    if "CREDENTIAL" in free and len(body) <= 3:
+    if "CREDENTIAL" in free and len(body) <= 3 and ends and not verb:
         return Span(body[0][1], body[-1][2], "CREDENTIAL")
     return None
 

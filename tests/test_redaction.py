@@ -696,3 +696,25 @@ def test_a_name_once_given_is_redacted_where_it_is_said_again() -> None:
 )
 def test_names_and_answers_in_written_chats(text: str, expected: str | None) -> None:
     assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I've already given it three times, this is ridiculous",
+        "why do you need that",
+        "you already have it on file",
+        "seriously again",
+        "absolutely not",
+        "waarom wil je dat weten",
+        "this is taking forever",
+        "my wife is dealing with it",
+        "can you hold on a sec",
+        "nee dat klopt niet",
+        "whatever",
+    ],
+)
+def test_a_reply_that_gives_nothing_keeps_its_words(reply: str) -> None:
+    # An angry or evasive reply to a question about personal data is what the model must read.
+    for asked in ({"PERSON"}, {"CREDENTIAL"}, {"ADDRESS"}, {"DOB"}, {"POSTCODE"}):
+        assert Redactor().redact(reply, answering=frozenset(asked)).text == reply, asked
