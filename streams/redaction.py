@@ -1974,8 +1974,15 @@ _ING_NAMES = frozenset(
     _words("aisling fleming manning browning harding channing sterling irving deming golding spalding jennings")
 )
 # Words that may follow a name or a memorable word in a reply ("morag mcintyre that's m c ...").
+_ARTICLES = frozenset(_words("de het een the a an mijn my uw your"))
+# The cue of the next value in the same reply ("mehmet yildiz postcode is ...").
+_VALUE_CUE_WORDS = frozenset(
+    _words("postcode zip eircode address adres date birth geboortedatum geboren born phone telefoon number nummer")
+)
 _VALUE_FOLLOWERS = (
-    frozenset(_words("that's thats that dat and en but maar spelled spelt gespeld with met like zoals is")) | _SPOKEN_FILLERS
+    frozenset(_words("that's thats that dat and en but maar spelled spelt gespeld with met like zoals is was"))
+    | _SPOKEN_FILLERS
+    | _VALUE_CUE_WORDS
 )
 # Words after which a reply names someone ("in my wife's name ...", "mijn man ...", "ik ben ...").
 _NAME_INTRODUCERS = frozenset(
@@ -2007,6 +2014,12 @@ _ANSWER_STOP = _NOT_NAMES - frozenset(_words("van de der den het ter ten te el a
 
 def _is_number_token(tok: str) -> bool:
     return any(ch.isdigit() for ch in tok) or _NUMBER_WORD.fullmatch(tok) is not None and tok not in {"en", "ën"}
+
+
+def _spoken(text: str) -> bool:
+    """Text as speech-to-text writes it: (nearly) no capital letters, so names are not capitalised either."""
+    upper = sum(c.isupper() for c in text)
+    return upper <= 2 or upper < 0.02 * sum(c.isalpha() for c in text)
 
 
 def _is_ordinal(tok: str) -> bool:
@@ -2158,6 +2171,8 @@ def _free_span(s: str, tokens: list[tuple[str, int, int]], kinds: frozenset[str]
             break  # ... but "two thousand and one", "kerkstraat twaalf a" go on
         if len(t) == 1 and j > i and not _is_number_token(t) and "ADDRESS" not in free:
             break  # "lauren pike p i k e": the spelling is read by the letter rule
+        if t in _VALUE_CUE_WORDS and "ADDRESS" not in free:
+            break  # "mehmet yildiz postcode is ..."
         if j > i and _CLAUSE_BREAK.search(s, tokens[j - 1][2], tokens[j][1]):
             break  # "Dolores Jenkins, account 8201-...": a comma ends the value
         j += 1
@@ -2169,6 +2184,14 @@ def _free_span(s: str, tokens: list[tuple[str, int, int]], kinds: frozenset[str]
     ends = j == len(tokens) or bool(_CLAUSE_BREAK.search(s, tokens[j - 1][2], tokens[j][1])) or (
         tokens[j][0] in _VALUE_FOLLOWERS or len(tokens[j][0]) == 1 or _is_number_token(tokens[j][0])
     )
+    if j < len(tokens) and tokens[j][0] in {"is", "was"}:
+        # "kareem is k a r e e m", "boateng is de achternaam"; not "de debetkaart is weg"
+        article = body[0][0] in _ARTICLES or i > 0 and tokens[i - 1][0] in _ARTICLES
+        ends = j + 1 < len(tokens) and len(tokens[j + 1][0]) == 1 or not article
+    if "PERSON" in free and not _spoken(s[tokens[0][1] : tokens[-1][2]]) and not all(
+        s[b].isupper() or re.fullmatch(rf"(?:{_NAME_PARTICLES})", t) for t, b, _ in body if not _is_number_token(t)
+    ):
+        free = free - {"PERSON"}  # written text capitalises a name: not "membership 60418827"
     numbered = next((k for k, (t, _, _) in enumerate(body) if _is_number_token(t)), None)
     written = any(c.isdigit() for t, _, _ in body for c in t)
     counted = any(_is_number_token(t) and not _is_ordinal(t) for t, _, _ in body)  # not "the third floor"

@@ -565,6 +565,10 @@ def test_what_a_question_asks_for(question: str, kinds: set[str]) -> None:
         ({"PERSON"}, "dat staat op mijn man hans vermeulen maar ik ben els", "dat staat op mijn man <PERSON> maar ik ben <PERSON>"),
         ({"PERSON"}, "it's for my son actually he's at school", "it's for my son actually he's at school"),
         ({"IBAN"}, "n l acht negen b u n q twee nul vier één zes zeven twee acht negen drie", "<IBAN>"),
+        ({"PERSON"}, "dorothy um dorothy finkelstein", "<PERSON>"),
+        ({"PERSON", "POSTCODE"}, "mehmet yildiz postcode is drie vijf twee vier k v", "<PERSON> postcode is <POSTCODE>"),
+        ({"PERSON"}, "abena esi boateng ehm boateng is de achternaam", "<PERSON> is de achternaam"),
+        ({"PERSON", "DOB"}, "Oluwaseun Adeyemi-Price 04/11/1988", "<PERSON> <DOB>"),
         # not an answer: nothing to read
         ({"PERSON"}, "sorry can you repeat that", "sorry can you repeat that"),
         ({"PERSON", "ADDRESS"}, "great thanks", "great thanks"),
@@ -712,6 +716,9 @@ def test_names_and_answers_in_written_chats(text: str, expected: str | None) -> 
         "can you hold on a sec",
         "nee dat klopt niet",
         "whatever",
+        "the card is gone",
+        "de debetkaart is weg",
+        "my card was stolen",
     ],
 )
 def test_a_reply_that_gives_nothing_keeps_its_words(reply: str) -> None:
