@@ -314,7 +314,11 @@ class _Patterns:
         c = re.compile
         i = re.IGNORECASE
         self.digit = c(r"[0-9]")
-        self.url = c(r"(?i)\b(?:https?://|ftp://|www\.)[^\s<>\"'`{}|\\^\[\]]{1,2048}")
+        # with a scheme or "www.", or a profile on a social network written bare ("linkedin.com/in/jan-smit")
+        self.url = c(
+            r"(?i)\b(?:https?://|ftp://|www\.|(?:[a-z]{2,3}\.)?(?:linkedin|facebook|instagram|twitter|x|tiktok|"
+            r"youtube|github|threads)\.com/)[^\s<>\"'`{}|\\^\[\]]{1,2048}"
+        )
         self.email = c(
             r"(?<![\w.%+'-])[\w.%+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![\w-])"
         )
@@ -877,7 +881,7 @@ class Redactor:
         has_digit = p.digit.search(scan) is not None
         # Lower-case ASCII words, used to skip patterns whose cue words are absent.
         words = frozenset(p.word.findall(scan.lower()))
-        if "URL" in on and ("://" in scan or "www." in scan.lower()):
+        if "URL" in on and ("://" in scan or "www." in scan.lower() or ".com/" in scan.lower()):
             spans += self._urls(scan)
         if "EMAIL" in on:
             spans += self._emails(scan)
@@ -1393,10 +1397,15 @@ class Redactor:
 
     def _spoken_numbers(self, s: str) -> Iterator[Span]:
         """Numbers read out in call transcripts, digit by digit, in pairs or with hundreds ("oh six one two ...",
-        "nul zes eenendertig tweeënveertig negentien zeventig"): 7 to 19 digits are a phone, or a card by Luhn."""
+        "nul zes eenendertig tweeënveertig negentien zeventig"): 7 to 19 digits are a phone, or a card by Luhn;
+        more are an account number read out, taken for an IBAN with the two letters said before it ("f r seven
+        six three zero ...")."""
         for m in self._p.spoken_numbers.finditer(s):
             number = spoken_to_digits(re.findall(r"[^\W\d_]+", m.group().lower()))
-            if 7 <= len(number) <= 19:
+            country = re.search(r"(?<![\w'’])[a-zA-Z][ ,]+[a-zA-Z][ ,]+$", s[max(0, m.start() - 8) : m.start()])
+            if "IBAN" in self._on and (len(number) > 19 or country is not None and len(number) >= 12):
+                yield Span(m.start() - (len(country.group()) if country else 0), m.end(), "IBAN")
+            elif 7 <= len(number) <= 19:
                 label = "CARD" if _card_shape_ok(number) and luhn_valid(number) else "PHONE"
                 if label in self._on:
                     yield Span(m.start(), m.end(), label)

@@ -22,9 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
         ("pii_blind2.jsonl", False, 0.84, 5),
         ("pii_blind3.jsonl", False, 0.82, 11),
         ("pii_blind4.jsonl", False, 0.75, 19),
+        ("pii_blind5.jsonl", False, 0.74, 19),
         # a call as the worker gets it: one event per turn through Processor.prepare, with its memory
         ("pii_blind3.jsonl", True, 0.82, 11),
         ("pii_blind4.jsonl", True, 0.75, 19),
+        ("pii_blind5.jsonl", True, 0.73, 19),
     ],
 )
 def test_blind_probe_does_not_regress(
@@ -42,7 +44,7 @@ def test_blind_probe_does_not_regress(
     assert every["whole"] / every["gold"] >= whole_floor, every
     assert report["clean_texts_touched"] <= clean_touched_max
     # probe 4's writer labelled last-four digits as CARD and SSN: not a whole identifier, and not redacted
-    structured = ("EMAIL", "IBAN", "BSN", "IP", "URL") if probe == "pii_blind4.jsonl" else (
+    structured = ("EMAIL", "IBAN", "BSN", "IP", "URL") if probe in ("pii_blind4.jsonl", "pii_blind5.jsonl") else (
         "EMAIL", "CARD", "IBAN", "BSN", "SSN", "IP", "URL"
     )
     for typ in structured:

@@ -725,3 +725,12 @@ def test_a_reply_that_gives_nothing_keeps_its_words(reply: str) -> None:
     # An angry or evasive reply to a question about personal data is what the model must read.
     for asked in ({"PERSON"}, {"CREDENTIAL"}, {"ADDRESS"}, {"DOB"}, {"POSTCODE"}):
         assert Redactor().redact(reply, answering=frozenset(asked)).text == reply, asked
+
+
+def test_a_long_number_read_out_and_a_bare_profile_link() -> None:
+    r = Redactor()
+    # more digits than a phone or a card, or two letters before many digits: an account number read out
+    spoken = "yeah it's f r seven six three zero zero zero four zero one two three four four three six six six two five"
+    assert r.redact(spoken).text == "yeah it's <IBAN>"
+    assert r.redact(spoken.replace("f r ", "") + " six one six five seven two").text == "yeah it's <IBAN>"
+    assert r.redact("see linkedin.com/in/jan-smit-qs for my CV").text == "see <URL> for my CV"
