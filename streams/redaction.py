@@ -1939,14 +1939,9 @@ _GREETING_WORDS = frozenset(
     )
 )
 # A speaker's turn in a transcript handed over whole.
-_TURN = re.compile(
-    r"(?im)^[ \t]*(?P<who>agent|customer|caller|client|klant|beller|medewerker|operator|advisor|adviseur|"
-    r"bot|assistant|rep)[ \t]*:[ \t]*"
-)
-_CUES_TURN = frozenset(
-    _words("agent customer caller client klant beller medewerker operator advisor adviseur bot assistant rep")
-)
-_AGENT_SIDE = frozenset({"agent", "medewerker", "operator", "advisor", "adviseur", "bot", "assistant", "rep"})
+_AGENT_SIDE = frozenset(_words("agent medewerker operator advisor adviseur bot assistant rep"))
+_CUES_TURN = _AGENT_SIDE | frozenset(_words("customer caller client klant beller"))
+_TURN = re.compile(rf"(?im)^[ \t]*(?P<who>{'|'.join(sorted(_CUES_TURN))})[ \t]*:[ \t]*")
 _CLAUSE_BREAK = re.compile(r"[,;:!?()\n]|\.\s")
 _ANSWER_TOKEN = re.compile(r"[^\W_]+(?:['’./-][^\W_]+)*")
 _EN_ORDINALS = (
