@@ -273,7 +273,7 @@ _NOT_NAMES = frozenset(
     february march april may june july august september october november december billing support customer
     service team all everyone everybody sir madam mevrouw meneer heer niet er al nog wel geen erg heel blij
     boos klant hier bezig van de het een thanks thank hello hi hey dear beste geachte regards kind best
-    mvg groet groeten met vriendelijke thx thnx about from for with and or but in on at to of my your our their his
+    mvg groet groeten met vriendelijke thx thnx ma'am maam nederlandse belgische vlaamse duitse engelse franse about from for with and or but in on at to of my your our their his
     her we you they he she me us them what who why when where how which please pls can could would should
     will shall might must have has had do does did be been being am is are was were getting having doing
     urgent important ridiculous unacceptable frustrated annoyed angry disappointed confused calling
@@ -300,6 +300,19 @@ _LOWER_TOKEN = r"[a-zß-öø-ÿ][a-zß-öø-ÿ]+(?:[-'’][a-zß-öø-ÿ]+){0,2}
 _INITIALS = r"(?:[A-Z]\.\s?){1,4}"
 # Fillers of a call transcript, skipped before a value ("my password is uh ...") and inside a number.
 _FILLERS = "uh|um|uhm|erm|eh|ehm|euh"
+# The people a speaker names by their relation ("my wife ...", "mijn zoon ..."): a name often follows.
+_KIN_EN = (
+    "husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|sister|colleague|friend|"
+    "cousin|roommate|flatmate|housemate|neighbour|neighbor|nephew|niece|uncle|aunt|auntie|grandson|granddaughter|"
+    "grandmother|grandfather|gran|nan|grandad|grandma|grandpa|stepson|stepdaughter|fianc[ée]e?|boyfriend|"
+    "girlfriend|carer|landlord|landlady"
+)
+_KIN_NL = (
+    "man|vrouw|partner|zoon|dochter|moeder|vader|broer|zus|collega|vriend|vriendin|"
+    "neef|nicht|oom|tante|buurman|buurvrouw|kleinzoon|kleindochter|oma|opa|schoonmoeder|schoonvader|"
+    "huisgenoot|verloofde|stiefzoon|stiefdochter|verhuurder|zoontje|dochtertje|broertje|zusje|schoonzoon|"
+    "schoondochter"
+)
 # Lower-case words after a strong cue that begin a phrase, not a name ("talking to my lawyer", "to someone").
 _NOT_LOWER_NAME = (
     r"(?:my|your|his|her|their|our|the|a|an|this|that|some|someone|somebody|anyone|anybody|nobody|everyone|"
@@ -497,20 +510,19 @@ class _Patterns:
         )
         self.name_weak = c(
             r"(?<![0-9] )(?i:\b(?:speak\s+(?:to|with)|(?:kan|mag)\s+ik|this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
-            r"(?:my|her|his|our|their)\s+(?:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|sister|colleague|friend|"
-            r"cousin|roommate|flatmate|housemate|neighbour|neighbor|nephew|niece|uncle|aunt|auntie|grandson|granddaughter|"
-            r"grandmother|grandfather|gran|nan|grandad|grandma|grandpa|stepson|stepdaughter|fianc[ée]e?|boyfriend|"
-            r"girlfriend|carer|landlord|landlady)|"
+            rf"(?:my|her|his|our|their)\s+(?:{_KIN_EN})|"
             r"(?:spoke|spoken|talked|chatted)\s+(?:to|with)|(?:gesproken|gebeld|gechat)\s+met|medewerker|name|naam|"
             r"heet|heten|(?:owner|tenant|driver|holder|applicant|passenger|buyer|seller|member)(?:\s+is|\s*:)|"
             r"(?:eigenaar|huurder|bestuurder|passagier|lid|koper|verkoper)(?:\s+is|\s*:)|naam\s+passagier\s*:|"
             r"(?:my|our)\s+client,?|(?:mijn|onze)\s+cliënt,?|it\s+says|"
-            r"(?:mijn|haar|zijn|onze|hun)\s+(?:man|vrouw|partner|zoon|dochter|moeder|vader|broer|zus|collega|vriend|vriendin|"
-            r"neef|nicht|oom|tante|buurman|buurvrouw|kleinzoon|kleindochter|oma|opa|schoonmoeder|schoonvader|"
-            r"huisgenoot|verloofde|stiefzoon|stiefdochter|verhuurder)|"
+            rf"(?:mijn|haar|zijn|onze|hun)\s+(?:{_KIN_NL})|"
             r"dear|hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|beste|geachte|hoi|hallo|dag|"
             r"goedemorgen|goedemiddag|goedenavond|thanks|thank\s+you|bedankt|dank\s+je(?:wel)?|dank\s+u(?:wel)?|"
-            r"colleague|collega|agent|transfer\s+you\s+to|doorverbinden\s+met|ask\s+for|vraag\s+naar)[ \t,]+)"
+            r"colleague|collega|agent|transfer\s+you\s+to|doorverbinden\s+met|ask\s+for|vraag\s+naar|"
+            # a chat window's opening line: "Chat started with Tayla", "you're chatting with Sam", "je chat met Mark"
+            r"chat(?:ting)?\s+(?:with|met)(?!\s+(?:het|de|the|our|ons|onze)\b)|chat\s+started\s+with|"
+            r"now\s+connected\s+(?:to|with)|nu\s+verbonden\s+met|"
+            r"in\s+gesprek\s+met)[ \t,]+)"
             rf"(?P<name>{name})"
         )
         # A word spelled letter by letter in a call ("m a c l e o d", "o apostrophe n e i l l"): a name or an
@@ -576,6 +588,7 @@ class _Patterns:
             rf"(?P<name>{last_first})(?=[ \t]+(?i:wrote|schreef|het\s+volgende\s+geschreven|schrieb|a\s+écrit)\b|[ \t]*:[ \t]*$)",
             re.M,
         )
+        self.name_one = c(name)
         # Gazetteer rule: a capitalised first name followed by a surname (optionally with particles).
         self.name_pair = c(
             rf"(?<![\w'’-])(?P<name>(?P<first>{_NAME_TOKEN})[ \t]+(?:(?:{_NAME_PARTICLES})[ \t]+){{0,3}}{_NAME_TOKEN})"
@@ -929,7 +942,7 @@ class Redactor:
             spans += _transcript_answers(scan, turns, self.asks_for)
             if self._names:
                 for start, end in _agent_turns(scan, turns):
-                    spans += self._intro_names(scan, start, end)
+                    spans += self._intro_names(scan, start, end, opening=start == turns[0].end())
         if self._names and speaker in _AGENT_SIDE and not words.isdisjoint(_CUES_INTRO):
             spans += self._intro_names(scan, 0, len(scan))
         if self._names and known_names:
@@ -939,6 +952,9 @@ class Redactor:
             if answering or transcript:
                 # in a call a name once given is said again, in lower case, with no cue ("... morag")
                 spans += _propagate_names(scan, spans)
+            elif "\n" in scan:
+                # in a chat or an email, as it was written ("Tayla: Hi" after "Chat started with Tayla")
+                spans += _propagate_names(scan, spans, any_case=False)
         return _merge(spans)
 
     # -- detectors --------------------------------------------------------------------------------------
@@ -1451,11 +1467,12 @@ class Redactor:
             if len(w) >= 3 and w not in _NOT_NAMES and self._name_hash(w) in known:
                 yield Span(m.start(), m.end(), "PERSON")
 
-    def _intro_names(self, s: str, start: int, end: int) -> Iterator[Span]:
+    def _intro_names(self, s: str, start: int, end: int, *, opening: bool = False) -> Iterator[Span]:
         """An agent's own first name in the lower-case greeting of a transcript ("thanks for calling this is
         dana", "it's bev speaking", "goedemiddag met sanne van de klantenservice"): after "this is", "it's",
         "i'm" only in a greeting or before "speaking"/"here"; after Dutch "met" only at the end or before
-        "van"/"namens"/"bij"."""
+        "van"/"namens"/"bij"; before "how can I help" or "am I speaking with" anywhere. ``opening``: the
+        turn opens the call, so its words are a greeting ("lost property northline rail it's connor")."""
         for m in _INTRO.finditer(s, start, end):
             tokens = _answer_tokens(s, m.end(), min(end, m.end() + 80))
             name: list[tuple[str, int, int]] = []
@@ -1474,13 +1491,17 @@ class Redactor:
             follower = rest[0] if rest and not _CLAUSE_BREAK.search(after) else None
             cue = " ".join(m.group().lower().split())
             before = [t for t, _, _ in _answer_tokens(s, start, m.start())]
-            greeting = len(before) <= 14 and not _GREETING_WORDS.isdisjoint(before)  # the call's opening words
+            greeting = len(before) <= 14 and (opening or not _GREETING_WORDS.isdisjoint(before))  # the opening
+            nxt2 = tokens[len(name) + 1][0] if follower and len(name) + 1 < len(tokens) else None
+            # "this is yolanda how can i help", "this is dwayne am i speaking with ...", "met anke waarmee kan ik"
+            offers = (follower, nxt2) in _INTRO_OFFERS
             if cue in {"u spreekt met", "je spreekt met"}:
                 ok = follower is None or follower in _INTRO_AFTER_NL
             elif cue == "met":  # "goedemiddag met sanne", not "een geldautomaat met muntfunctie"
                 ok = greeting and (follower is None or follower in _INTRO_AFTER_NL)
             else:
                 ok = follower in {"speaking", "here"} or greeting and (follower is None or follower in _INTRO_AFTER)
+            ok = ok or offers
             if ok:
                 yield Span(name[0][1], name[-1][2], "PERSON")
 
@@ -1565,6 +1586,10 @@ class Redactor:
                 sp = self._name_span(s, m, strict=False)
                 if sp is not None:
                     yield sp
+        if not words.isdisjoint(_CUES_WEAK) or not words.isdisjoint(_TITLE_WORDS):
+            yield from _kin_names(s)
+        if "\n" in s and ":" in s and ("(" in s or " - " in s or " – " in s or " | " in s):
+            yield from _label_names(s, p.name_one)
         first_names = self.config.first_names
         if first_names and not words.isdisjoint(first_names):
             for m in p.name_pair.finditer(s):
@@ -1648,7 +1673,9 @@ _ORG_WORDS = frozenset(
         "team teams afdeling department dept klantenservice klantcontact customer service services support care "
         "claims accounts payable receivable administratie crediteurenadministratie debiteurenadministratie "
         "financiële financial finance inkoop verkoop facturatie billing helpdesk servicedesk officer housing "
-        "metering commissie bewonerscommissie ltd limited inc gmbh bv b.v. nv n.v. vof webcare"
+        "metering commissie bewonerscommissie ltd limited inc gmbh bv b.v. nv n.v. vof webcare bank insurance "
+        "verzekeringen energy energie mobile telecom airlines airways rail group groep company holdings hospital "
+        "ziekenhuis clinic kliniek pharmacy apotheek gemeente municipality council"
     )
 )
 # Weekdays and months as a mail program abbreviates them before a comma ("On Mon, Acme <...> wrote:");
@@ -1779,7 +1806,8 @@ _CUES_WEAK = frozenset(
         "boyfriend girlfriend carer landlord landlady neef nicht oom tante buurman buurvrouw kleinzoon kleindochter oma "
         "opa schoonmoeder schoonvader huisgenoot verloofde stiefzoon stiefdochter verhuurder "
         "brother sister colleague friend man vrouw zoon dochter moeder vader broer zus collega vriend "
-        "vriendin dear hi hello hey hiya morning afternoon evening beste geachte hoi hallo dag goedemorgen "
+        "vriendin dear hi hello hey hiya morning afternoon evening beste geachte hoi hallo dag goedemorgen chat "
+        "chatting connected verbonden gesprek "
         "goedemiddag goedenavond thanks thank bedankt dank agent transfer doorverbinden ask vraag spoke spoken "
         "talked chatted medewerker name naam gesproken gebeld gechat heet heten owner tenant driver holder "
         "applicant passenger buyer seller member eigenaar huurder bestuurder passagier lid koper verkoper client "
@@ -1930,6 +1958,9 @@ _INTRO = re.compile(
 # Words after the agent's name in a greeting ("this is dana speaking", "met sanne van de klantenservice").
 _INTRO_AFTER_NL = frozenset(_words("van namens bij hoe waarmee wat"))
 _INTRO_AFTER = _INTRO_AFTER_NL | frozenset(_words("speaking here from with at on how what can and"))
+_INTRO_OFFERS = frozenset(
+    {("how", "can"), ("how", "may"), ("am", "i"), ("waarmee", "kan"), ("hoe", "kan"), ("wat", "kan"), ("spreek", "ik")}
+)
 _CUES_INTRO = frozenset(_words("this it's it’s is i'm i’m am im met"))
 _GREETING_WORDS = frozenset(
     _words(
@@ -2155,6 +2186,135 @@ def _introduced_names(tokens: list[tuple[str, int, int]]) -> list[Span]:
     return out
 
 
+# A relation or a title before a name written in lower case ("my wife morag said", "mijn zoon ronald zei",
+# "with doctor hussain at ten", "bij dokter de meyer").
+_KIN_LOWER = re.compile(rf"(?i)\b(?:my|his|her|our|their|mijn|zijn|haar|onze|hun)\s+(?:{_KIN_EN}|{_KIN_NL}),?[ \t]+")
+_KIN_NL_WORDS = frozenset(_KIN_NL.split("|"))
+_TITLE_WORDS = frozenset(_words("doctor dokter docter tandarts huisarts nurse verpleegkundige professor"))
+_TITLE = re.compile(
+    r"(?i)\b(?P<article>(?:the|a|an|my|your|our|his|her|their|de|het|een|mijn|uw|je|jouw|onze|zijn|haar|hun)\s+)?"
+    r"(?:doctor|dokter|docter|tandarts|huisarts|nurse|verpleegkundige|professor)[ \t]+"
+)
+# Words that may follow a relation's name: a verb of the closed classes, "and", "who" ("my wife morag said",
+# "mijn man joost heeft"); any word ending in -ed too ("my grandson tyrone waited").
+_KIN_FOLLOWERS = frozenset(
+    _words(
+        "is was has had said says told tells called calls rang rings went goes got gets will would can could did "
+        "does do may might must should shall wants wanted needs needed thinks thought knows knew tried tries uses "
+        "used lives lived works worked paid pays and who or heeft had zei zegt belde belt kan kon wil wilde wou "
+        "gaat ging moet moest komt kwam woont woonde werkt werkte deed doet zal zou mag mocht weet wist denkt dacht "
+        "probeerde betaalt betaalde en die of"
+    )
+)
+# Words that are not a name after a relation or a title ("my wife usually ...", "doctor appointment").
+_KIN_STOP = (
+    _ANSWER_STOP
+    | _NOT_NAMES
+    | _KIN_FOLLOWERS
+    | _TITLE_WORDS
+    | frozenset(
+        _words(
+            "also always never usually actually already recently finally apparently just only even still too though "
+            "instead herself himself themselves myself yourself both each either neither every whom whose which "
+            "haar zijn hun jullie hen doesnt dont cant wont didnt isnt wasnt havent hasnt couldnt wouldnt shouldnt "
+            "ive youre theyre whats erbij ermee eraan where as if than once twice since until till while after before later last next over up down out off "
+            "away into onto around through across against without within by via per who's used gets "
+            "appointment appointments visit note letter surgery office practice referral report receptionist "
+            "bill fees prescription ook altijd nooit meestal eigenlijk al nog net pas zelf toen soms wel alleen "
+            "daarom wie waar wanneer er daar inmiddels intussen vroeger straks afspraak brief verwijzing praktijk "
+            "assistente recept bezoek post bellen gebeld mee thuis weer zo erg heel gave took made came saw bought "
+            "sent left lost found put kept brought fell broke died moved helps makes takes gives comes sees buys "
+            "sends leaves keeps brings falls dies moves pay give take make come see buy send leave keep bring fall "
+            "die move help get go let put birth gaf nam maakte kwam zag kocht stuurde liet verloor vond hield "
+            "bracht viel brak stierf overleed verhuisde hielp krijgt kreeg geeft neemt maakt ziet koopt stuurt laat "
+            "verloren gevonden overleden verhuisd geholpen gekregen gegeven genomen gemaakt gekomen gezien gekocht "
+            "gestuurd"
+        )
+    )
+)
+
+
+# Particles inside a name written in lower case ("dokter de meyer", "doctor ní bhriain"); not "in", "op", "te",
+# which are prepositions far more often ("my brother in law").
+_KIN_PARTICLES = frozenset(
+    _words("van de der den ter ten el al bin ben la le du da di dos del von mac mc ní nic ó")
+)
+
+
+# Dutch words before a clause whose verb comes last ("als mijn vader valt", "die bij hun moeder wonen").
+_NL_SUBORDINATORS = frozenset(
+    _words("als omdat dat wanneer toen of zodat terwijl nadat voordat sinds totdat hoewel tenzij die waar waardoor")
+)
+
+
+def _verbish(tok: str) -> bool:
+    """"uploaded", "waited", "struggling", "geregeld", "verlopen": a verb after a relation, not a name."""
+    return (
+        len(tok) > 4 and tok.endswith("ed")
+        or tok in _KIN_FOLLOWERS
+        or len(tok) > 5 and tok.endswith("ing") and tok not in _ING_NAMES
+        or len(tok) >= 7 and tok.startswith(("ge", "ver", "be")) and tok.endswith(("en", "d", "t"))
+    )
+
+
+def _kin_names(s: str) -> Iterator[Span]:
+    """A name in lower case after a relation ("my wife morag said it", "mijn zus agata kan") when the word
+    after it is a verb, "and" or the end of the clause; and after a title ("doctor okonkwo", "bij dokter de
+    meyer"), which is not "the doctor said" or "doctor appointment"."""
+    for rx, kin in ((_KIN_LOWER, True), (_TITLE, False)):
+        for m in rx.finditer(s):
+            tokens = _answer_tokens(s, m.end(), min(len(s), m.end() + 80))
+            if not tokens or tokens[0][1] != m.end() or not s[m.end()].isalpha():
+                continue
+            line_start = s.rfind("\n", 0, m.start()) + 1
+            line_end = s.find("\n", m.end())
+            line = s[line_start : len(s) if line_end < 0 else line_end]
+            if s[m.end()].islower() and re.search(r"(?!I\b)[A-ZÀ-ÖØ-Þ]", line):
+                continue  # a line with capitals capitalises a name too: not "Mijn partner rijdt."
+            dutch = kin and m.group().split()[1].strip(",").lower() in _KIN_NL_WORDS
+            clause = s[line_start : m.start()]
+            clause = re.split(r"[,;:!?()]|\.\s", clause)[-1]
+            if kin and dutch and not _NL_SUBORDINATORS.isdisjoint(t for t, _, _ in _answer_tokens(clause, 0, len(clause))):
+                continue  # "als mijn vader valt kan hij ...": the verb comes after the subject
+            if not kin and m.group("article") and not re.fullmatch(rf"(?:{_NAME_PARTICLES})", tokens[0][0]):
+                continue  # "the doctor said"; but "bij de dokter de meyer"
+            run: list[tuple[str, int, int]] = []
+            for k, tok in enumerate(tokens[:4]):
+                if k and _CLAUSE_BREAK.search(s, tokens[k - 1][2], tok[1]):
+                    break
+                t = tok[0]
+                particle = t in _KIN_PARTICLES
+                verb = s[tok[1]].islower() and _verbish(t)  # "Vermeiren" is capitalised: a name
+                if not particle and (t in _KIN_STOP or verb or _is_number_token(t) or len(t) < 2):
+                    break
+                if not t.replace("-", "").replace("'", "").replace("’", "").isalpha():
+                    break
+                run.append(tok)
+            while run and run[-1][0] in _KIN_PARTICLES:
+                run.pop()
+            if not run or (kin and not s[run[0][1]].islower()):
+                continue  # a capitalised name after a relation is the weak rules'
+            if not kin:
+                core = next(k for k, tok in enumerate(run) if tok[0] not in _KIN_PARTICLES)
+                # a surname, or a capitalised first name and surname ("Dokter Anna Boersma")
+                two = core + 1 < len(run) and s[run[core][1]].isupper() and s[run[core + 1][1]].isupper()
+                run = run[: core + (2 if two else 1)]
+            elif len(run) > 3:
+                run = run[:3]
+            if kin:
+                nxt = tokens[len(run)] if len(run) < len(tokens) else None
+                ended = nxt is None or bool(_CLAUSE_BREAK.search(s, run[-1][2], nxt[1]))
+                if dutch and (ended or nxt[0] == "en") and run[-1][0].endswith(("t", "en", "de", "te")):  # type: ignore[index]
+                    continue  # "mijn partner rijdt.", "bij mijn vriend wonen en", "mijn zus cadeau doen?"
+                if not ended and not _verbish(nxt[0]):  # type: ignore[index]
+                    second = run[1][0] if len(run) > 1 else ""
+                    if len(second) > 4 and second.endswith("s") or second in _KIN_FOLLOWERS:
+                        run = run[:1]  # "my nephew howard drives me"
+                    else:
+                        continue  # "my son bought a ..."
+            yield Span(run[0][1], run[-1][2], "PERSON")
+
+
 def _free_span(s: str, tokens: list[tuple[str, int, int]], kinds: frozenset[str], cued: bool) -> Span | None:
     """The words of a reply after its lead-in ("yeah it's ...") up to a word that ends it, read as the name,
     address or memorable word asked for."""
@@ -2235,6 +2395,42 @@ def _chat_answers(s: str, asks_for: Any) -> Iterator[Span]:
         yield from _answer_spans(s, a_match.end() if a_match else a0, a1, asked)
 
 
+# Words of a chat speaker label's role part ("Medha (Relationship Manager):", "Support - Priscilla:").
+_ROLE_WORDS = _AGENT_SIDE | _ORG_WORDS | frozenset(
+    _words(
+        "manager relationship specialist consultant representative medewerkster klantadviseur adviseuse "
+        "chat livechat bot assistent sales"
+    )
+)
+_LABEL_PARTS = re.compile(r"(?P<a>[^()|]+?)[ \t]*(?:\((?P<b>[^()]+)\)|[ \t][-–|][ \t]+(?P<c>[^()]+))[ \t]*")
+
+
+def _label_names(s: str, name_rx: re.Pattern[str]) -> Iterator[Span]:
+    """The person in a chat line's speaker label that pairs a name with a role ("Medha (Relationship Manager):",
+    "Support - Priscilla:", "Studiefinanciering-chat (Mark):"); ``name_rx`` matches one name."""
+    for line in _LINE.finditer(s):
+        m = _LINE_LABEL.match(s, line.start(), line.end())
+        if m is None or m.group("label") is None:
+            continue
+        parts = _LABEL_PARTS.fullmatch(s, m.start("label"), m.end("label"))
+        if parts is None:
+            continue
+        other = "b" if parts.group("b") is not None else "c"
+        for name, role in (("a", other), (other, "a")):
+            role_words = {w.strip(".").lower() for w in re.split(r"[\s\-–]+", parts.group(role))}
+            if role_words.isdisjoint(_ROLE_WORDS):
+                continue
+            start, end = parts.span(name)
+            words = parts.group(name).split()
+            if (
+                name_rx.fullmatch(s, start, end)
+                and len(words) <= 3
+                and all(w.lower() not in _NOT_NAMES and w.lower() not in _ROLE_WORDS for w in words)
+            ):
+                yield Span(start, end, "PERSON")
+                break
+
+
 def _agent_turns(s: str, turns: list[re.Match[str]]) -> Iterator[tuple[int, int]]:
     """(start, end) of each agent or bot turn of a transcript handed over whole (``turns``: its labels)."""
     for k, m in enumerate(turns):
@@ -2254,11 +2450,11 @@ def _transcript_answers(s: str, turns: list[re.Match[str]], asks_for: Any) -> It
             yield from _answer_spans(s, m.end(), end, asked)
 
 
-def _name_words(s: str, spans: Iterable[Span]) -> set[str]:
-    """The lower-cased words of the names among ``spans`` that can be looked for elsewhere: three letters or
-    more, no particles ("van", "de"), no common words."""
+def _name_words(s: str, spans: Iterable[Span], *, lower: bool = True) -> set[str]:
+    """The words (lower-cased unless ``lower`` is false) of the names among ``spans`` that can be looked for
+    elsewhere: three letters or more, no particles ("van", "de"), no common words."""
     return {
-        w.lower()
+        w.lower() if lower else w
         for sp in spans
         if sp.label == "PERSON"
         for w in _ANSWER_TOKEN.findall(s[sp.start : sp.end])
@@ -2266,12 +2462,41 @@ def _name_words(s: str, spans: Iterable[Span]) -> set[str]:
     }
 
 
-def _propagate_names(s: str, spans: list[Span]) -> Iterator[Span]:
-    """Every other occurrence, in any case, of a word of a name found ("... it's morag mcintyre" /
-    "lovely and your date of birth morag")."""
-    names = _name_words(s, spans)
+_COMPANY_WORDS = (_ROLE_WORDS - frozenset(_words("chat livechat"))) | frozenset(
+    _words(
+        "member members membership reception medical centre center resolution online security polikliniek poli "
+        "praktijk homes architects stichting woonstichting bakkerij"
+    )
+)
+
+
+def _company_context(s: str, word: str) -> re.Match[str] | None:
+    """Where ``word`` stands within two words of a word of a company's or a team's name ("Fibrelink Customer
+    Care", "Polikliniek Dermatologie")."""
+    org = "|".join(sorted(map(re.escape, _COMPANY_WORDS), key=len, reverse=True))
+    w = re.escape(word)
+    return re.search(
+        rf"(?<![\w'’-])(?:{w}(?:[ \t]+\w[\w'’&-]*)?[ \t]+(?i:{org})|(?i:{org})(?:[ \t]+\w[\w'’&-]*)?[ \t]+{w})(?![\w'’-])", s
+    )
+
+
+def _propagate_names(s: str, spans: list[Span], *, any_case: bool = True) -> Iterator[Span]:
+    """Every other occurrence of a word of a name found: in any case in a call ("... it's morag mcintyre" /
+    "lovely and your date of birth morag"), as written elsewhere ("Chat started with Tayla" / "Tayla: Hi")."""
+    names = _name_words(s, spans, lower=any_case)
+    if not any_case:
+        # not a word that is a company's elsewhere in the text ("Fibrelink Customer Care", "PureFit")
+        names = {
+            w
+            for w in names
+            if w.lower() not in _COMPANY_WORDS
+            and not re.search(r"[a-z][A-Z]", w)
+            and _company_context(s, w) is None
+            and "." not in w  # "Snelkoop.nl"
+            and re.search(rf"(?<![\w'’-]){re.escape(w)}(?:[ \t]?&|\.(?:nl|be|com|co|org|net|eu)\b)", s) is None  # "Huis&Co"
+        }
     if not names:
         return
-    rx = re.compile(r"(?i)(?<![\w'’-])(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")(?![\w'’-])")
+    rx = re.compile(("(?i)" if any_case else "") + r"(?<![\w'’-])(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")(?![\w'’-])")
     for m in rx.finditer(s):
         yield Span(m.start(), m.end(), "PERSON")

@@ -734,3 +734,98 @@ def test_a_long_number_read_out_and_a_bare_profile_link() -> None:
     assert r.redact(spoken).text == "yeah it's <IBAN>"
     assert r.redact(spoken.replace("f r ", "") + " six one six five seven two").text == "yeah it's <IBAN>"
     assert r.redact("see linkedin.com/in/jan-smit-qs for my CV").text == "see <URL> for my CV"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a relation's name in lower case, as speech-to-text writes it, before a verb, "and" or the clause's end
+        ("yeah that's the one my wife morag said the bank flagged it", "yeah that's the one my wife <PERSON> said the bank flagged it"),
+        ("my daughter kemi is gonna be using my other card", "my daughter <PERSON> is gonna be using my other card"),
+        ("nobody came my grandson tyrone waited in all day", "nobody came my grandson <PERSON> waited in all day"),
+        ("oh my nephew howard drives me he works on tuesday", "oh my nephew <PERSON> drives me he works on tuesday"),
+        ("yes my husband anirban bose", "yes my husband <PERSON>"),
+        ("mijn zoon ronald zei ik moet het zelf doorgeven", "mijn zoon <PERSON> zei ik moet het zelf doorgeven"),
+        ("mijn vriendin sharmila jagesar en haar zoontje dion", "mijn vriendin <PERSON> en haar zoontje <PERSON>"),
+        # ... and after a title
+        ("i've got a slot with doctor hussain at ten forty", "i've got a slot with doctor <PERSON> at ten forty"),
+        ("ik moest een afspraak maken bij de dokter de meyer voor mijn knie", "ik moest een afspraak maken bij de dokter <PERSON> voor mijn knie"),
+        ("your gp doctor ní bhriain sent an urgent letter", "your gp doctor <PERSON> sent an urgent letter"),
+        ("attest van tandarts Vermeiren van 3 mei", "attest van tandarts <PERSON> van 3 mei"),
+        # not names: what follows a relation is a verb or an adverb, the title has an article, the text is written
+        ("my wife said it was fine", None),
+        ("my son bought a phone", None),
+        ("my husband passed away last year", None),
+        ("my daughter usually pays", None),
+        ("my mum struggling with the app", None),
+        ("my wife gave birth", None),
+        ("my brother in law", None),
+        ("mijn dochter studeert in leuven", None),
+        ("als mijn vader valt kan hij me niet bereiken", None),
+        ("ik ga bij mijn vriend wonen en daar is het geregeld", None),
+        ("kan ik de gratis maand ook aan mijn zus cadeau doen?", None),
+        ("the doctor said i need rest", None),
+        ("i have a doctor appointment tomorrow", None),
+        ("Mijn partner rijdt.", None),
+        ("Is that a problem? My daughter signs.", None),
+        ("Bijgaand stuur ik de nota van de tandarts ter declaratie.", None),
+    ],
+)
+def test_a_lower_case_name_after_a_relation_or_a_title(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a chat window's opening line names the agent; the name is then redacted in the speaker labels too
+        (
+            "Chat started with Tayla (NBN Support)\nTayla: Hey! How can I help?\nme: my flatmate Jess can let them in\n"
+            "Tayla: Yep, Jess is fine",
+            "Chat started with <PERSON> (NBN Support)\n<PERSON>: Hey! How can I help?\nme: my flatmate <PERSON> can let them in\n"
+            "<PERSON>: Yep, <PERSON> is fine",
+        ),
+        ("Hoi, je chat met Mark. Waarmee kan ik helpen?", "Hoi, je chat met <PERSON>. Waarmee kan ik helpen?"),
+        # a label pairing a name with a role
+        (
+            "Medha (Relationship Manager): Dear customer, please share your PAN.\nCustomer: ok",
+            "<PERSON> (Relationship Manager): Dear customer, please share your PAN.\nCustomer: ok",
+        ),
+        ("Support - Priscilla: Hi, thanks for contacting us\nme: hi", "Support - <PERSON>: Hi, thanks for contacting us\nme: hi"),
+        # not a person
+        ("Hi, you are chatting with Halvern Bank.", None),
+        ("Stad: Dag! U chat met het Digitaal Loket. Waarmee kunnen we helpen?\nBurger: hoi", None),
+        ("Order - 12345: shipped\nStatus - Delivered: yes", None),
+        ("If you believe that a website connected to GoDaddy is in violation of our terms", None),
+        # a name found once is not spread to the words of a company's name
+        (
+            "Regards,\nOwen\nFibrelink Support <support@fibrelink.example>\n> Kind regards,\n> Fibrelink Customer Care",
+            "Regards,\n<PERSON>\n<PERSON> Support <<EMAIL>>\n> Kind regards,\n> Fibrelink Customer Care",
+        ),
+    ],
+)
+def test_names_in_chat_labels_and_openings(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "agent: thank you for calling first harbor bank this is dwayne am i speaking with the cardholder\ncustomer: yes",
+            "agent: thank you for calling first harbor bank this is <PERSON> am i speaking with the cardholder\ncustomer: yes",
+        ),
+        (
+            "agent: saint brendan's hospital scheduling this is yolanda how can i help you\ncustomer: hi",
+            "agent: saint brendan's hospital scheduling this is <PERSON> how can i help you\ncustomer: hi",
+        ),
+        # the transcript's first turn is the call's opening
+        ("agent: lost property northline rail it's connor\ncustomer: hello", "agent: lost property northline rail it's <PERSON>\ncustomer: hello"),
+        ("agent: huisartsenpraktijk de terp met anke\ncustomer: goeiemorgen", "agent: huisartsenpraktijk de terp met <PERSON>\ncustomer: goeiemorgen"),
+        ("customer: hi\nagent: ok this is correct\ncustomer: good", None),
+        ("agent: it's done\ncustomer: thanks", None),
+        ("agent: this is urgent how can i help\ncustomer: x", None),
+    ],
+)
+def test_an_agent_naming_themselves_in_a_transcript(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
