@@ -250,7 +250,7 @@ _NL_STREET_STOP = frozenset(
         """weg hof park pad ring wal veld berg haven burg erf dam kant zijde poort brug hoek bos hout kamp
     oord heide baan markt laan straat plein kade dijk lei rei vest reed akker hoeve onderweg halverwege
     wegweg allerlei eerlei beide mijnheer doorweg daarbij tweede derde vierde vijfde zesde dreef
-    ergens halfweg onderdeel wegens zijde inwerkingtreding bedrag"""
+    ergens halfweg onderdeel wegens zijde inwerkingtreding bedrag paspoort"""
     )
 )
 
@@ -367,6 +367,16 @@ class _Patterns:
             r"(?i)(?<![A-Za-z0-9])[A-Z]{2}[ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?[A-D](?![A-Za-z0-9])"
         )
         self.ie_pps = c(r"(?i)(?<![A-Za-z0-9])[0-9]{7}[A-W][A-IW]?(?![A-Za-z0-9])")  # Irish PPS number
+        # An identity document's number written after its name ("Passport Z4418273", "aadhaar 4724 4227 9256",
+        # "PAN AKRPP4417M", "rijbewijsnummer 5012345678", "Medicare number 4790 71956 2"): 6-20 letters and
+        # digits, four digits at least, after the cue and at most a "number is:" between.
+        self.id_cued = c(
+            r"(?i:\b(?:passport|paspoort|id[-\s]?card|id[-\s]?kaart|identiteitskaart|identity\s+card|rijbewijs|"
+            r"driving\s+licen[cs]e|driver'?s\s+licen[cs]e|document(?:nummer|\s+(?:number|no))|aadhaa?r|pan|medicare|"
+            r"nhs|national\s+insurance|tax\s+(?:id|file)|tin|sofi|verblijfsvergunning|residence\s+permit|ehic)"
+            r"(?:nummer|nr\.?)?(?:[ \t]*(?:number|no\.?|nr\.?|nummer|#|card|kaart|is|was|:|=)){0,3}[ \t]*)"
+            r"(?P<value>(?=(?:[A-Z -]*[0-9]){4})[A-Z0-9]{1,18}(?:[ -][0-9]{1,8}){0,4})(?![A-Za-z0-9])"
+        )
         self.ipv4 = c(
             r"(?<![0-9.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?![0-9]|\.[0-9])"
         )
@@ -1097,6 +1107,8 @@ class Redactor:
             for m in p.ie_pps.finditer(s):
                 if ie_pps_valid(m.group().upper()):
                     yield Span(m.start(), m.end(), "NATIONAL_ID")
+            for m in p.id_cued.finditer(s):
+                yield Span(m.start("value"), m.end("value"), "NATIONAL_ID")
         for rx in self._extra_ids:
             for m in rx.finditer(s):
                 if m.end() > m.start():
@@ -1910,7 +1922,8 @@ _ASK_CUES: tuple[tuple[str, str], ...] = (
         r"password|passcode|pass\s+code|\bpin\b|pincode|pin\s?code|memorable|security\s+(?:question|answer|word|code|number)|"
         r"maiden\s+name|meisjesnaam|first\s+pet|one[-\s]time|verification\s+code|\bcode\b|characters?\s+(?:of|from)|"
         r"digits?\s+(?:of|from)|letters?\s+(?:of|from)|wachtwoord|inlogcode|verificatiecode|beveiligingscode|"
-        r"beveiligingsvraag|toegangscode|user\s?name|gebruikersnaam|login",
+        r"beveiligingsvraag|toegangscode|user\s?name|gebruikersnaam|login|geboorteplaats|place\s+of\s+birth|"
+        r"birth\s?place|eerste\s+huisdier|favou?rite|lievelings",
     ),
     ("IBAN", r"iban|i\s+b\s+a\s+n|rekeningnummer|rekening\s+nummer|bank\s+account(?:\s+number)?|account\s+number"),
     ("DOB", _DOB_CONTEXT),

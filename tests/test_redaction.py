@@ -829,3 +829,24 @@ def test_names_in_chat_labels_and_openings(text: str, expected: str | None) -> N
 )
 def test_an_agent_naming_themselves_in_a_transcript(text: str, expected: str | None) -> None:
     assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Passenger is Anna. Passport Z4418273 issued 02 Jan 2024", "Passenger is <PERSON>. Passport <NATIONAL_ID> issued 02 Jan 2024"),
+        ("aadhaar 4724 4227 9256 PAN AKRPP4417M. address no change", "aadhaar <NATIONAL_ID> PAN <NATIONAL_ID>. address no change"),
+        ("yep Medicare number 4790 71956 2 she is number 4", "yep Medicare number <NATIONAL_ID> she is number 4"),
+        ("rijbewijsnummer 5012345678 graag", "rijbewijsnummer <NATIONAL_ID> graag"),
+        ("driving licence MORGA753116SM9IJ 35", "driving licence <NATIONAL_ID>"),
+        # an identity document named beside a number that is not its number
+        ("my passport expired in 2024", None),
+        ("I paid 1500 for the passport", None),
+        ("my passport is 10 years old", None),
+        ("licence fee 2024-2025", None),
+        ("Invoice for order 77812345, document DOC-2024-118", None),
+        ("mijn paspoort 2x verloren", None),
+    ],
+)
+def test_an_identity_document_number_after_its_name(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
