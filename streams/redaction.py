@@ -31,6 +31,7 @@ import os
 import re
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -313,6 +314,11 @@ _KIN_NL = (
     "huisgenoot|verloofde|stiefzoon|stiefdochter|verhuurder|zoontje|dochtertje|broertje|zusje|schoonzoon|"
     "schoondochter"
 )
+# Not right after a bare number ("12 Dear Street", "4 Hill Road"): a cue there is a street's name. A number inside a
+# time or a handle is no house number ("09:13 Agent Liam:", "@jamie_1990 Hi Jamie").
+_NOT_AFTER_HOUSE_NUMBER = "".join(
+    rf"(?<!{before}[0-9]{{{n}}} )" for before in ("^", "[\\s,(]") for n in range(1, 5)
+)
 # Lower-case words after a strong cue that begin a phrase, not a name ("talking to my lawyer", "to someone").
 _NOT_LOWER_NAME = (
     r"(?:my|your|his|her|their|our|the|a|an|this|that|some|someone|somebody|anyone|anybody|nobody|everyone|"
@@ -516,16 +522,16 @@ class _Patterns:
             rf"(?P<name>{name}|(?!{_NOT_LOWER_NAME}\b){lower_name})"
         )
         self.name_honorific = c(
-            rf"(?<![0-9] )(?i:\b(?:{_HONORIFICS})\.?\s+)(?P<name>{name}|(?:(?:{_NAME_PARTICLES})\s+){{0,3}}{_LOWER_TOKEN})"
+            rf"{_NOT_AFTER_HOUSE_NUMBER}(?i:(?<![\w*'’.-])(?:{_HONORIFICS})\.?\s+)(?P<name>{name}|(?:(?:{_NAME_PARTICLES})\s+){{0,3}}{_LOWER_TOKEN})"
         )
         self.name_weak = c(
-            r"(?<![0-9] )(?i:\b(?:speak\s+(?:to|with)|(?:kan|mag)\s+ik|this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
+            _NOT_AFTER_HOUSE_NUMBER + r"(?i:\b(?:speak\s+(?:to|with)|(?:kan|mag)\s+ik|this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
             rf"(?:my|her|his|our|their)\s+(?:{_KIN_EN})|"
             r"(?:spoke|spoken|talked|chatted)\s+(?:to|with)|(?:gesproken|gebeld|gechat)\s+met|medewerker|name|naam|"
             r"heet|heten|(?:owner|tenant|driver|holder|applicant|passenger|buyer|seller|member)(?:\s+is|\s*:)|"
             r"(?:eigenaar|huurder|bestuurder|passagier|lid|koper|verkoper)(?:\s+is|\s*:)|naam\s+passagier\s*:|"
             r"(?:my|our)\s+client,?|(?:mijn|onze)\s+cliënt,?|it\s+says|"
-            rf"(?:mijn|haar|zijn|onze|hun)\s+(?:{_KIN_NL})|"
+            rf"(?:mijn|haar|zijn|onze|ons|hun)\s+(?:{_KIN_NL})|"
             r"dear|hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|beste|geachte|hoi|hallo|dag|"
             r"goedemorgen|goedemiddag|goedenavond|thanks|thank\s+you|bedankt|dank\s+je(?:wel)?|dank\s+u(?:wel)?|"
             r"colleague|collega|agent|transfer\s+you\s+to|doorverbinden\s+met|ask\s+for|vraag\s+naar|"
@@ -599,6 +605,8 @@ class _Patterns:
             re.M,
         )
         self.name_one = c(name)
+        # A social-media reply signed by its agent: "... we'll get an engineer booked in. ^Aleksandra"
+        self.name_caret = c(rf"(?<![\w^])\^(?P<name>{_NAME_TOKEN})(?=[ \t]*(?:\n|\Z))")
         # Gazetteer rule: a capitalised first name followed by a surname (optionally with particles).
         self.name_pair = c(
             rf"(?<![\w'’-])(?P<name>(?P<first>{_NAME_TOKEN})[ \t]+(?:(?:{_NAME_PARTICLES})[ \t]+){{0,3}}{_NAME_TOKEN})"
@@ -959,6 +967,8 @@ class Redactor:
             spans += self._known_names(scan, known_names)
         if self._names:
             spans += self._persons(scan, words)
+            if _CAPS_RUN.search(scan):
+                spans += self._caps_persons(scan, words)
             if answering or transcript:
                 # in a call a name once given is said again, in lower case, with no cue ("... morag")
                 spans += _propagate_names(scan, spans)
@@ -1491,6 +1501,8 @@ class Redactor:
             for tok in tokens[:3]:
                 if tok[0] in _ANSWER_STOP or tok[0] in _INTRO_AFTER or _is_number_token(tok[0]):
                     break
+                if tok[0] in _COMPANY_WORDS or tok[0].endswith(_ROLE_ENDINGS):
+                    break  # "you're through to reservations", "... to caledon energy how can i help"
                 if not tok[0].replace("-", "").replace("'", "").isalpha():
                     break
                 if not s[tok[1]].islower():
@@ -1503,7 +1515,7 @@ class Redactor:
             follower = rest[0] if rest and not _CLAUSE_BREAK.search(after) else None
             cue = " ".join(m.group().lower().split())
             before = [t for t, _, _ in _answer_tokens(s, start, m.start())]
-            greeting = len(before) <= 14 and (opening or not _GREETING_WORDS.isdisjoint(before))  # the opening
+            greeting = len(before) <= 14 and (opening or not _GREETING_WORDS.isdisjoint(before) or "through" in cue)
             nxt2 = tokens[len(name) + 1][0] if follower and len(name) + 1 < len(tokens) else None
             # "this is yolanda how can i help", "this is dwayne am i speaking with ...", "met anke waarmee kan ik"
             offers = (follower, nxt2) in _INTRO_OFFERS
@@ -1534,7 +1546,9 @@ class Redactor:
                 continue
             yield Span(m.start("value"), m.end("value"), "CREDENTIAL")
 
-    def _persons(self, s: str, words: frozenset[str]) -> Iterator[Span]:
+    def _persons(self, s: str, words: frozenset[str], *, caps: bool = False) -> Iterator[Span]:
+        """Names. ``caps``: ``s`` is a text whose capitalised lines were title-cased ("MS AYSE DEMIR" -> "Ms Ayse
+        Demir"); only the rules that do not take any capitalised word after a greeting run on it."""
         p = self._p
         low = s.lower()
         strong = []
@@ -1556,6 +1570,8 @@ class Redactor:
             weak.append(p.name_met_spoke)
         if "\n" in s:
             weak.append(p.name_lastline)
+        if caps:
+            weak = [rx for rx in weak if rx is p.name_signoff or rx is p.name_lastline]
         found: list[Span] = []
         for rx in strong:
             for m in rx.finditer(s):
@@ -1574,7 +1590,7 @@ class Redactor:
             ):
                 yield nxt
                 sp = nxt
-        for m in p.spelled.finditer(s):
+        for m in p.spelled.finditer(s) if not caps else ():
             start = m.start()
             if s[start] in "uaiUAI" and s[start + 1] in " \t":
                 # "kunt u a b c doen", "I a b ...": the first letter is a word; four letters must follow it
@@ -1584,6 +1600,9 @@ class Redactor:
                 while s[start] in " \t":
                     start += 1
             yield Span(start, m.end(), "PERSON")
+        if "^" in s:
+            for m in p.name_caret.finditer(s):
+                yield Span(m.start("name"), m.end("name"), "PERSON")
         if "@" in s or "mailto" in low:
             for rx in (p.name_display, p.name_display_quoted):
                 for m in rx.finditer(s):
@@ -1598,17 +1617,28 @@ class Redactor:
                 sp = self._name_span(s, m, strict=False)
                 if sp is not None:
                     yield sp
-        if not words.isdisjoint(_CUES_WEAK) or not words.isdisjoint(_TITLE_WORDS):
+        if not caps and (not words.isdisjoint(_CUES_WEAK) or not words.isdisjoint(_TITLE_WORDS)):
             yield from _kin_names(s)
-        if "\n" in s and ":" in s and ("(" in s or " - " in s or " – " in s or " | " in s):
+        if "\n" in s and ":" in s:
             yield from _label_names(s, p.name_one)
         first_names = self.config.first_names
-        if first_names and not words.isdisjoint(first_names):
+        if first_names and not caps and not words.isdisjoint(first_names):
             for m in p.name_pair.finditer(s):
                 if m.group("first").lower() in first_names and m.group("first").lower() not in _NOT_NAMES:
                     sp = self._name_span(s, m, strict=True)
                     if sp is not None:
                         yield sp
+
+    def _caps_persons(self, s: str, words: frozenset[str]) -> Iterator[Span]:
+        """Names written in capitals ("MS AYSE DEMIR", "RAJESH KUMAR NAIR" signing a shouted message, "AGENT
+        (RAVI):"): the name rules run on a copy with the capitalised words title-cased, and what they find in
+        those words is kept."""
+        titled = _CAPS_WORD.sub(_title_word, s)
+        if len(titled) != len(s):
+            return
+        for sp in self._persons(titled, words, caps=True):
+            if _CAPS_WORD.search(s, sp.start, sp.end):
+                yield sp
 
     def _header_people(self, s: str, start: int, end: int) -> Iterator[Span]:
         """The people of an email header field's value ``s[start:end]`` ("Anna Jansen <...>; Jansen, P."):
@@ -1816,7 +1846,7 @@ _CUES_WEAK = frozenset(
         "cousin roommate flatmate housemate neighbour neighbor nephew niece uncle aunt auntie grandson granddaughter "
         "grandmother grandfather gran nan grandad grandma grandpa stepson stepdaughter fiance fiancé fiancee fiancée "
         "boyfriend girlfriend carer landlord landlady neef nicht oom tante buurman buurvrouw kleinzoon kleindochter oma "
-        "opa schoonmoeder schoonvader huisgenoot verloofde stiefzoon stiefdochter verhuurder "
+        "opa schoonmoeder schoonvader huisgenoot verloofde stiefzoon stiefdochter verhuurder zoontje dochtertje broertje zusje schoonzoon schoondochter ons "
         "brother sister colleague friend man vrouw zoon dochter moeder vader broer zus collega vriend "
         "vriendin dear hi hello hey hiya morning afternoon evening beste geachte hoi hallo dag goedemorgen chat "
         "chatting connected verbonden gesprek "
@@ -1963,10 +1993,13 @@ _SENTENCE_END = re.compile(r"[.!?;]\s|\n")
 _LINE = re.compile(r"[^\n]*\S[^\n]*")
 _CUSTOMER_LABELS = frozenset(_words("customer klant caller beller client cliënt you me ik user gebruiker"))
 # A speaker's label at the start of a chat line ("Council: ", "[09:17] Klant: ", "Agent (Priyanka): ", "> ").
-_LINE_LABEL = re.compile(r"[ \t>]*(?:\[[0-9:. ]{3,12}\][ \t]*)?(?:(?P<label>[^\W\d_][\w .&'’()-]{0,30}?)[ \t]*:[ \t]+)?")
+_LINE_LABEL = re.compile(
+    r"[ \t>]*(?:\[[0-9:./ -]{3,16}\][ \t]*|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?[ \t]+)?(?:(?P<label>[^\W\d_][\w .&'’()-]{0,30}?)[ \t]*:[ \t]+)?"
+)
 # How an agent opens a call with their own name ("... this is dana", "goedemiddag met sanne").
 _INTRO = re.compile(
-    r"(?i)\b(?:this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|u\s+spreekt\s+met|je\s+spreekt\s+met|met)\s+"
+    r"(?i)\b(?:this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|u\s+spreekt\s+met|je\s+spreekt\s+met|met|"
+    r"you['’]re\s+through\s+to|you\s+are\s+through\s+to)\s+"
 )
 # Words after the agent's name in a greeting ("this is dana speaking", "met sanne van de klantenservice").
 _INTRO_AFTER_NL = frozenset(_words("van namens bij hoe waarmee wat"))
@@ -1974,7 +2007,7 @@ _INTRO_AFTER = _INTRO_AFTER_NL | frozenset(_words("speaking here from with at on
 _INTRO_OFFERS = frozenset(
     {("how", "can"), ("how", "may"), ("am", "i"), ("waarmee", "kan"), ("hoe", "kan"), ("wat", "kan"), ("spreek", "ik")}
 )
-_CUES_INTRO = frozenset(_words("this it's it’s is i'm i’m am im met"))
+_CUES_INTRO = frozenset(_words("this it's it’s is i'm i’m am im met through"))
 _GREETING_WORDS = frozenset(
     _words(
         "hi hello hey hiya morning afternoon evening calling through welcome line team services "
@@ -2015,7 +2048,7 @@ _ANSWER_LEAD = frozenset(
         "yes yeah yep yup aye sure ok okay right so well oh it it's its it’s that's thats is was my name name's "
         "names full i i'm im am this that be ja jawel jazeker nou dus het dat is mijn naam ik ben met zeker "
         "goed oké oke prima uhm hmm mm mhm the his her hers hij zij haar zijn first last surname achternaam "
-        "voornaam should would could all o ah oops oeps"
+        "voornaam should would could all o ah oops oeps under"
     )
 ) | _SPOKEN_FILLERS
 _ING_NAMES = frozenset(
@@ -2201,7 +2234,7 @@ def _introduced_names(tokens: list[tuple[str, int, int]]) -> list[Span]:
 
 # A relation or a title before a name written in lower case ("my wife morag said", "mijn zoon ronald zei",
 # "with doctor hussain at ten", "bij dokter de meyer").
-_KIN_LOWER = re.compile(rf"(?i)\b(?:my|his|her|our|their|mijn|zijn|haar|onze|hun)\s+(?:{_KIN_EN}|{_KIN_NL}),?[ \t]+")
+_KIN_LOWER = re.compile(rf"(?i)\b(?:my|his|her|our|their|mijn|zijn|haar|onze|ons|hun)\s+(?:{_KIN_EN}|{_KIN_NL}),?[ \t]+")
 _KIN_NL_WORDS = frozenset(_KIN_NL.split("|"))
 _TITLE_WORDS = frozenset(_words("doctor dokter docter tandarts huisarts nurse verpleegkundige professor"))
 _TITLE = re.compile(
@@ -2412,36 +2445,79 @@ def _chat_answers(s: str, asks_for: Any) -> Iterator[Span]:
 _ROLE_WORDS = _AGENT_SIDE | _ORG_WORDS | frozenset(
     _words(
         "manager relationship specialist consultant representative medewerkster klantadviseur adviseuse "
-        "chat livechat bot assistent sales"
+        "chat livechat bot assistent assistente sales receptie reception"
     )
 )
+# The labels of a chat's customer side that name a role, not the person ("Patiënt:", "Tenant:").
+_CUSTOMER_ROLES = frozenset(
+    _words(
+        "patient patiënt student tenant huurder member lid reiziger passenger traveller guest gast burger bewoner "
+        "ouder parent client cliënt consumer consument buyer koper seller verkoper visitor bezoeker applicant "
+        "aanvrager policyholder verzekerde claimant note notes status update reply answer question subject tip ps "
+        "edit info system admin moderator notification reminder opmerking notitie antwoord vraag onderwerp "
+        "systeem melding resident inwoner homeowner"
+    )
+)
+_ROLE_ENDINGS = ("bank", "service", "desk", "care", "zorg", "support", "helpdesk", "centrum", "center", "centre")
+
+
+def _role_part(text: str) -> bool:
+    """A label's part names a role or a company ("Relationship Manager", "Vlaamse Spaarbank")."""
+    words = {w.strip(".").lower() for w in re.split(r"[\s\-–]+", text) if w}
+    return not words.isdisjoint(_ROLE_WORDS) or any(w.endswith(_ROLE_ENDINGS) for w in words)
 _LABEL_PARTS = re.compile(r"(?P<a>[^()|]+?)[ \t]*(?:\((?P<b>[^()]+)\)|[ \t][-–|][ \t]+(?P<c>[^()]+))[ \t]*")
 
 
 def _label_names(s: str, name_rx: re.Pattern[str]) -> Iterator[Span]:
     """The person in a chat line's speaker label that pairs a name with a role ("Medha (Relationship Manager):",
     "Support - Priscilla:", "Studiefinanciering-chat (Mark):"); ``name_rx`` matches one name."""
+    def person(start: int, end: int) -> bool:
+        words = s[start:end].split()
+        return (
+            name_rx.fullmatch(s, start, end) is not None
+            and len(words) <= 3
+            and all(w.lower() not in _NOT_NAMES and w.lower() not in _ROLE_WORDS for w in words)
+            and not _role_part(s[start:end])
+        )
+
+    labels = []
     for line in _LINE.finditer(s):
         m = _LINE_LABEL.match(s, line.start(), line.end())
-        if m is None or m.group("label") is None:
-            continue
-        parts = _LABEL_PARTS.fullmatch(s, m.start("label"), m.end("label"))
+        if m is not None and m.group("label") is not None:
+            labels.append((m.start("label"), m.end("label")))
+    agent_side = False
+    for start, end in labels:
+        label = s[start:end]
+        parts = _LABEL_PARTS.fullmatch(s, start, end)
         if parts is None:
+            agent_side = agent_side or _role_part(label)
             continue
         other = "b" if parts.group("b") is not None else "c"
         for name, role in (("a", other), (other, "a")):
-            role_words = {w.strip(".").lower() for w in re.split(r"[\s\-–]+", parts.group(role))}
-            if role_words.isdisjoint(_ROLE_WORDS):
+            if not _role_part(parts.group(role)):
                 continue
-            start, end = parts.span(name)
-            words = parts.group(name).split()
+            agent_side = True
+            if person(*parts.span(name)):
+                yield Span(*parts.span(name), "PERSON")
+                break
+    said = Counter(s[start:end] for start, end in labels)
+    customer_side = any(
+        not _CUSTOMER_LABELS.isdisjoint(words) or not _CUSTOMER_ROLES.isdisjoint(words)
+        for words in ({w.lower() for w in label.split()} for label in said)
+    )
+    if agent_side and not customer_side:
+        # the other side of a chat whose agent's label names a role, and whose customer's label is not a role,
+        # is the customer's name ("Agent Liam:" / "Neha:")
+        for start, end in labels:
+            words = {w.lower() for w in s[start:end].split()}
             if (
-                name_rx.fullmatch(s, start, end)
-                and len(words) <= 3
-                and all(w.lower() not in _NOT_NAMES and w.lower() not in _ROLE_WORDS for w in words)
+                said[s[start:end]] >= 2  # a speaker speaks more than once; "Note:", "Order status:" once
+                and words.isdisjoint(_CUSTOMER_LABELS)
+                and words.isdisjoint(_CUES_TURN)
+                and words.isdisjoint(_CUSTOMER_ROLES)
+                and person(start, end)
             ):
                 yield Span(start, end, "PERSON")
-                break
 
 
 def _agent_turns(s: str, turns: list[re.Match[str]]) -> Iterator[tuple[int, int]]:
@@ -2478,9 +2554,29 @@ def _name_words(s: str, spans: Iterable[Span], *, lower: bool = True) -> set[str
 _COMPANY_WORDS = (_ROLE_WORDS - frozenset(_words("chat livechat"))) | frozenset(
     _words(
         "member members membership reception medical centre center resolution online security polikliniek poli "
-        "praktijk homes architects stichting woonstichting bakkerij"
+        "praktijk homes architects stichting woonstichting bakkerij reservations bookings enquiries complaints "
+        "returns repairs lettings admissions payments collections renewals accounts scheduling"
     )
 )
+
+
+# Words in capitals, two letters or more; two of them in a row make a text worth reading for names in capitals.
+# After a space, a bracket or a slash only ("F***ING" is no "Ing ..."); not "AM", "PM", "UK"...
+_CAPS_WORD = re.compile(
+    r"(?:(?<=[\s(\[\"/,:;])|^)(?!(?:AM|PM|OK|UK|US|EU|NL|BE|TV|PC|ID|IT|CC|RE|FW|FWD|PS|NB|OR|CEO|FYI|ASAP)\b)"
+    r"[A-ZÀ-ÖØ-ÞĀ-ſ]{2,}(?:['’-][A-ZÀ-ÖØ-ÞĀ-ſ]+)*(?![\w'’*-])",
+    re.M,
+)
+_CAPS_RUN = re.compile(
+    r"(?<![\w'’-])[A-ZÀ-ÖØ-ÞĀ-ſ]{2,}(?:[ \t]+|[ \t]*[(/][ \t]*|:[ \t]+)[A-ZÀ-ÖØ-ÞĀ-ſ]{2,}(?![\w'’-])"
+)
+
+
+def _title_word(m: re.Match[str]) -> str:
+    """"DEMIR" -> "Demir", "O'BRIEN" -> "O'Brien"; a word whose lower case has another length stays as it is."""
+    word = m.group()
+    titled = re.sub(r"[^\W\d_]+", lambda p: p.group()[0] + p.group()[1:].lower(), word)
+    return titled if len(titled) == len(word) else word
 
 
 def _company_context(s: str, word: str) -> re.Match[str] | None:

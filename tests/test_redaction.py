@@ -850,3 +850,38 @@ def test_an_agent_naming_themselves_in_a_transcript(text: str, expected: str | N
 )
 def test_an_identity_document_number_after_its_name(text: str, expected: str | None) -> None:
     assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # names in capitals
+        ("Subject: NAME CORRECTION - BOOKING 6TRW2Q - MS AYSE DEMIR", "Subject: NAME CORRECTION - BOOKING 6TRW2Q - MS <PERSON>"),
+        ("CUSTOMER: HI\nAGENT (RAVI): Hi, happy to help.\nCUSTOMER: OK", "CUSTOMER: HI\nAGENT (<PERSON>): Hi, happy to help.\nCUSTOMER: OK"),
+        ("MY NAME IS JOHN SMITH AND I AM FURIOUS", "MY NAME IS <PERSON> AND I AM FURIOUS"),
+        ("THIS IS RIDICULOUS I WANT A REFUND NOW", None),
+        ("Thanks,\nKLM CUSTOMER CARE", None),
+        ("EXCUSE ME, WHAT A F***ING CLOWN YOU ARE.", None),
+        ("what a f***ing clown you are", None),  # "ing" is a Dutch title only as a word of its own
+        # a support reply signed by its agent, and a greeting after a handle with digits or a chat time
+        ("Send us a DM with your account number. ^Aleksandra", "Send us a DM with your account number. ^<PERSON>"),
+        ("Take care. Thx, ^KM", None),
+        ("@jamie_k_1990 Hi Jamie, sorry to hear that", "@jamie_k_1990 Hi <PERSON>, sorry to hear that"),
+        ("12 Dear Street", "<ADDRESS>"),
+        # a customer labelled with their name beside an agent labelled with a role
+        (
+            "09:12 Neha: hi, I need a refund\n09:13 Agent Liam: Sorry about that Neha.\n09:14 Neha: thank you!",
+            "09:12 <PERSON>: hi, I need a refund\n09:13 Agent <PERSON>: Sorry about that <PERSON>.\n09:14 <PERSON>: thank you!",
+        ),
+        ("[09:15] Jolien (Vlaamse Spaarbank): Vervelend\n[09:16] Klant: ja", "[09:15] <PERSON> (Vlaamse Spaarbank): Vervelend\n[09:16] Klant: ja"),
+        ("Agent: hello\nNote: this is fine\nCustomer: ok\nNote: x", None),
+        ("Assistente (Petra): Goedemorgen!\nPatiënt: hoi\nPatiënt: ok", "Assistente (<PERSON>): Goedemorgen!\nPatiënt: hoi\nPatiënt: ok"),
+        ("super goed geholpen met ons zoontje Daan", "super goed geholpen met ons zoontje <PERSON>"),
+        # an agent's opening "you're through to ..."
+        ("agent: revenue and customs helpline you're through to deborah\ncustomer: hiya", "agent: revenue and customs helpline you're through to <PERSON>\ncustomer: hiya"),
+        ("agent: you're through to caledon energy how can i help\ncustomer: hi", None),
+        ("agent: thanks for calling southern cross air you're through to reservations\ncustomer: yeah", None),
+    ],
+)
+def test_names_in_capitals_signatures_and_chat_speakers(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
