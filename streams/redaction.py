@@ -274,7 +274,8 @@ _NOT_NAMES = frozenset(
     february march april may june july august september october november december billing support customer
     service team all everyone everybody sir madam mevrouw meneer heer niet er al nog wel geen erg heel blij
     boos klant hier bezig van de het een thanks thank hello hi hey dear beste geachte regards kind best
-    mvg groet groeten met vriendelijke thx thnx ma'am maam nederlandse belgische vlaamse duitse engelse franse about from for with and or but in on at to of my your our their his
+    mvg groet groeten met vriendelijke thx thnx ma'am maam nederlandse belgische vlaamse duitse engelse franse
+    engels nederlands frans duits spaans turks arabisch pools portugees italiaans about from for with and or but in on at to of my your our their his
     her we you they he she me us them what who why when where how which please pls can could would should
     will shall might must have has had do does did be been being am is are was were getting having doing
     urgent important ridiculous unacceptable frustrated annoyed angry disappointed confused calling
@@ -518,7 +519,9 @@ class _Patterns:
             r"naam\s+(?:melder|aanvrager|klant|contactpersoon|bewoner|huurder|eigenaar|patiënt|"
             r"patient|overledene)\s*:|(?:customer|contact|patient|tenant|caller|policyholder)\s+name\s*:|"
             r"account\s+holder(?=\s+(?-i:[A-ZÀ-ÖØ-Þ]))|"
-            r"(?:the\s+)?account(?:'s|\s+is)\s+in\s+(?:the\s+)?name\s+(?:of\s+)?|staat\s+op\s+naam\s+van)\s+)"
+            r"(?:the\s+)?account(?:'s|\s+is)\s+in\s+(?:the\s+)?name\s+(?:of\s+)?|staat\s+op\s+naam\s+van|"
+            r"(?:booking|reservation|order|account|policy|ticket|room|table)\s+(?:is|was|'s)\s+under(?=\s+(?-i:[A-ZÀ-ÖØ-Þ]))|"
+            r"under\s+the\s+name(?:\s+of)?)\s+)"
             rf"(?P<name>{name}|(?!{_NOT_LOWER_NAME}\b){lower_name})"
         )
         self.name_honorific = c(
@@ -605,6 +608,8 @@ class _Patterns:
             re.M,
         )
         self.name_one = c(name)
+        # A job before a capitalised name: "your repairs manager Gary Stokes promised", "monteur Kees de Boer".
+        self.name_job = c(rf"(?i:\b(?:{'|'.join(sorted(_JOB_WORDS))}))[ \t]+(?P<name>{name})")
         # A social-media reply signed by its agent: "... we'll get an engineer booked in. ^Aleksandra"
         self.name_caret = c(rf"(?<![\w^])\^(?P<name>{_NAME_TOKEN})(?=[ \t]*(?:\n|\Z))")
         # Gazetteer rule: a capitalised first name followed by a surname (optionally with particles).
@@ -655,6 +660,26 @@ class _Patterns:
         self.credential_set = c(
             r"(?i)\b(?:password|passwd|wachtwoord)\b[^\n.?!]{0,40}?(?:\b(?:to|naar|into)[ \t]+|\([ \t]*)"
             r"(?P<value>[^\s()]{4,64})"
+        )
+        # "ik kan niet inloggen met r.jagessar / Paramaribo1975", "can't log in as jdoe88 / Summer2024!": a login
+        # and its password written side by side.
+        self.credential_pair = c(
+            r"(?i)\b(?:log\s?in|log\s+on|sign\s+in|inloggen|aanmelden|login)\b[^\n.?!]{0,20}?\b(?:with|as|met|als)[ \t]+"
+            r"(?P<user>[^\s/@]{3,40})[ \t]*/[ \t]*(?P<password>[^\s/]{4,64})"
+        )
+        # A password written without its cue, in a text about logging in: letters and digits with a capital
+        # or a sign ("Paramaribo1975", "Wachtwoord!2024").
+        self.password_shape = c(
+            r"(?<![\w@./:-])(?=[^\s]*[0-9])(?=[^\s]*[A-Za-z])"
+            r"(?:[A-Z][a-z]{3,}[0-9]{4,}[!?#$%&*.]*|[A-Za-z][A-Za-z0-9]{3,}[!?#$%&*][A-Za-z0-9!?#$%&*]{1,}|"
+            r"[A-Za-z]{3,}[!?#$%&*]+[0-9]{2,})(?![\w@/-])"
+        )
+        # A code or a PIN the customer received or gave away: "I got a code by text 482913", "asked for my pin
+        # too, I gave them 7720".
+        self.credential_given = c(
+            r"(?i)\b(?:code|pin|pincode|otp|verificatiecode|sms-?code)\b[^\n.?!0-9]{0,40}?"
+            r"\b(?:by\s+text|via\s+sms|per\s+sms|texted(?:\s+me)?|gave\s+(?:them|him|her|it)|gaf\s+(?:ik\s+)?(?:hem|haar|ze|die))"
+            r"[ \t:,]+(?P<value>[0-9]{4,8})(?![0-9])"
         )
         self.place_after = c(
             r"[ ,]{0,3}(?:[A-Z]{2}\s+[0-9]{5}\b|[A-Z]{1,2}[0-9][A-Z0-9]?\s?[0-9][A-Z]{2}\b|[1-9][0-9]{3}\s?[A-Z]{2}\b)"
@@ -952,6 +977,8 @@ class Redactor:
             not words.isdisjoint(_SPOKEN_GATE) or "honderd" in scan or "duizend" in scan
         ):  # a value said after its cue is said in number words ("... postcode is n w three two r x")
             spans += self._cued_values(scan)
+        if "ADDRESS" in on and not words.isdisjoint(_SPOKEN_GATE) and not re.search(r"(?!I\b)[A-ZÀ-ÖØ-Þ]", scan):
+            spans += _spoken_addresses(scan)
         if "\n" in scan and "?" in scan:
             spans += _chat_answers(scan, self.asks_for)
         turns = list(_TURN.finditer(scan)) if "\n" in scan and not words.isdisjoint(_CUES_TURN) else []
@@ -1539,6 +1566,14 @@ class Redactor:
             # a password has a digit or a sign besides its letters; "reset it to my email" has not
             if re.search(r"[^\W\d_]", value) and re.search(r"[\d\W_]", value) and "@" not in value:
                 yield Span(m.start("value"), m.start("value") + len(value), "CREDENTIAL")
+        for m in self._p.credential_pair.finditer(s):
+            yield Span(m.start("user"), m.end("user"), "CREDENTIAL")
+            yield Span(m.start("password"), m.end("password"), "CREDENTIAL")
+        for m in self._p.credential_given.finditer(s):
+            yield Span(m.start("value"), m.end("value"), "CREDENTIAL")
+        if _LOGIN_TALK.search(s):
+            for m in self._p.password_shape.finditer(s):
+                yield Span(m.start(), m.end(), "CREDENTIAL")
         for m in self._p.credential_phrase.finditer(s):
             # A bare "code" is a credential only when it was sent to the customer ("the code you texted me");
             # "the discount code is 2024" is not.
@@ -1600,6 +1635,13 @@ class Redactor:
                 while s[start] in " \t":
                     start += 1
             yield Span(start, m.end(), "PERSON")
+        if not words.isdisjoint(_JOB_WORDS):
+            for m in p.name_job.finditer(s):
+                if not s[m.start()].islower() or p.name_leading_particles.match(m.group("name")):
+                    continue  # a signature's title ("Adviseur Pensioenen"); "de monteur van Kemper Installatietechniek"
+                sp = self._name_span(s, m, strict=True)
+                if sp is not None:
+                    yield sp
         if "^" in s:
             for m in p.name_caret.finditer(s):
                 yield Span(m.start("name"), m.end("name"), "PERSON")
@@ -1818,9 +1860,11 @@ _CUES_CREDENTIAL = frozenset(
     _words(
         "password passwd pwd passcode pin pincode cvv cvc cvv2 cvc2 csc security verification wachtwoord "
         "inlogcode beveiligingscode verificatiecode toegangscode code otp username user gebruikersnaam login "
-        "inlognaam"
+        "inlognaam inloggen log sign aanmelden text sms gave gaf"
     )
 )
+# A text about logging in, where a token shaped like a password is one.
+_LOGIN_TALK = re.compile(r"(?i)\b(?:password|passwd|wachtwoord|log\s?in|inloggen|ingelogd|sign\s+in|aanmelden)")
 _CUES_BIRTH = frozenset(_words("birth dob born geboren geboortedatum geb d"))
 _CODE_SENT = re.compile(
     r"(?i)\b(?:text|texted|sms|sent|send|got|get|received|kreeg|krijg|gekregen|ontvangen|gestuurd|stuurde|stuurden|"
@@ -1831,7 +1875,7 @@ _CODE_SENT = re.compile(
 _CUES_STRONG = frozenset(
     _words(
         "name name's name’s naam heet called call spreek spreekt speaking talking holder attn tnv rekeninghouder "
-        "tenaamstelling voornaam achternaam roepnaam surname applicant applicants aanvrager aanvragers"
+        "tenaamstelling voornaam achternaam roepnaam surname applicant applicants aanvrager aanvragers under"
     )
 )
 _CUES_HONORIFIC = frozenset(
@@ -1854,6 +1898,13 @@ _CUES_WEAK = frozenset(
         "talked chatted medewerker name naam gesproken gebeld gechat heet heten owner tenant driver holder "
         "applicant passenger buyer seller member eigenaar huurder bestuurder passagier lid koper verkoper client "
         "cliënt says"
+    )
+)
+_JOB_WORDS = frozenset(
+    _words(
+        "manager engineer technician driver courier advisor adviser adviseur consultant receptionist monteur "
+        "bezorger chauffeur supervisor teamleider inspector surveyor caseworker contactpersoon behandelaar "
+        "dossierbehandelaar casemanager coordinator coördinator nurse verpleegkundige"
     )
 )
 _CUES_MET = frozenset({"met"})
@@ -2301,6 +2352,52 @@ def _verbish(tok: str) -> bool:
         or len(tok) > 5 and tok.endswith("ing") and tok not in _ING_NAMES
         or len(tok) >= 7 and tok.startswith(("ge", "ver", "be")) and tok.endswith(("en", "d", "t"))
     )
+
+
+_EN_CARDINAL = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
+    "eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred"
+)
+# An address said in a call with no cue before it: "the address on file which is twelve oh eight maple ridge
+# drive", "on the driveway at nine laburnum way", "het is kapelstraat zeventien a".
+_SPOKEN_EN_ADDRESS = re.compile(
+    rf"(?<![\w'’-])(?:(?:flat|apartment|unit)[ \t]+)?(?:{_EN_CARDINAL})(?:[ \t-]+(?:{_EN_CARDINAL}|oh|o|and))*"
+    rf"(?:[ \t]+[a-h])?(?P<words>(?:[ \t]+[a-z][a-z'’-]+){{1,3}})[ \t]+(?P<type>[a-z]+)(?![\w'’-])"
+)
+_SPOKEN_NL_ADDRESS = re.compile(
+    r"(?<![\w'’-])(?P<street>[a-z][a-zà-ÿ'’-]{2,40})[ \t]+(?P<num>(?:" + _NUMBER_WORD.pattern + r")(?:[ \t]+(?:"
+    + _NUMBER_WORD.pattern + r"))?)(?:[ \t]+(?:[a-h]|bis|bus[ \t]+[a-z]+))?(?![\w'’-])"
+)
+
+
+_NL_NUMBER = re.compile(
+    r"(?:één|een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien|vijftien|zestien|"
+    r"zeventien|achttien|negentien|twintig|dertig|veertig|vijftig|zestig|zeventig|tachtig|negentig|honderd|"
+    r"duizend|ën|en)+"
+)
+
+
+def _spoken_addresses(s: str) -> Iterator[Span]:
+    """A street address read out in number words (lower-case speech only): a cardinal, one to three words and
+    an English street type; or a Dutch street name and its number."""
+    for m in _SPOKEN_EN_ADDRESS.finditer(s):
+        words = m.group("words").split()
+        if m.group("type") not in _EN_STRONG_STREET_TYPES or any(
+            w in _ANSWER_STOP or _is_number_token(w) or w in _EN_STRONG_STREET_TYPES for w in words
+        ):
+            continue  # "two lane road" has no name; "the one way" has no number
+        yield Span(m.start(), m.end(), "ADDRESS")
+    for m in _SPOKEN_NL_ADDRESS.finditer(s):
+        street = m.group("street")
+        if m.group("num").split()[0] in {"een", "en", "één"} or not all(
+            _NL_NUMBER.fullmatch(t) for t in m.group("num").split()
+        ):
+            continue  # "aan de achterkant een vergunning": an article, not a number; "without one": English
+        if not street.endswith(_NL_STREET_SUFFIXES) or street in _NL_STREET_STOP or _is_number_token(street):
+            continue
+        if any(street == suffix for suffix in _NL_STREET_SUFFIXES):
+            continue
+        yield Span(m.start(), m.end(), "ADDRESS")
 
 
 def _kin_names(s: str) -> Iterator[Span]:

@@ -885,3 +885,38 @@ def test_an_identity_document_number_after_its_name(text: str, expected: str | N
 )
 def test_names_in_capitals_signatures_and_chat_speakers(text: str, expected: str | None) -> None:
     assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # credentials without a cue word before them
+        ("hoi ik kan niet inloggen met r.jagessar / Paramaribo1975", "hoi ik kan niet inloggen met <CREDENTIAL> / <CREDENTIAL>"),
+        ("Student: probeer het nu met Wachtwoord!2024\nIT: Deel je wachtwoord niet", "Student: probeer het nu met <CREDENTIAL>\nIT: Deel je wachtwoord niet"),
+        ("Customer: I got a code by text 482913 is that you?", "Customer: I got a code by text <CREDENTIAL> is that you?"),
+        ("they asked for my pin too, I gave them 7720 before I realised", "they asked for my pin too, I gave them <CREDENTIAL> before I realised"),
+        ("I cannot log in on my iPhone15 since the update", None),
+        ("my password works on my laptop but not on Android14", None),
+        ("Error code 80040154 when I log in", None),
+        ("The promo code SUMMER2024 does not work when I log in", None),
+        # a name after a job or "under"
+        ("Your repairs manager Gary Stokes promised a fix by Friday.", "Your repairs manager <PERSON> promised a fix by Friday."),
+        ("booking was under Tessa Lloyd-Jones if management wants to check.", "booking was under <PERSON> if management wants to check."),
+        ("The seller's account is under review, so payouts are paused", None),
+        ("Met vriendelijke groet,\n\nLotte Schoenmaker\nAdviseur Pensioenen", "Met vriendelijke groet,\n\n<PERSON>\nAdviseur Pensioenen"),
+        ("De monteur van Kemper Installatietechniek belt je vandaag", None),
+        ("Spreekt de monteur Engels?", None),
+        ("Ik ben Pools en woon sinds kort in Nederland", None),
+        # an address read out in number words
+        ("agent: the address on file is twelve oh eight maple ridge drive\ncustomer: ok", "agent: the address on file is <ADDRESS>\ncustomer: ok"),
+        ("customer: on the driveway at nine laburnum way", "customer: on the driveway at <ADDRESS>"),
+        ("customer: de lekkage in de badkamer het is kapelstraat zeventien a", "customer: de lekkage in de badkamer het is <ADDRESS>"),
+        ("customer: it's a two lane road", None),
+        ("customer: that's one way to put it", None),
+        ("customer: moet ik voor een dakkapel aan de achterkant een vergunning aanvragen", None),
+        ("customer: ik heb een vraag over de autoverzekering en eh kan ik", None),
+        ("customer: can i check out without one", None),
+    ],
+)
+def test_credentials_names_after_a_job_and_addresses_read_out(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
