@@ -2676,14 +2676,20 @@ def _title_word(m: re.Match[str]) -> str:
     return titled if len(titled) == len(word) else word
 
 
-def _company_context(s: str, word: str) -> re.Match[str] | None:
-    """Where ``word`` stands within two words of a word of a company's or a team's name ("Fibrelink Customer
-    Care", "Polikliniek Dermatologie")."""
-    org = "|".join(sorted(map(re.escape, _COMPANY_WORDS), key=len, reverse=True))
-    w = re.escape(word)
-    return re.search(
-        rf"(?<![\w'’-])(?:{w}(?:[ \t]+\w[\w'’&-]*)?[ \t]+(?i:{org})|(?i:{org})(?:[ \t]+\w[\w'’&-]*)?[ \t]+{w})(?![\w'’-])", s
-    )
+_NEXT_TWO = re.compile(r"(?:[ \t]+(\w[\w'’&-]*))?[ \t]+(\w[\w'’&-]*)")
+_LAST_TWO = re.compile(r"(\w[\w'’&-]*)[ \t]+(?:(\w[\w'’&-]*)[ \t]+)?\Z")
+
+
+def _company_context(s: str, word: str) -> bool:
+    """Whether ``word`` stands somewhere within two words of a word of a company's or a team's name ("Fibrelink
+    Customer Care", "Polikliniek Dermatologie")."""
+    for m in re.finditer(rf"(?<![\w'’-]){re.escape(word)}(?![\w'’-])", s):
+        after = _NEXT_TWO.match(s, m.end())
+        before = _LAST_TWO.search(s, max(0, m.start() - 80), m.start())
+        near = [g for g in (after.groups() if after else ()) + (before.groups() if before else ()) if g]
+        if any(g.lower() in _COMPANY_WORDS for g in near):
+            return True
+    return False
 
 
 def _propagate_names(s: str, spans: list[Span], *, any_case: bool = True) -> Iterator[Span]:
@@ -2697,7 +2703,7 @@ def _propagate_names(s: str, spans: list[Span], *, any_case: bool = True) -> Ite
             for w in names
             if w.lower() not in _COMPANY_WORDS
             and not re.search(r"[a-z][A-Z]", w)
-            and _company_context(s, w) is None
+            and not _company_context(s, w)
             and "." not in w  # "Snelkoop.nl"
             and re.search(rf"(?<![\w'’-]){re.escape(w)}(?:[ \t]?&|\.(?:nl|be|com|co|org|net|eu)\b)", s) is None  # "Huis&Co"
         }
