@@ -315,11 +315,15 @@ _KIN_NL = (
     "huisgenoot|verloofde|stiefzoon|stiefdochter|verhuurder|zoontje|dochtertje|broertje|zusje|schoonzoon|"
     "schoondochter"
 )
-# Not right after a bare number ("12 Dear Street", "4 Hill Road"): a cue there is a street's name. A number inside a
-# time or a handle is no house number ("09:13 Agent Liam:", "@jamie_1990 Hi Jamie").
-_NOT_AFTER_HOUSE_NUMBER = "".join(
-    rf"(?<!{before}[0-9]{{{n}}} )" for before in ("^", "[\\s,(]") for n in range(1, 5)
-)
+# A bare number right before a name cue ("12 Dear Street", "4 Hill Road"): the cue is a street's name. A number
+# inside a time or a handle is no house number ("09:13 Agent Liam:", "@jamie_1990 Hi Jamie").
+_HOUSE_NUMBER_BEFORE = re.compile(r"(?:^|[\s,(])[0-9]{1,4} \Z")
+
+
+def _after_house_number(s: str, start: int) -> bool:
+    return _HOUSE_NUMBER_BEFORE.search(s, max(0, start - 6), start) is not None
+
+
 # Lower-case words after a strong cue that begin a phrase, not a name ("talking to my lawyer", "to someone").
 _NOT_LOWER_NAME = (
     r"(?:my|your|his|her|their|our|the|a|an|this|that|some|someone|somebody|anyone|anybody|nobody|everyone|"
@@ -525,10 +529,10 @@ class _Patterns:
             rf"(?P<name>{name}|(?!{_NOT_LOWER_NAME}\b){lower_name})"
         )
         self.name_honorific = c(
-            rf"{_NOT_AFTER_HOUSE_NUMBER}(?i:(?<![\w*'’.-])(?:{_HONORIFICS})\.?\s+)(?P<name>{name}|(?:(?:{_NAME_PARTICLES})\s+){{0,3}}{_LOWER_TOKEN})"
+            rf"(?i:(?<![\w*'’.-])(?:{_HONORIFICS})\.?\s+)(?P<name>{name}|(?:(?:{_NAME_PARTICLES})\s+){{0,3}}{_LOWER_TOKEN})"
         )
         self.name_weak = c(
-            _NOT_AFTER_HOUSE_NUMBER + r"(?i:\b(?:speak\s+(?:to|with)|(?:kan|mag)\s+ik|this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
+            r"(?i:\b(?:speak\s+(?:to|with)|(?:kan|mag)\s+ik|this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
             rf"(?:my|her|his|our|their)\s+(?:{_KIN_EN})|"
             r"(?:spoke|spoken|talked|chatted)\s+(?:to|with)|(?:gesproken|gebeld|gechat)\s+met|medewerker|name|naam|"
             r"heet|heten|(?:owner|tenant|driver|holder|applicant|passenger|buyer|seller|member)(?:\s+is|\s*:)|"
@@ -1610,11 +1614,15 @@ class Redactor:
         found: list[Span] = []
         for rx in strong:
             for m in rx.finditer(s):
+                if rx is p.name_honorific and _after_house_number(s, m.start()):
+                    continue
                 sp = self._name_span(s, m, strict=False)
                 if sp is not None:
                     found.append(sp)
         for rx in weak:
             for m in rx.finditer(s):
+                if rx is p.name_weak and _after_house_number(s, m.start()):
+                    continue
                 sp = self._name_span(s, m, strict=True)
                 if sp is not None:
                     found.append(sp)
@@ -1659,7 +1667,7 @@ class Redactor:
                 sp = self._name_span(s, m, strict=False)
                 if sp is not None:
                     yield sp
-        if not caps and (not words.isdisjoint(_CUES_WEAK) or not words.isdisjoint(_TITLE_WORDS)):
+        if not caps and not words.isdisjoint(_KIN_CUES):
             yield from _kin_names(s)
         if "\n" in s and ":" in s:
             yield from _label_names(s, p.name_one)
@@ -2287,6 +2295,9 @@ def _introduced_names(tokens: list[tuple[str, int, int]]) -> list[Span]:
 # "with doctor hussain at ten", "bij dokter de meyer").
 _KIN_LOWER = re.compile(rf"(?i)\b(?:my|his|her|our|their|mijn|zijn|haar|onze|ons|hun)\s+(?:{_KIN_EN}|{_KIN_NL}),?[ \t]+")
 _KIN_NL_WORDS = frozenset(_KIN_NL.split("|"))
+_KIN_CUES = _KIN_NL_WORDS | frozenset(w for w in _KIN_EN.split("|") if w.isalpha()) | frozenset(
+    _words("fiance fiancé fiancee fiancée doctor dokter docter tandarts huisarts nurse verpleegkundige professor")
+)
 _TITLE_WORDS = frozenset(_words("doctor dokter docter tandarts huisarts nurse verpleegkundige professor"))
 _TITLE = re.compile(
     r"(?i)\b(?P<article>(?:the|a|an|my|your|our|his|her|their|de|het|een|mijn|uw|je|jouw|onze|zijn|haar|hun)\s+)?"
@@ -2676,39 +2687,47 @@ def _title_word(m: re.Match[str]) -> str:
     return titled if len(titled) == len(word) else word
 
 
-_NEXT_TWO = re.compile(r"(?:[ \t]+(\w[\w'’&-]*))?[ \t]+(\w[\w'’&-]*)")
-_LAST_TWO = re.compile(r"(\w[\w'’&-]*)[ \t]+(?:(\w[\w'’&-]*)[ \t]+)?\Z")
-
-
-def _company_context(s: str, word: str) -> bool:
-    """Whether ``word`` stands somewhere within two words of a word of a company's or a team's name ("Fibrelink
-    Customer Care", "Polikliniek Dermatologie")."""
-    for m in re.finditer(rf"(?<![\w'’-]){re.escape(word)}(?![\w'’-])", s):
-        after = _NEXT_TWO.match(s, m.end())
-        before = _LAST_TWO.search(s, max(0, m.start() - 80), m.start())
-        near = [g for g in (after.groups() if after else ()) + (before.groups() if before else ()) if g]
-        if any(g.lower() in _COMPANY_WORDS for g in near):
-            return True
-    return False
+# A word of a brand's name: "Huis&Co", "Huis & Co".
+_BRAND_AFTER = re.compile(r"[ \t]?&")
+def _company_neighbours(s: str) -> set[str]:
+    """The words of ``s`` that stand within two words (spaces between, nothing else) of a word of a company's or
+    a team's name ("Fibrelink Customer Care", "Polikliniek Dermatologie")."""
+    tokens = list(_ANSWER_TOKEN.finditer(s))
+    out: set[str] = set()
+    for k, m in enumerate(tokens):
+        if m.group().lower() not in _COMPANY_WORDS:
+            continue
+        for step in (-1, 1):
+            a, b = k, k + step
+            for _ in range(2):
+                if not 0 <= b < len(tokens):
+                    break
+                lo, hi = (tokens[b], tokens[a]) if step < 0 else (tokens[a], tokens[b])
+                if s[lo.end() : hi.start()].strip(" \t"):
+                    break  # only spaces between: not "Tayla (NBN Support)"
+                out.add(tokens[b].group())
+                a, b = b, b + step
+    return out
 
 
 def _propagate_names(s: str, spans: list[Span], *, any_case: bool = True) -> Iterator[Span]:
     """Every other occurrence of a word of a name found: in any case in a call ("... it's morag mcintyre" /
     "lovely and your date of birth morag"), as written elsewhere ("Chat started with Tayla" / "Tayla: Hi")."""
     names = _name_words(s, spans, lower=any_case)
-    if not any_case:
+    if not any_case and names:
         # not a word that is a company's elsewhere in the text ("Fibrelink Customer Care", "PureFit")
+        company = _company_neighbours(s)
         names = {
             w
             for w in names
             if w.lower() not in _COMPANY_WORDS
             and not re.search(r"[a-z][A-Z]", w)
-            and not _company_context(s, w)
+            and w not in company
             and "." not in w  # "Snelkoop.nl"
-            and re.search(rf"(?<![\w'’-]){re.escape(w)}(?:[ \t]?&|\.(?:nl|be|com|co|org|net|eu)\b)", s) is None  # "Huis&Co"
         }
     if not names:
         return
-    rx = re.compile(("(?i)" if any_case else "") + r"(?<![\w'’-])(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")(?![\w'’-])")
-    for m in rx.finditer(s):
-        yield Span(m.start(), m.end(), "PERSON")
+    for m in _ANSWER_TOKEN.finditer(s):
+        word = m.group().lower() if any_case else m.group()
+        if word in names and (any_case or not _BRAND_AFTER.match(s, m.end())):
+            yield Span(m.start(), m.end(), "PERSON")
