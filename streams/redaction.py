@@ -1767,7 +1767,8 @@ _ORG_WORDS = frozenset(
         "financiële financial finance inkoop verkoop facturatie billing helpdesk servicedesk officer housing "
         "metering commissie bewonerscommissie ltd limited inc gmbh bv b.v. nv n.v. vof webcare bank insurance "
         "verzekeringen energy energie mobile telecom airlines airways rail group groep company holdings hospital "
-        "ziekenhuis clinic kliniek pharmacy apotheek gemeente municipality council"
+        "ziekenhuis clinic kliniek pharmacy apotheek gemeente municipality council water gas power electric "
+        "electricity broadband office offices memberships liaison advice dienst burgerzaken loket"
     )
 )
 # Weekdays and months as a mail program abbreviates them before a comma ("On Mon, Acme <...> wrote:");
