@@ -2296,13 +2296,16 @@ def _introduced_names(tokens: list[tuple[str, int, int]]) -> list[Span]:
 # "with doctor hussain at ten", "bij dokter de meyer").
 _KIN_LOWER = re.compile(rf"(?i)\b(?:my|his|her|our|their|mijn|zijn|haar|onze|ons|hun)\s+(?:{_KIN_EN}|{_KIN_NL}),?[ \t]+")
 _KIN_NL_WORDS = frozenset(_KIN_NL.split("|"))
-_KIN_CUES = _KIN_NL_WORDS | frozenset(w for w in _KIN_EN.split("|") if w.isalpha()) | frozenset(
-    _words("fiance fiancé fiancee fiancée doctor dokter docter tandarts huisarts nurse verpleegkundige professor")
-)
 _TITLE_WORDS = frozenset(_words("doctor dokter docter tandarts huisarts nurse verpleegkundige professor"))
+_KIN_CUES = (
+    _KIN_NL_WORDS
+    | frozenset(w for w in _KIN_EN.split("|") if w.isalpha())
+    | frozenset(_words("fiance fiancé fiancee fiancée"))
+    | _TITLE_WORDS
+)
 _TITLE = re.compile(
     r"(?i)\b(?P<article>(?:the|a|an|my|your|our|his|her|their|de|het|een|mijn|uw|je|jouw|onze|zijn|haar|hun)\s+)?"
-    r"(?:doctor|dokter|docter|tandarts|huisarts|nurse|verpleegkundige|professor)[ \t]+"
+    rf"(?:{'|'.join(sorted(_TITLE_WORDS))})[ \t]+"
 )
 # Words that may follow a relation's name: a verb of the closed classes, "and", "who" ("my wife morag said",
 # "mijn man joost heeft"); any word ending in -ed too ("my grandson tyrone waited").
