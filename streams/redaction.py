@@ -1680,9 +1680,9 @@ class Redactor:
                         yield sp
 
     def _caps_persons(self, s: str, words: frozenset[str]) -> Iterator[Span]:
-        """Names written in capitals ("MS AYSE DEMIR", "RAJESH KUMAR NAIR" signing a shouted message, "AGENT
-        (RAVI):"): the name rules run on a copy with the capitalised words title-cased, and what they find in
-        those words is kept."""
+        """Names written in capitals ("MS AYSE DEMIR", "Name: JOHN SMITH", "AGENT (RAVI):"): the name rules
+        that need a strong cue, a title, a sign-off or a label run on a copy with the capitalised words
+        title-cased, and what they find in those words is kept."""
         titled = _CAPS_WORD.sub(_title_word, s)
         if len(titled) != len(s):
             return
