@@ -78,6 +78,7 @@ def _turn_finder(redactor: Any) -> Any:
         for k, m in enumerate(turns):
             end = turns[k + 1].start() if k + 1 < len(turns) else len(text)
             segments.append((m.end(), end, "agent" if m.group("who").lower() in _AGENT_SIDE else "customer"))
+        customer_spoke = False  # the worker's state counts customer turns as they are scored; the probe scores none
         for k, (start, end, speaker) in enumerate(segments):
             ts = t0 + timedelta(seconds=5 * k)
             ev = decode_event(orjson.dumps({
@@ -88,8 +89,10 @@ def _turn_finder(redactor: Any) -> Any:
             st = store.get(iid) or {}
             answering = _asked_before(st, ts.timestamp()) if speaker == "customer" else frozenset()
             known = frozenset(st.get("names") or ())
+            opening = speaker != "customer" and not customer_spoke  # as Processor.prepare decides it
+            customer_spoke = customer_spoke or speaker == "customer"
             spans += [Span(sp.start + start, sp.end + start, sp.label)
-                      for sp in redactor.find(text[start:end], language, answering, speaker, known)]
+                      for sp in redactor.find(text[start:end], language, answering, speaker, known, opening=opening)]
             proc.prepare(ev)  # the worker's step: redacts, remembers what an agent asked for and the names said
         return spans
 

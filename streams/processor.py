@@ -199,7 +199,11 @@ class Processor:
             customer = (ev.speaker or "customer") == "customer"
             answering = _asked_before(st_raw, ev.ts_epoch) if customer else frozenset()
             known = frozenset(st_raw.get("names") or ())
-            red = redactor.redact(text, ev.language, answering=answering, speaker=ev.speaker, known_names=known)
+            # an agent's or a bot's turn before any customer turn or human agent opens the conversation
+            opening = not customer and not st_raw.get("customer_turns") and not st_raw.get("human_joined")
+            red = redactor.redact(
+                text, ev.language, answering=answering, speaker=ev.speaker, known_names=known, opening=opening
+            )
             if self.redactor.mentions_bsn(red.text):
                 self._remember(ev, st_raw, bsn_asked_ts=ev.ts_epoch)
             if red.name_keys - known:

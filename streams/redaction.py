@@ -892,6 +892,8 @@ class Redactor:
         answering: frozenset[str] = frozenset(),
         speaker: str | None = None,
         known_names: frozenset[str] = frozenset(),
+        *,
+        opening: bool = False,
     ) -> Redaction:
         """Redact ``text``; never raises.
 
@@ -907,6 +909,8 @@ class Redactor:
                 case in a transcript ("thanks for calling this is dana", "goedemiddag met sanne").
             known_names: the ``name_keys`` of the conversation's earlier turns: any word that is one of
                 those names is redacted, cue or not.
+            opening: with an agent or bot ``speaker``, the turn opens the conversation, so its first words are
+                a greeting even without a greeting word ("lost property northline rail it's connor").
         """
         try:
             if not isinstance(text, str):
@@ -916,7 +920,7 @@ class Redactor:
             truncated = len(text) > self.config.max_chars
             if truncated:
                 text = text[: self.config.max_chars]
-            spans = self.find(text, language, answering, speaker, known_names)
+            spans = self.find(text, language, answering, speaker, known_names, opening=opening)
             out, counts = _apply(text, spans)
             if truncated:
                 out += TRUNCATED_MARKER
@@ -932,6 +936,8 @@ class Redactor:
         answering: frozenset[str] = frozenset(),
         speaker: str | None = None,
         known_names: frozenset[str] = frozenset(),
+        *,
+        opening: bool = False,
     ) -> list[Span]:
         """Detected spans of ``text`` (merged, sorted, non-overlapping). May raise; ``redact`` does not."""
         scan = _scan_copy(text)
@@ -993,7 +999,7 @@ class Redactor:
                 for start, end in _agent_turns(scan, turns):
                     spans += self._intro_names(scan, start, end, opening=start == turns[0].end())
         if self._names and speaker in _AGENT_SIDE and not words.isdisjoint(_CUES_INTRO):
-            spans += self._intro_names(scan, 0, len(scan))
+            spans += self._intro_names(scan, 0, len(scan), opening=opening)
         if self._names and known_names:
             spans += self._known_names(scan, known_names)
         if self._names:

@@ -242,6 +242,20 @@ def test_a_bare_answer_to_an_agents_question_is_redacted_as_what_was_asked() -> 
     assert late == other == "four four two one"
 
 
+def test_an_agents_first_turn_opens_the_conversation() -> None:
+    # "lost property northline rail it's connor": no greeting word, but the agent's turn before the customer has
+    # said anything is the call's opening, so the name after "it's" is the agent's own
+    h = Harness()
+    first = of(h.run(h.event("lost property northline rail it's connor", speaker="agent", at=0)), "scored")
+    assert first[0]["text"] == "lost property northline rail it's <PERSON>"
+    h.run(h.event("hello i left my laptop on the train", at=5))
+    later = of(h.run(h.event("right it's gone to the depot it's connor", speaker="agent", at=10)), "scored")
+    assert later[0]["text"] == "right it's gone to the depot it's <PERSON>"  # the name remembered, not the opening
+    h2 = Harness()
+    h2.run(h2.event("hello i left my laptop on the train", at=0))
+    assert of(h2.run(h2.event("okay it's sorted", speaker="agent", at=5)), "scored")[0]["text"] == "okay it's sorted"
+
+
 def test_an_answer_replays_alike_after_later_questions() -> None:
     # The question an answer followed is found by event time, so a replay after later turns reads it alike.
     h = Harness()
