@@ -47,6 +47,7 @@ ENTITY_TYPES: tuple[str, ...] = (
     "BSN",
     "NATIONAL_ID",
     "IP",
+    "PLATE",
     "CREDENTIAL",
     "PHONE",
     "DOB",
@@ -387,6 +388,19 @@ class _Patterns:
             r"nhs|national\s+insurance|tax\s+(?:id|file)|tin|sofi|verblijfsvergunning|residence\s+permit|ehic)"
             r"(?:nummer|nr\.?)?(?:[ \t]*(?:number|no\.?|nr\.?|nummer|#|card|kaart|is|was|:|=)){0,3}[ \t]*)"
             r"(?P<value>(?=(?:[A-Z -]*[0-9]){4})[A-Z0-9]{1,18}(?:[ -][0-9]{1,8}){0,4})(?![A-Za-z0-9])"
+        )
+        # Vehicle registration plates: the UK's current format ("KX21 FNM"), the Dutch side codes (six letters and
+        # digits in three groups, each all letters or all digits: "12-ABC-3", "GK-482-T", "XX-99-XX") and Belgium's
+        # ("1-ABC-123"). Capitals only; a date ("12-MAR-24") has seven characters, not six.
+        nl_groups = "|".join(
+            re.sub(r"L+|D+", lambda m: ("[A-Z]" if m.group()[0] == "L" else "[0-9]") + f"{{{len(m.group())}}}", code)
+            for code in (
+                "LL-DD-LL", "DD-LL-DD", "DD-DD-LL", "LL-DD-DD", "LL-LL-DD", "DD-LL-LL", "DD-LLL-D", "D-LLL-DD",
+                "LL-DDD-L", "L-DDD-LL", "LLL-DD-L", "L-DD-LLL", "D-LL-DDD", "DDD-LL-D",
+            )
+        )
+        self.plate = c(
+            rf"(?<![\w-])(?:[A-Z]{{2}}[0-9]{{2}}[ ]?[A-Z]{{3}}|{nl_groups}|[1-9]-[A-Z]{{3}}-[0-9]{{3}})(?![\w-])"
         )
         self.ipv4 = c(
             r"(?<![0-9.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?![0-9]|\.[0-9])"
@@ -963,6 +977,8 @@ class Redactor:
                 spans += self._national_ids(scan)
             if "IP" in on:
                 spans += self._ips(scan)
+            if "PLATE" in on:
+                spans += [Span(m.start(), m.end(), "PLATE") for m in p.plate.finditer(scan)]
             if "PHONE" in on:
                 # IBAN-shaped strings that fail the checksum are left alone, not half-read as phones
                 spans += self._phones(scan, spans + iban_shaped, language)

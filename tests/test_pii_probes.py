@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
     ("probe", "turns", "whole_floor", "clean_touched_max"),
     [
         ("pii_blind.jsonl", False, 0.88, 6),
-        ("pii_blind2.jsonl", False, 0.84, 5),
+        ("pii_blind2.jsonl", False, 0.84, 8),  # 3 of its "clean" texts hold a plate its writer did not label
         ("pii_blind3.jsonl", False, 0.82, 11),
         ("pii_blind4.jsonl", False, 0.82, 19),
         ("pii_blind5.jsonl", False, 0.82, 19),

@@ -920,3 +920,21 @@ def test_names_in_capitals_signatures_and_chat_speakers(text: str, expected: str
 )
 def test_credentials_names_after_a_job_and_addresses_read_out(text: str, expected: str | None) -> None:
     assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the lease car (reg KX21 FNM) has an amber light", "the lease car (reg <PLATE>) has an amber light"),
+        ("kenteken 12-ABC-3 en GK-482-T", "kenteken <PLATE> en <PLATE>"),
+        ("nummerplaat 1-ABC-123", "nummerplaat <PLATE>"),
+        ("my postcode is SW12 9AB", "my postcode is <POSTCODE>"),
+        ("date 12-MAR-24", None),
+        ("12-03-24", None),
+        ("product A1-B2-C3", None),
+        ("flight KL1234", None),
+        ("kenteken gk-482-t", None),  # capitals only
+    ],
+)
+def test_vehicle_registration_plates(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
