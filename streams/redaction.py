@@ -1003,7 +1003,7 @@ class Redactor:
             not words.isdisjoint(_SPOKEN_GATE) or "honderd" in scan or "duizend" in scan
         ):  # a value said after its cue is said in number words ("... postcode is n w three two r x")
             spans += self._cued_values(scan)
-        if "ADDRESS" in on and not words.isdisjoint(_SPOKEN_GATE) and not re.search(r"(?!I\b)[A-ZÀ-ÖØ-Þ]", scan):
+        if "ADDRESS" in on and not words.isdisjoint(_SPOKEN_GATE) and not _HAS_CAPITALS.search(scan):
             spans += _spoken_addresses(scan)
         if "\n" in scan and "?" in scan:
             spans += _chat_answers(scan, self.asks_for)
@@ -2401,17 +2401,17 @@ _SPOKEN_EN_ADDRESS = re.compile(
     rf"(?<![\w'’-])(?:(?:flat|apartment|unit)[ \t]+)?(?:{_EN_CARDINAL})(?:[ \t-]+(?:{_EN_CARDINAL}|oh|o|and))*"
     rf"(?:[ \t]+[a-h])?(?P<words>(?:[ \t]+[a-z][a-z'’-]+){{1,3}})[ \t]+(?P<type>[a-z]+)(?![\w'’-])"
 )
-_SPOKEN_NL_ADDRESS = re.compile(
-    r"(?<![\w'’-])(?P<street>[a-z][a-zà-ÿ'’-]{2,40})[ \t]+(?P<num>(?:" + _NUMBER_WORD.pattern + r")(?:[ \t]+(?:"
-    + _NUMBER_WORD.pattern + r"))?)(?:[ \t]+(?:[a-h]|bis|bus[ \t]+[a-z]+))?(?![\w'’-])"
-)
-
-
-_NL_NUMBER = re.compile(
+_NL_NUMBER = (
     r"(?:één|een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien|vijftien|zestien|"
     r"zeventien|achttien|negentien|twintig|dertig|veertig|vijftig|zestig|zeventig|tachtig|negentig|honderd|"
     r"duizend|ën|en)+"
 )
+_SPOKEN_NL_ADDRESS = re.compile(
+    rf"(?<![\w'’-])(?P<street>[a-z][a-zà-ÿ'’-]{{2,40}})[ \t]+(?P<num>{_NL_NUMBER}(?:[ \t]+{_NL_NUMBER})?)"
+    r"(?:[ \t]+(?:[a-h]|bis|bus[ \t]+[a-z]+))?(?![\w'’-])"
+)
+# Capital letters other than the pronoun "I": written text, whose names are capitalised.
+_HAS_CAPITALS = re.compile(r"(?!I\b)[A-ZÀ-ÖØ-Þ]")
 
 
 def _spoken_addresses(s: str) -> Iterator[Span]:
@@ -2426,13 +2426,14 @@ def _spoken_addresses(s: str) -> Iterator[Span]:
         yield Span(m.start(), m.end(), "ADDRESS")
     for m in _SPOKEN_NL_ADDRESS.finditer(s):
         street = m.group("street")
-        if m.group("num").split()[0] in {"een", "en", "één"} or not all(
-            _NL_NUMBER.fullmatch(t) for t in m.group("num").split()
+        if m.group("num").split()[0] in {"een", "en", "één"}:
+            continue  # "aan de achterkant een vergunning": an article, not a number
+        if (
+            not street.endswith(_NL_STREET_SUFFIXES)
+            or street in _NL_STREET_SUFFIXES
+            or street in _NL_STREET_STOP
+            or _is_number_token(street)
         ):
-            continue  # "aan de achterkant een vergunning": an article, not a number; "without one": English
-        if not street.endswith(_NL_STREET_SUFFIXES) or street in _NL_STREET_STOP or _is_number_token(street):
-            continue
-        if any(street == suffix for suffix in _NL_STREET_SUFFIXES):
             continue
         yield Span(m.start(), m.end(), "ADDRESS")
 
@@ -2449,7 +2450,7 @@ def _kin_names(s: str) -> Iterator[Span]:
             line_start = s.rfind("\n", 0, m.start()) + 1
             line_end = s.find("\n", m.end())
             line = s[line_start : len(s) if line_end < 0 else line_end]
-            if s[m.end()].islower() and re.search(r"(?!I\b)[A-ZÀ-ÖØ-Þ]", line):
+            if s[m.end()].islower() and _HAS_CAPITALS.search(line):
                 continue  # a line with capitals capitalises a name too: not "Mijn partner rijdt."
             dutch = kin and m.group().split()[1].strip(",").lower() in _KIN_NL_WORDS
             clause = s[line_start : m.start()]
