@@ -19,8 +19,8 @@ Design (see ``docs/PRIVACY.md`` for the measured figures and the known limits):
   linear in the input length; inputs longer than ``RedactionConfig.max_chars`` are cut (``truncated``).
 
 Entity types (placeholder ``<TYPE>``; the same names are the keys of ``Redaction.counts`` and are safe
-as metric label values): ``URL EMAIL IBAN CARD SSN BSN NATIONAL_ID IP CREDENTIAL PHONE DOB DATE POSTCODE
-ADDRESS PERSON`` (:data:`ENTITY_TYPES`; ``DATE`` only with ``redact_all_dates``).
+as metric label values): ``URL EMAIL IBAN CARD SSN BSN NATIONAL_ID IP PLATE CREDENTIAL HANDLE PHONE DOB DATE
+POSTCODE ADDRESS PERSON`` (:data:`ENTITY_TYPES`; ``DATE`` only with ``redact_all_dates``).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ ENTITY_TYPES: tuple[str, ...] = (
     "IP",
     "PLATE",
     "CREDENTIAL",
+    "HANDLE",
     "PHONE",
     "DOB",
     "DATE",
@@ -62,6 +63,9 @@ DEFAULT_ENTITIES: frozenset[str] = frozenset(ENTITY_TYPES) - {"DATE"}
 
 #: Placeholder written instead of the whole text when redaction itself failed (fail closed).
 FAILED_PLACEHOLDER = "<REDACTED>"
+#: Placeholders other than ``<TYPE>``: a person's social-media handle is written as TweetEval writes every mention,
+#: the form the scorer learned tweets in (docs/experiments/rule_55.md).
+_PLACEHOLDERS = {"HANDLE": "@user"}
 #: Appended when the input was longer than ``max_chars`` and the rest was dropped.
 TRUNCATED_MARKER = " <TRUNCATED>"
 
@@ -402,6 +406,9 @@ class _Patterns:
         self.plate = c(
             rf"(?<![\w-])(?:[A-Z]{{2}}[0-9]{{2}}[ ]?[A-Z]{{3}}|{nl_groups}|[1-9]-[A-Z]{{3}}-[0-9]{{3}})(?![\w-])"
         )
+        # A social-media handle ("@sean_obrien_83", "@jess.tran.official"): not the "@" of an email address (a word
+        # before it) or of a profile's link; a trailing dot ends the sentence, not the handle.
+        self.handle = c(r"(?<![\w.@/+'-])@([A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?)(?![\w@-])")
         self.ipv4 = c(
             r"(?<![0-9.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?![0-9]|\.[0-9])"
         )
@@ -965,6 +972,8 @@ class Redactor:
             spans += self._urls(scan)
         if "EMAIL" in on:
             spans += self._emails(scan)
+        if "HANDLE" in on and "@" in scan:
+            spans += [Span(m.start(), m.end(), "HANDLE") for m in p.handle.finditer(scan) if _personal_handle(m.group(1))]
         if has_digit:
             iban_shaped: list[Span] = []
             if "IBAN" in on:
@@ -2010,7 +2019,7 @@ def _apply(text: str, spans: list[Span]) -> tuple[str, dict[str, int]]:
     pos = 0
     for sp in spans:
         parts.append(text[pos : sp.start])
-        parts.append(f"<{sp.label}>")
+        parts.append(_PLACEHOLDERS.get(sp.label) or f"<{sp.label}>")
         counts[sp.label] = counts.get(sp.label, 0) + 1
         pos = sp.end
     parts.append(text[pos:])
@@ -2693,6 +2702,32 @@ _COMPANY_WORDS = (_ROLE_WORDS - frozenset(_words("chat livechat"))) | frozenset(
         "returns repairs lettings admissions payments collections renewals accounts scheduling"
     )
 )
+
+# A handle whose words name an organisation or a service is a company's account, not personal data
+# ("@AppleSupport", "@AskPlayStation", "@TeamYouTube", "@NS_online", "@SouthwestAir", "@KPN").
+_HANDLE_ORG_WORDS = _ORG_WORDS | _COMPANY_WORDS | frozenset(
+    _words("help helps cares air trains travel games studios news app apps shop store online hq info gym")
+)
+_HANDLE_ORG_ENDINGS = ("help", "helps", "support", "care", "cares", "service", "services", "bank", "verzekeringen",
+                       "energie", "airlines", "airways", "telecom", "desk")
+_HANDLE_ORG_INSIDE = ("support", "webcare", "klantenservice", "bedrijf")
+_HANDLE_PARTS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+# ... or starts "Ask"/"Team", is an acronym, or is a name in CamelCase with a country after it ("@NetlinkNL").
+_HANDLE_ORG_START = re.compile(r"(?:Ask|Team)[A-Z_]|[A-Z][A-Z0-9]{1,5}$|(?:[A-Z][a-z]+)+_?(?:NL|BE|UK|US|IE|DE|FR|EU)$")
+# "@" as "at": a time, an amount or a place ("@5pm", "2 @ 20", "@home"), a domain ("@gmail.com"), or the
+# placeholder itself ("@user", so redacting twice counts once).
+_HANDLE_NOT = re.compile(r"(?i)[0-9]{1,4}(?:[.:][0-9]{2})?(?:am|pm|h|u|uur)?|home|work|school|all|everyone|here|channel|user")
+_HANDLE_DOMAIN = re.compile(r"(?i).+\.(?:com|net|org|nl|be|de|fr|uk|eu|io|info|biz|us|edu|gov|me)")
+
+
+def _personal_handle(handle: str) -> bool:
+    """Whether ``handle`` (after the "@") is a person's account: not a company's, a time or a domain."""
+    if _HANDLE_NOT.fullmatch(handle) or _HANDLE_DOMAIN.fullmatch(handle) or _HANDLE_ORG_START.match(handle):
+        return False
+    flat = handle.lower().replace("_", "").replace(".", "")
+    if flat.endswith(_HANDLE_ORG_ENDINGS) or any(w in flat for w in _HANDLE_ORG_INSIDE):
+        return False
+    return _HANDLE_ORG_WORDS.isdisjoint(w.lower() for w in _HANDLE_PARTS.findall(handle))
 
 
 # Words in capitals, two letters or more; two of them in a row make a text worth reading for names in capitals.

@@ -19,16 +19,18 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize(
     ("probe", "turns", "whole_floor", "clean_touched_max"),
     [
-        ("pii_blind.jsonl", False, 0.88, 6),
-        ("pii_blind2.jsonl", False, 0.84, 8),  # 3 of its "clean" texts hold a plate its writer did not label
-        ("pii_blind3.jsonl", False, 0.82, 11),
+        # Company accounts whose words name no organisation are redacted like a person's handle (rule 55):
+        # probes 1, 2, 3 and 5 have 1, 2, 1 and 1 "clean" texts that lose one.
+        ("pii_blind.jsonl", False, 0.88, 7),
+        ("pii_blind2.jsonl", False, 0.84, 10),  # 3 of its "clean" texts hold a plate its writer did not label
+        ("pii_blind3.jsonl", False, 0.82, 12),
         ("pii_blind4.jsonl", False, 0.82, 19),
-        ("pii_blind5.jsonl", False, 0.82, 19),
+        ("pii_blind5.jsonl", False, 0.82, 20),
         ("pii_blind6.jsonl", False, 0.74, 6),
         # a call as the worker gets it: one event per turn through Processor.prepare, with its memory
-        ("pii_blind3.jsonl", True, 0.82, 11),
+        ("pii_blind3.jsonl", True, 0.82, 12),
         ("pii_blind4.jsonl", True, 0.81, 19),
-        ("pii_blind5.jsonl", True, 0.81, 19),
+        ("pii_blind5.jsonl", True, 0.81, 20),
         ("pii_blind6.jsonl", True, 0.73, 6),
     ],
 )

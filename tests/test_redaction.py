@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from streams.pii_corpus import CorpusGenerator
 from streams.redaction import (
+    DEFAULT_ENTITIES,
     ENTITY_TYPES,
     FAILED_PLACEHOLDER,
     TRUNCATED_MARKER,
@@ -938,3 +939,37 @@ def test_credentials_names_after_a_job_and_addresses_read_out(text: str, expecte
 )
 def test_vehicle_registration_plates(text: str, expected: str | None) -> None:
     assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("@ConnectaHelp hi its @sean_obrien_83 again", "@ConnectaHelp hi its @user again"),
+        ("the fake account is @jess.tran.official.", "the fake account is @user."),
+        ("@DonnellAnnBell Hi Donnell, sorry to hear that", "@user Hi <PERSON>, sorry to hear that"),
+        ("ook bereikbaar via insta @sannevdmeer", "ook bereikbaar via insta @user"),
+        ("@115712 we can help with that", "@user we can help with that"),
+        # a company's account names an organisation or a service: it says where the customer writes, nobody's identity
+        ("@AskPlayStation @TeamYouTube @AppleSupport @hulu_support @SouthwestAir @KPN @NS_online @NetlinkNL hello",
+         None),
+        ("@Rabobank @KPNwebcare @WaterbedrijfOost hoi", None),
+        # "@" as "at", and the "@" of an email address or a link
+        ("see you @5pm @home, 2 @ 20 euro", None),
+        ("mail jan.smit@example.nl", "mail <EMAIL>"),
+        ("https://www.instagram.com/@jess", "<URL>"),
+    ],
+)
+def test_social_media_handles(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+def test_handles_can_be_switched_off() -> None:
+    on = DEFAULT_ENTITIES - {"HANDLE"}
+    assert Redactor(RedactionConfig(entities=on)).redact("hi @sean_obrien_83").text == "hi @sean_obrien_83"
+
+
+def test_a_handle_placeholder_is_not_redacted_again() -> None:
+    once = Redactor().redact("thanks @sean_obrien_83")
+    twice = Redactor().redact(once.text)
+    assert (once.text, once.counts) == ("thanks @user", {"HANDLE": 1})
+    assert (twice.text, twice.counts) == ("thanks @user", {})
