@@ -1023,8 +1023,14 @@ class Redactor:
             if self._names:
                 for start, end in _agent_turns(scan, turns):
                     spans += self._intro_names(scan, start, end, opening=start == turns[0].end())
+                if not words.isdisjoint(_CUES_INTRO):
+                    for k, t in enumerate(turns):
+                        if t.group("who").lower() not in _AGENT_SIDE:
+                            spans += _customer_intros(scan, t.end(), turns[k + 1].start() if k + 1 < len(turns) else len(scan))
         if self._names and speaker in _AGENT_SIDE and not words.isdisjoint(_CUES_INTRO):
             spans += self._intro_names(scan, 0, len(scan), opening=opening)
+        elif self._names and not transcript and not words.isdisjoint(_CUES_INTRO):
+            spans += _customer_intros(scan, 0, len(scan))
         if self._names and known_names:
             spans += self._known_names(scan, known_names)
         if self._names:
@@ -2662,6 +2668,66 @@ def _label_names(s: str, name_rx: re.Pattern[str]) -> Iterator[Span]:
                 and person(start, end)
             ):
                 yield Span(start, end, "PERSON")
+
+
+# A customer giving their own name as a call's turn opens, in lower case: a greeting (and perhaps the agent's name
+# said back), then Dutch "met" or English "it's" / "this is" ("hallo met ronald pinas ik heb een vraag", "hi dana
+# it's tadhg brennan i'm calling about ...").
+_CUSTOMER_INTRO = re.compile(r"(?i)\b(?:met|it['’]s|it\s+is|this\s+is)\s+")
+_INTRO_LEAD = frozenset(_words("ja yes yeah yep oh uh um eh ehm good there")) | _GREETING_WORDS
+_INTRO_FILLERS = frozenset(_words("uh um eh ehm erm mij jou hem haar ons jullie hun wie wat mn m'n het"))
+_INTRO_PARTICLES = frozenset(_words("van de der den ter ten te el al bin ben la le du da di dos del von mac"))
+_CUSTOMER_INTRO_AFTER_NL = frozenset(_words("ik en hier van uit"))
+_CUSTOMER_INTRO_AFTER_EN = frozenset(_words("i i'm im and from"))
+
+
+def _customer_intros(s: str, start: int, end: int) -> Iterator[Span]:
+    """The customer's own name at the start of a turn in lower case (``start``..``end``), after a greeting:
+    after "met" a name of one to four words ending the clause or before "ik", "en", "hier", "van", "uit";
+    after "it's" / "this is" one word before "here", "speaking" or "calling", or two or more words also before
+    "i'm", "and", "from" or the end of the clause (not "hi it's broken again", "hello it's about my bill")."""
+    m = _CUSTOMER_INTRO.search(s, start, min(end, start + 60))
+    if m is None or _HAS_CAPITALS.search(s, start, end):
+        return  # written text capitalises names (the other rules); a transcript's turn is in lower case
+    before = [t for t, _, _ in _answer_tokens(s, start, m.start())]
+    if not before or len(before) > 5 or before[0] not in _INTRO_LEAD or _GREETING_WORDS.isdisjoint(before):
+        return
+    if sum(t not in _INTRO_LEAD for t in before) > 2:  # at most the agent's name said back ("hi dana it's ...")
+        return
+    tokens = _answer_tokens(s, m.end(), min(end, m.end() + 80))
+    name: list[tuple[str, int, int]] = []
+    for tok in tokens[:6]:
+        w = tok[0]
+        if not s[tok[1]].islower() or not w.replace("-", "").replace("'", "").replace("’", "").isalpha():
+            break
+        if name and _CLAUSE_BREAK.search(s[name[-1][2] : tok[1]]):
+            break
+        if w in _INTRO_PARTICLES:
+            if not name:
+                return  # "met de bank", "met het waterbedrijf"
+            name.append(tok)
+            continue
+        if (w in _ANSWER_STOP or w in _INTRO_FILLERS or w in _INTRO_AFTER or w in _COMPANY_WORDS
+                or w.endswith(_ROLE_ENDINGS) or _verbish(w) or _is_number_token(w)):
+            break
+        name.append(tok)
+    while name and name[-1][0] in _INTRO_PARTICLES:
+        name.pop()
+    words = [t for t in name if t[0] not in _INTRO_PARTICLES]
+    if not words or len(words) > 4:
+        return
+    k = tokens.index(name[-1]) + 1
+    follower = tokens[k][0] if k < len(tokens) else None
+    if follower is not None and _CLAUSE_BREAK.search(s[name[-1][2] : tokens[k][1]]):
+        follower = None
+    if m.group().lower().startswith("met"):
+        ok = follower is None or follower in _CUSTOMER_INTRO_AFTER_NL
+    else:
+        ok = follower in {"here", "speaking", "calling"} or len(words) >= 2 and (
+            follower is None or follower in _CUSTOMER_INTRO_AFTER_EN
+        )
+    if ok:
+        yield Span(name[0][1], name[-1][2], "PERSON")
 
 
 def _agent_turns(s: str, turns: list[re.Match[str]]) -> Iterator[tuple[int, int]]:

@@ -973,3 +973,30 @@ def test_a_handle_placeholder_is_not_redacted_again() -> None:
     twice = Redactor().redact(once.text)
     assert (once.text, once.counts) == ("thanks @user", {"HANDLE": 1})
     assert (twice.text, twice.counts) == ("thanks @user", {})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hallo met ronald pinas ik heb een vraag", "hallo met <PERSON> ik heb een vraag"),
+        ("hoi met fatima el amrani ik wil mijn termijnbedrag aanpassen",
+         "hoi met <PERSON> ik wil mijn termijnbedrag aanpassen"),
+        ("hallo met anouk bakker-de graaf", "hallo met <PERSON>"),
+        ("hi dana it's tadhg brennan i'm calling about my payment",
+         "hi dana it's <PERSON> i'm calling about my payment"),
+        ("hi it's grainne mcloughlin here", "hi it's <PERSON> here"),
+        ("agent: hello\ncustomer: hallo met wilma de boer-schouten\nagent: wat is uw postcode",
+         "agent: hello\ncustomer: hallo met <PERSON>\nagent: wat is uw postcode"),
+        # not a name: no greeting first, a particle or a pronoun after "met", a word that is no name, capitals
+        ("hallo met de klantenservice?", None),
+        ("goedemiddag met een vraag over mijn factuur", None),
+        ("hoi met mij gaat het goed", None),
+        ("hi it's broken again", None),
+        ("hello it's about my bill", None),
+        ("hi yes it's really slow and", None),
+        ("hello, this is discrimination, plain and simple.", None),
+        ("ik betaal met ideal en dat lukt niet", None),
+    ],
+)
+def test_a_customer_giving_their_name_as_a_call_turn_opens(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
