@@ -2091,7 +2091,7 @@ _LINE = re.compile(r"[^\n]*\S[^\n]*")
 _CUSTOMER_LABELS = frozenset(_words("customer klant caller beller client cliënt you me ik user gebruiker"))
 # A speaker's label at the start of a chat line ("Council: ", "[09:17] Klant: ", "Agent (Priyanka): ", "> ").
 _LINE_LABEL = re.compile(
-    r"[ \t>]*(?:\[[0-9:./ -]{3,16}\][ \t]*|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?[ \t]+)?(?:(?P<label>[^\W\d_][\w .&'’()-]{0,30}?)[ \t]*:[ \t]+)?"
+    r"[ \t>]*(?:\[[0-9:./ -]{3,16}\][ \t]*|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?[ \t]+)?(?:(?P<label>[^\W\d_][\w .&'’()|–—-]{0,40}?)[ \t]*:[ \t]+)?"
 )
 # How an agent opens a call with their own name ("... this is dana", "goedemiddag met sanne").
 _INTRO = re.compile(
@@ -2595,7 +2595,7 @@ def _chat_answers(s: str, asks_for: Any) -> Iterator[Span]:
 _ROLE_WORDS = _AGENT_SIDE | _ORG_WORDS | frozenset(
     _words(
         "manager relationship specialist consultant representative medewerkster klantadviseur adviseuse "
-        "chat livechat bot assistent assistente sales receptie reception"
+        "chat livechat bot assistent assistente sales receptie reception technieker monteur technician engineer"
     )
 )
 # The labels of a chat's customer side that name a role, not the person ("Patiënt:", "Tenant:").
@@ -2608,7 +2608,17 @@ _CUSTOMER_ROLES = frozenset(
         "systeem melding resident inwoner homeowner"
     )
 )
-_ROLE_ENDINGS = ("bank", "service", "desk", "care", "zorg", "support", "helpdesk", "centrum", "center", "centre")
+# Job titles of a person (not of a company or a bot) that a chat label puts before the name.
+_PERSON_JOBS = frozenset(
+    _words(
+        "agent medewerker medewerkster operator advisor adviseur adviseuse rep consultant specialist manager "
+        "representative technieker monteur technician engineer"
+    )
+)
+_ROLE_ENDINGS = (
+    "bank", "service", "desk", "care", "zorg", "support", "helpdesk", "centrum", "center", "centre", "adviseur", "team",
+    "dienst",
+)
 
 
 def _role_part(text: str) -> bool:
@@ -2641,6 +2651,11 @@ def _label_names(s: str, name_rx: re.Pattern[str]) -> Iterator[Span]:
         parts = _LABEL_PARTS.fullmatch(s, start, end)
         if parts is None:
             agent_side = agent_side or _role_part(label)
+            # a person's job and a name ("Reisadviseur Kim:", "Technieker Jef:"; not "Gemeente Almere:")
+            first, _, rest = label.partition(" ")
+            job = first.lower() in _PERSON_JOBS or first.lower().endswith(("adviseur", "adviseuse", "medewerker"))
+            if rest and " " not in rest and job and person(start + len(first) + 1, end):
+                yield Span(start + len(first) + 1, end, "PERSON")
             continue
         other = "b" if parts.group("b") is not None else "c"
         for name, role in (("a", other), (other, "a")):
