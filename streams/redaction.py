@@ -376,6 +376,8 @@ class _Patterns:
         self.cued = c(r"(?i)\b(?:" + "|".join(f"(?P<{kind}>{cue})" for kind, cue in _ASK_CUES) + ")")
         self.ssn_ctx = c(rf"(?i)\b(?:{_SSN_CONTEXT})")
         self.be_rrn = c(r"(?<![0-9])[0-9]{2}[. ]?[0-9]{2}[. ]?[0-9]{2}[ .-]?[0-9]{3}[ .-]?[0-9]{2}(?![0-9])")
+        self.be_rrn_written = c(r"[0-9]{2}\.[0-9]{2}\.[0-9]{2}-[0-9]{3}\.[0-9]{2}")
+        self.be_rrn_cue = c(r"(?i)rijksregister|register\s*n(?:umme)?r|national\s+(?:register|number)|numéro\s+national")
         self.fr_nir = c(
             r"(?<![0-9])[12][ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?(?:[0-9]{2}|2[AB])[ ]?[0-9]{3}[ ]?[0-9]{3}[ ]?[0-9]{2}(?![0-9])"
         )
@@ -388,9 +390,9 @@ class _Patterns:
         # digits, four digits at least, after the cue and at most a "number is:" between.
         self.id_cued = c(
             r"(?i:\b(?:passport|paspoort|id[-\s]?card|id[-\s]?kaart|identiteitskaart|identity\s+card|rijbewijs|"
-            r"driving\s+licen[cs]e|driver'?s\s+licen[cs]e|document(?:nummer|\s+(?:number|no))|aadhaa?r|pan|medicare|"
+            r"driving\s+licen[cs]e|driver'?s?\s+licen[cs]e|document(?:nummer|\s+(?:number|no))|aadhaa?r|pan|medicare|"
             r"nhs|national\s+insurance|tax\s+(?:id|file)|tin|sofi|verblijfsvergunning|residence\s+permit|ehic)"
-            r"(?:nummer|nr\.?)?(?:[ \t]*(?:number|no\.?|nr\.?|nummer|#|card|kaart|is|was|:|=)){0,3}[ \t]*)"
+            r"(?:nummer|nr\.?)?(?:[ \t]*(?:number|no\.?|nr\.?|nummer|#|card|kaart|is|was|:|=|\()){0,3}[ \t]*)"
             r"(?P<value>(?=(?:[A-Z -]*[0-9]){4})[A-Z0-9]{1,18}(?:[ -][0-9]{1,8}){0,4})(?![A-Za-z0-9])"
         )
         # Vehicle registration plates: the UK's current format ("KX21 FNM"), the Dutch side codes (six letters and
@@ -769,6 +771,18 @@ def ie_pps_valid(pps: str) -> bool:
     return check == ("W" if r == 0 else chr(64 + r))
 
 
+# The account part (BBAN) of the IBANs of the countries a Dutch and English contact centre meets most, from the
+# IBAN registry: letters where the bank code has letters, digits where it has digits.
+_BBAN_SHAPES = {
+    country: re.compile(shape)
+    for country, shape in {
+        "NL": "[A-Z]{4}[0-9]{10}", "BE": "[0-9]{12}", "DE": "[0-9]{18}", "GB": "[A-Z]{4}[0-9]{14}",
+        "IE": "[A-Z]{4}[0-9]{14}", "FR": "[0-9]{10}[A-Z0-9]{11}[0-9]{2}", "LU": "[0-9]{3}[A-Z0-9]{13}",
+        "ES": "[0-9]{20}", "IT": "[A-Z][0-9]{10}[A-Z0-9]{12}", "AT": "[0-9]{16}", "PT": "[0-9]{21}",
+    }.items()
+}
+
+
 def iban_valid(iban: str) -> bool:
     """ISO 13616 check of a compact, upper-case IBAN: known country, its length, and mod 97 == 1."""
     if len(iban) < 5 or _IBAN_LENGTHS.get(iban[:2]) != len(iban) or not iban[2:4].isdigit():
@@ -1064,7 +1078,8 @@ class Redactor:
         return out
 
     def _ibans(self, s: str, shaped: list[Span]) -> Iterator[Span]:
-        """Valid IBANs; IBAN-shaped strings (country, length) that fail mod 97 are added to ``shaped``."""
+        """Valid IBANs, and IBANs in their country's exact shape (``_BBAN_SHAPES``) that fail mod 97; other
+        IBAN-shaped strings (country, length) that fail it are added to ``shaped``."""
         n = len(s)
         for m in self._p.iban_start.finditer(s):
             country = m.group(1).upper()
@@ -1086,7 +1101,11 @@ class Redactor:
                     break
             if need or (pos < n and s[pos].isascii() and s[pos].isalnum()):
                 continue
-            if iban_valid("".join(chars)):
+            compact = "".join(chars)
+            bban = _BBAN_SHAPES.get(country)
+            # A mistyped IBAN is still the customer's account: one written in its country's exact shape is
+            # redacted even when the check fails (an order number has no bank code in the right place).
+            if iban_valid(compact) or bban is not None and bban.fullmatch(compact, 4):
                 yield Span(m.start(), pos, "IBAN")
             else:
                 shaped.append(Span(m.start(), pos, "IBAN"))
@@ -1173,8 +1192,13 @@ class Redactor:
                 digits = re.sub(r"[^0-9]", "", m.group())
                 month = int(digits[2:4])
                 # month may be 00 (unknown) or shifted by 20/40 for bis-numbers
-                if (month <= 12 or 20 <= month <= 32 or 40 <= month <= 52) and be_national_number_valid(
-                    digits
+                # Written as the card prints it ("85.07.30-033.28") or after its name, a mistyped number is still
+                # the person's: the check is waived, the date must still be one.
+                shaped = p.be_rrn_written.fullmatch(m.group()) is not None or p.be_rrn_cue.search(
+                    s, max(0, m.start() - 40), m.start()
+                ) is not None
+                if (month <= 12 or 20 <= month <= 32 or 40 <= month <= 52) and (
+                    be_national_number_valid(digits) or shaped and 1 <= int(digits[4:6]) <= 31
                 ):
                     yield Span(m.start(), m.end(), "NATIONAL_ID")
             for m in p.fr_nir.finditer(s):
@@ -2062,7 +2086,7 @@ _ASK_CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         "NATIONAL_ID",
-        r"national\s+insurance|\bni\s+number|\bpps\b|rijksregister|passport|paspoort|driving\s+licen[cs]e|"
+        r"national\s+insurance|\bni\s+number|\bpps\b|rijksregister|passport|paspoort|driving\s+licen[cs]e|driver'?s?\s+licen[cs]e|"
         r"rijbewijs|identiteitskaart|id[-\s]?kaart|social\s+security|\bssn\b",
     ),
     ("BSN", _BSN_CONTEXT),

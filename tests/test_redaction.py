@@ -209,7 +209,7 @@ def test_each_type_is_redacted(redactor: Redactor, text: str, language: str, pii
 NEGATIVES = [
     "card 4111 1111 1111 1112 was declined",  # Luhn-invalid 16 digits
     "the number 1234 5678 9012 3456 is on the box",  # Luhn-invalid
-    "IBAN NL91 ABNA 0417 1643 01",  # wrong mod-97 checksum (the check digits do not fit)
+    "IBAN NL91 1234 5678 9012 34",  # wrong mod-97 checksum and no bank code (Dutch IBANs have four letters)
     "ordernummer 123456782",  # passes the 11-test but has no BSN context
     "klantnummer 111222334",
     "Where is my order #4839201? It was due on 12-03-2024.",
@@ -303,12 +303,13 @@ def test_luhn_invalid_card_is_not_card(redactor: Redactor) -> None:
         assert "CARD" not in redactor.redact(f"card {bad}").counts
 
 
-def test_wrong_iban_checksum_is_not_iban(redactor: Redactor) -> None:
-    good = "NL91ABNA0417164300"
+def test_an_iban_is_known_by_its_checksum_or_by_its_countrys_exact_shape(redactor: Redactor) -> None:
+    # A Dutch IBAN with any check digits is an IBAN (a mistyped one is still the account: its shape, a bank code
+    # of four letters, says so); a string of digits after "NL" needs the right check digits.
     for check in range(100):
-        cand = f"NL{check:02d}ABNA0417164300"
-        out = redactor.redact(f"iban {cand}")
-        assert ("IBAN" in out.counts) == (cand == good)
+        assert "IBAN" in redactor.redact(f"iban NL{check:02d}ABNA0417164300").counts
+        digits = f"NL{check:02d}12345678901234"
+        assert ("IBAN" in redactor.redact(f"ref {digits}").counts) == iban_valid(digits)
 
 
 def test_placeholders_counts_and_order(redactor: Redactor) -> None:
@@ -1023,4 +1024,29 @@ def test_a_customer_giving_their_name_as_a_call_turn_opens(text: str, expected: 
     ],
 )
 def test_chat_labels_with_a_dash_a_bar_a_team_or_a_job(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an IBAN in its country's exact shape is an account even when a digit is wrong (the check fails)
+        ("salary into NL27 RABO 0318 4562 09 from May", "salary into <IBAN> from May"),
+        ("rekeningnummer BE45 0018 2736 4589 geregistreerd", "rekeningnummer <IBAN> geregistreerd"),
+        ("GB15 BARC 2044 9163 0081 27", "<IBAN>"),
+        ("order NL12 3456 7890 1234 56", None),  # no bank code where a Dutch IBAN has one
+        # a Belgian national number as the card prints it, or after its name, with a date in it
+        ("rijksregisternummer 92.07.14-228.35", "rijksregisternummer <NATIONAL_ID>"),
+        ("mijn nummer is 79.11.03-142.88", "mijn nummer is <NATIONAL_ID>"),
+        # an identity document's number in brackets, a US driver license
+        ("Breng uw oud paspoort (nummer EP447192) mee", "Breng uw oud paspoort (nummer <NATIONAL_ID>) mee"),
+        ("je identiteitskaart (IXP8L91K2) ontvangen", "je identiteitskaart (<NATIONAL_ID>) ontvangen"),
+        ("driver license number D4471902", "driver license number <NATIONAL_ID>"),
+        # a card's last four digits are kept (a card's printed form; pii_corpus keeps them as look-alikes)
+        ("taken from the Mastercard ending in 0937", None),
+    ],
+)
+def test_mistyped_ibans_belgian_numbers_and_documents_in_brackets(
+    text: str, expected: str | None
+) -> None:
     assert Redactor().redact(text).text == (text if expected is None else expected)
