@@ -2090,6 +2090,7 @@ _ASK_CUES: tuple[tuple[str, str], ...] = (
         r"rijbewijs|identiteitskaart|id[-\s]?kaart|social\s+security|\bssn\b",
     ),
     ("BSN", _BSN_CONTEXT),
+    ("PLATE", r"registration|\breg\b|number\s?plate|licen[cs]e\s+plate|\bplate\b|kenteken|nummerplaat|nummerbord"),
     (
         "PHONE",
         r"phone|contact\s+number|mobile|telefoon|mobiel|\bgsm\b|nummer\s+waarop|terugbel|call\s+you\s+back|bereikbaar",
@@ -2101,11 +2102,12 @@ _ASK_CUES: tuple[tuple[str, str], ...] = (
     ),
 )
 # The cues that are followed by their value in the same sentence (Redactor._cued_values).
-_SELF_CUED = frozenset({"DOB", "POSTCODE", "ADDRESS", "NATIONAL_ID", "BSN", "PHONE", "CREDENTIAL", "IBAN"})
+_SELF_CUED = frozenset({"DOB", "POSTCODE", "ADDRESS", "NATIONAL_ID", "BSN", "PHONE", "CREDENTIAL", "IBAN", "PLATE"})
 _CUES_SELF = frozenset(
     _words(
         "address adres woonadres huisnummer postcode post zip eircode birth dob born geboortedatum geboren "
         "insurance pps rijksregisternummer passport paspoort licence license rijbewijs bsn burgerservicenummer "
+        "registration reg plate numberplate kenteken nummerplaat nummerbord "
         "pin pincode code password passcode wachtwoord pincode live lives living woon woont wonen phone mobile "
         "telefoon telefoonnummer mobiel gsm iban rekeningnummer rekening account"
     )
@@ -2161,6 +2163,8 @@ _NUMBER_WORD = re.compile(
 _LETTER_NAMES = frozenset(
     _words("bee cee dee ee ef gee jee ha ka em pee kuu tee uu vee wee iks ij zet jay kay zed oo")
 )
+# Said between a plate's groups ("k l streepje vier zeven nul").
+_PLATE_DASHES = frozenset(_words("dash hyphen streepje koppelteken"))
 # Said inside a number or a date ("two thousand and one", "the first of june"), never alone.
 _NUMBER_GLUE = frozenset(_words("and en of the van de oh o"))
 # Words before the value of an answer ("yeah it's ...", "ja dat is ...", "my name is ...").
@@ -2239,7 +2243,7 @@ def _value_runs(tokens: list[tuple[str, int, int]], kind: str) -> Iterator[tuple
     """Runs of tokens that can be the value of ``kind``: numbers and digits, and for a date month words,
     for a code single letters. Yields (first token, last token + 1, numbers, letters) for each run."""
     i, n = 0, len(tokens)
-    letters_ok = kind in {"POSTCODE", "NATIONAL_ID", "CREDENTIAL", "PHONE", "BSN", "IBAN"}
+    letters_ok = kind in {"POSTCODE", "NATIONAL_ID", "CREDENTIAL", "PHONE", "BSN", "IBAN", "PLATE"}
     while i < n:
         tok = tokens[i][0]
         if tok in {"oh", "o", "een", "one"} and not (i + 1 < n and _is_number_token(tokens[i + 1][0])):
@@ -2257,7 +2261,7 @@ def _value_runs(tokens: list[tuple[str, int, int]], kind: str) -> Iterator[tuple
             elif letters_ok and (len(t) == 1 and t.isalpha() or t in _LETTER_NAMES and numbers):
                 letters += 1
                 last = j
-            elif not (t in _NUMBER_GLUE or t in _SPOKEN_FILLERS):
+            elif not (t in _NUMBER_GLUE or t in _SPOKEN_FILLERS or kind == "PLATE" and t in _PLATE_DASHES):
                 break
             j += 1
         yield i, last + 1, numbers, letters
@@ -2295,7 +2299,7 @@ def _run_spans(tokens: list[tuple[str, int, int]], kinds: frozenset[str], cued: 
     """The values of ``kinds`` said as numbers, dates or letter codes; ``cued``: not asked for, so a postcode
     needs two numbers and four characters ("n w three two r x", not "a tweede")."""
     out = []
-    for kind in kinds & {"DOB", "POSTCODE", "PHONE", "BSN", "NATIONAL_ID", "CREDENTIAL", "IBAN"}:
+    for kind in kinds & {"DOB", "POSTCODE", "PHONE", "BSN", "NATIONAL_ID", "CREDENTIAL", "IBAN", "PLATE"}:
         for a, b, numbers, letters in _value_runs(tokens, kind):
             first = tokens[a][0]
             digits = sum(ch.isdigit() for t, _, _ in tokens[a:b] for ch in t)
@@ -2317,6 +2321,8 @@ def _run_spans(tokens: list[tuple[str, int, int]], kinds: frozenset[str], cued: 
                 )
             elif kind == "IBAN":
                 ok = numbers >= 8  # "n l acht negen b u n q twee nul vier ..."
+            elif kind == "PLATE":  # "y k one nine d f v", "s g streepje vier negen een streepje t"
+                ok = numbers >= 1 and letters >= 2 and 5 <= numbers + letters <= 9
             else:
                 ok = numbers >= 4 or digits >= 6
             if ok:

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
         # Company accounts whose words name no organisation are redacted like a person's handle (rule 55):
         # probes 1, 2, 3 and 5 have 1, 2, 1 and 1 "clean" texts that lose one.
         ("pii_blind.jsonl", False, 0.88, 7),
-        ("pii_blind2.jsonl", False, 0.84, 10),  # 3 of its "clean" texts hold a plate its writer did not label
+        ("pii_blind2.jsonl", False, 0.84, 12),  # 5 of its "clean" texts hold a plate its writer did not label
         ("pii_blind3.jsonl", False, 0.82, 12),
         ("pii_blind4.jsonl", False, 0.82, 19),
         ("pii_blind5.jsonl", False, 0.82, 20),

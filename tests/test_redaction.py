@@ -1050,3 +1050,19 @@ def test_mistyped_ibans_belgian_numbers_and_documents_in_brackets(
     text: str, expected: str | None
 ) -> None:
     assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("agent: ok what's the registration\ncustomer: it's uh y k one nine d f v",
+         "agent: ok what's the registration\ncustomer: it's uh <PLATE>"),
+        ("agent: en het kenteken\ncustomer: k l streepje vier zeven nul streepje v",
+         "agent: en het kenteken\ncustomer: <PLATE>"),
+        ("the reg is eight x y z two one four", "the reg is <PLATE>"),
+        ("my registration for the course is confirmed", None),
+        ("agent: what's the registration\ncustomer: it's the blue one on the drive", None),
+    ],
+)
+def test_a_plate_read_out_after_its_cue_or_as_an_answer(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
