@@ -671,9 +671,14 @@ class _Patterns:
         self.credential = c(
             r"(?i)\b(?:(?:my\s+|the\s+|mijn\s+|het\s+|de\s+)?(?:password|passwd|pwd|passcode|wachtwoord|inlogcode|toegangscode|"
             r"user\s?name|gebruikersnaam|login\s+name|inlognaam)"
-            rf"(?:\s+(?:is|was|=|:)|\s*[:=])\s*(?:(?:{_FILLERS})\s+)?(?P<value>[^\s]{{1,64}})"
+            rf"(?:\s+(?:is|was|=|:)|\s*[:=])\s*(?:(?:{_FILLERS})\s+)?(?!(?:{_NOT_A_PASSWORD})\b)(?P<value>[^\s]{{1,64}})"
             r"|(?:pin|pincode|pin\s+code|cvv2?|cvc2?|csc|security\s+code|verification\s+code|beveiligingscode|"
-            r"verificatiecode)(?:\s+(?:is|was|=|:)|\s*[:=]|\s)\s*(?P<value2>[0-9]{3,8})(?![0-9]))"
+            r"verificatiecode)(?:\s+(?:is|was|=|:)|\s*[:=]|\s)\s*(?P<value2>[0-9]{3,8})(?![0-9])"
+            # a login right after its name, shaped like one ("gebruikersnaam mo.haddou1985"), and a wifi key
+            r"|(?:user\s?name|gebruikersnaam|login\s+name|inlognaam)[ \t]+(?P<value3>(?=[^\s]*[0-9._])[A-Za-z0-9._-]{3,40})"
+            r"(?![\w@])"
+            r"|(?:wifi|wi-fi|wlan|router|netwerk|network)\b[^\n?!]{0,40}?\b(?:key|sleutel|wachtwoord|password)"
+            r"(?:\s+(?:is|was)|\s*[:=])?[ \t]+(?P<value4>(?=[^\s]*[0-9])(?=[^\s]*[A-Za-z])[A-Za-z0-9][^\s,;]{5,63}))"
         )
         # "the code I just got by text is 583 916", "pin for the card is 4471", "de verificatiecode die ik kreeg is
         # 482913", "the pin they sent is seven seven three one": a code and its value with words between.
@@ -692,7 +697,9 @@ class _Patterns:
         # and its password written side by side.
         self.credential_pair = c(
             r"(?i)\b(?:log\s?in|log\s+on|sign\s+in|inloggen|aanmelden|login)\b[^\n.?!]{0,20}?\b(?:with|as|met|als)[ \t]+"
-            r"(?P<user>[^\s/@]{3,40})[ \t]*/[ \t]*(?P<password>[^\s/]{4,64})"
+            r"(?:(?P<user>[^\s/@]{3,40})[ \t]*/[ \t]*(?P<password>[^\s/]{4,64})"
+            # "ik log in met kvdlinden en 58213": side by side with "and", one of them shaped like a login
+            r"|(?=[^\n]{0,40}?[0-9_])(?P<user2>[^\s/@,]{3,40})[ \t]+(?:and|en)[ \t]+(?P<password2>[^\s/,]{4,64}))"
         )
         # A password written without its cue, in a text about logging in: letters and digits with a capital
         # or a sign ("Paramaribo1975", "Wachtwoord!2024").
@@ -1624,7 +1631,7 @@ class Redactor:
     def _credentials(self, s: str) -> Iterator[Span]:
         """Passwords, PINs and card security codes said in the conversation: the value after the cue."""
         for m in self._p.credential.finditer(s):
-            group = "value" if m.group("value") is not None else "value2"
+            group = next(g for g in ("value", "value2", "value3", "value4") if m.group(g) is not None)
             yield Span(m.start(group), m.end(group), "CREDENTIAL")
         for m in self._p.credential_set.finditer(s):
             value = m.group("value").rstrip(".,;:)'\"")
@@ -1632,8 +1639,11 @@ class Redactor:
             if re.search(r"[^\W\d_]", value) and re.search(r"[\d\W_]", value) and "@" not in value:
                 yield Span(m.start("value"), m.start("value") + len(value), "CREDENTIAL")
         for m in self._p.credential_pair.finditer(s):
-            yield Span(m.start("user"), m.end("user"), "CREDENTIAL")
-            yield Span(m.start("password"), m.end("password"), "CREDENTIAL")
+            user, password = ("user", "password") if m.group("user") is not None else ("user2", "password2")
+            if user == "user2" and not re.search(r"[0-9_.]", m.group(user) + m.group(password)):
+                continue  # "log in with google and nothing happens"
+            yield Span(m.start(user), m.end(user), "CREDENTIAL")
+            yield Span(m.start(password), m.end(password), "CREDENTIAL")
         for m in self._p.credential_given.finditer(s):
             yield Span(m.start("value"), m.end("value"), "CREDENTIAL")
         if _LOGIN_TALK.search(s):
@@ -1930,8 +1940,14 @@ _CUES_CREDENTIAL = frozenset(
     _words(
         "password passwd pwd passcode pin pincode cvv cvc cvv2 cvc2 csc security verification wachtwoord "
         "inlogcode beveiligingscode verificatiecode toegangscode code otp username user gebruikersnaam login "
-        "inlognaam inloggen log sign aanmelden text sms gave gaf"
+        "inlognaam inloggen log sign aanmelden text sms gave gaf wifi wlan router netwerk network"
     )
+)
+# What follows "my password is" when no password is given ("... is wrong", "... is verlopen").
+_NOT_A_PASSWORD = (
+    "not|wrong|incorrect|correct|right|invalid|expired|in|on|at|the|a|an|my|still|too|already|being|been|blocked|"
+    "locked|gone|changed|reset|case|niet|fout|verkeerd|verlopen|geblokkeerd|veranderd|gewijzigd|kwijt|onjuist|"
+    "ongeldig|al|nog|weg|te|correct|juist|goed"
 )
 # A text about logging in, where a token shaped like a password is one.
 _LOGIN_TALK = re.compile(r"(?i)\b(?:password|passwd|wachtwoord|log\s?in|inloggen|ingelogd|sign\s+in|aanmelden)")

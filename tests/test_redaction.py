@@ -1066,3 +1066,24 @@ def test_mistyped_ibans_belgian_numbers_and_documents_in_brackets(
 )
 def test_a_plate_read_out_after_its_cue_or_as_an_answer(text: str, expected: str | None) -> None:
     assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ik kan niet inloggen met DigiD, gebruikersnaam mo.haddou1985",
+         "ik kan niet inloggen met DigiD, gebruikersnaam <CREDENTIAL>"),
+        ("ik log in met kvdlinden en 58213", "ik log in met <CREDENTIAL> en <CREDENTIAL>"),
+        ("wifi name is NetHub-4471, key kittenparade42", "wifi name is NetHub-4471, key <CREDENTIAL>"),
+        # no credential given
+        ("log in with google and nothing happens", None),
+        ("my username please", None),
+        ("my password is wrong", None),
+        ("Said my password was incorrect, so I asked for a new one", None),
+        ("mijn wachtwoord is verlopen", None),
+        ("the wifi password is in the box", None),
+        ('"network connection failed" with error code #1006.', None),
+    ],
+)
+def test_logins_beside_their_name_or_a_password_and_what_is_no_password(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
