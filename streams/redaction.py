@@ -292,7 +292,8 @@ _NOT_NAMES = frozenset(
     morgen gisteren klantenservice helpdesk afdeling collega medewerker amazon google apple microsoft
     netflix paypal visa mastercard ing rabobank abn amro bol kpn ziggo vodafone tmobile odido essent eneco
     vattenfall much many lot lots again en of voor naar bij om tot uit aan over onder zonder tegen na sinds tijdens door
-    north south east west new lake port mount saint st fort upper lower great little old"""
+    north south east west new lake port mount saint st fort upper lower great little old policyholder
+    shopper member members guest guests student studenten students resident residents homeowner verzekerde"""
     )
 )
 
@@ -1839,7 +1840,8 @@ _ORG_WORDS = frozenset(
         "metering commissie bewonerscommissie ltd limited inc gmbh bv b.v. nv n.v. vof webcare bank insurance "
         "verzekeringen energy energie mobile telecom airlines airways rail group groep company holdings hospital "
         "ziekenhuis clinic kliniek pharmacy apotheek gemeente municipality council water gas power electric "
-        "electricity broadband office offices memberships liaison advice dienst burgerzaken loket"
+        "electricity broadband office offices memberships liaison advice dienst burgerzaken loket faculteit faculty "
+        "university universiteit hogeschool bureau"
     )
 )
 # Weekdays and months as a mail program abbreviates them before a comma ("On Mon, Acme <...> wrote:");
@@ -2649,7 +2651,7 @@ _CUSTOMER_ROLES = frozenset(
     _words(
         "patient patiënt student tenant huurder member lid reiziger passenger traveller guest gast burger bewoner "
         "ouder parent client cliënt consumer consument buyer koper seller verkoper visitor bezoeker applicant "
-        "aanvrager policyholder verzekerde claimant note notes status update reply answer question subject tip ps "
+        "aanvrager policyholder verzekerde claimant shopper note notes status update reply answer question subject tip ps "
         "edit info system admin moderator notification reminder opmerking notitie antwoord vraag onderwerp "
         "systeem melding resident inwoner homeowner"
     )

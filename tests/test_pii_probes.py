@@ -27,11 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
         ("pii_blind4.jsonl", False, 0.82, 19),
         ("pii_blind5.jsonl", False, 0.82, 20),
         ("pii_blind6.jsonl", False, 0.74, 6),
+        ("pii_blind7.jsonl", False, 0.74, 5),  # 4 of its clean texts name a company's account by its brand alone
         # a call as the worker gets it: one event per turn through Processor.prepare, with its memory
         ("pii_blind3.jsonl", True, 0.82, 12),
         ("pii_blind4.jsonl", True, 0.81, 19),
         ("pii_blind5.jsonl", True, 0.81, 20),
         ("pii_blind6.jsonl", True, 0.73, 6),
+        ("pii_blind7.jsonl", True, 0.73, 5),
     ],
 )
 def test_blind_probe_does_not_regress(
@@ -55,6 +57,8 @@ def test_blind_probe_does_not_regress(
         "pii_blind4.jsonl": ("EMAIL", "IBAN", "BSN", "IP", "URL"),
         "pii_blind5.jsonl": ("EMAIL", "IBAN", "BSN", "IP", "URL"),
         "pii_blind6.jsonl": ("EMAIL", "IBAN", "SSN", "URL"),
+        # probe 7's writer was told numbers need only look real: an IBAN one character short, Luhn-invalid cards
+        "pii_blind7.jsonl": ("EMAIL", "URL"),
     }.get(probe, ("EMAIL", "CARD", "IBAN", "BSN", "SSN", "IP", "URL"))
     for typ in structured:
         got = report["per"].get(typ)

@@ -1087,3 +1087,15 @@ def test_a_plate_read_out_after_its_cue_or_as_an_answer(text: str, expected: str
 )
 def test_logins_beside_their_name_or_a_password_and_what_is_no_password(text: str, expected: str | None) -> None:
     assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dear Policyholder,\n\nWe have updated our guidance.",
+        "Shopper: do you have it in rose?\nAssistant: Yes!\nShopper: ok ta",
+        "Met vriendelijke groet,\nOnderwijsbureau Faculteit Economie",
+    ],
+)
+def test_roles_and_faculties_are_no_names(text: str) -> None:
+    assert Redactor().redact(text).text == text
