@@ -1065,6 +1065,8 @@ class Redactor:
             elif "\n" in scan:
                 # in a chat or an email, as it was written ("Tayla: Hi" after "Chat started with Tayla")
                 spans += _propagate_names(scan, spans, any_case=False)
+        if "\n" in scan and spans:
+            spans += _repeated_values(scan, spans)
         return _merge(spans)
 
     # -- detectors --------------------------------------------------------------------------------------
@@ -2899,6 +2901,29 @@ def _company_neighbours(s: str) -> set[str]:
                 out.add(tokens[b].group())
                 a, b = b, b + step
     return out
+
+
+def _repeated_values(s: str, spans: list[Span]) -> Iterator[Span]:
+    """A value found once, said or written again in the same conversation: an agent reading back what the
+    customer said ("y k one nine d f v thank you"), a quoted reply. Values of six characters or more with a digit
+    or three words, matched whole words, any case; not names (``_propagate_names``) nor credentials, whose digits
+    asked for ("digits two and four of your pin") are said again as the question."""
+    low = s.lower()
+    seen: set[str] = set()
+    for sp in spans:
+        value = low[sp.start : sp.end]
+        if sp.label in {"PERSON", "CREDENTIAL"} or value in seen or len(value) < 6:
+            continue
+        seen.add(value)
+        if not any(ch.isdigit() for ch in value) and value.count(" ") < 2:
+            continue
+        at = low.find(value)
+        while at >= 0:
+            end = at + len(value)
+            whole = (at == 0 or not low[at - 1].isalnum()) and (end == len(low) or not low[end].isalnum())
+            if whole and at != sp.start:
+                yield Span(at, end, sp.label)
+            at = low.find(value, at + 1)
 
 
 def _propagate_names(s: str, spans: list[Span], *, any_case: bool = True) -> Iterator[Span]:

@@ -1099,3 +1099,23 @@ def test_logins_beside_their_name_or_a_password_and_what_is_no_password(text: st
 )
 def test_roles_and_faculties_are_no_names(text: str) -> None:
     assert Redactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("agent: ok what's the registration\ncustomer: it's uh y k one nine d f v\nagent: y k one nine d f v thank you",
+         "agent: ok what's the registration\ncustomer: it's uh <PLATE>\nagent: <PLATE> thank you"),
+        ("agent: and the postcode\ncustomer: SW1A 2AA\nagent: sw1a 2aa, lovely",
+         "agent: and the postcode\ncustomer: <POSTCODE>\nagent: <POSTCODE>, lovely"),
+        # digits of a PIN asked for are said again as the question, not as the value
+        ("agent: digits two and four of your pin\ncustomer: two and four so that's eight and seven\nagent: thanks",
+         None),
+    ],
+)
+def test_a_value_read_back_in_the_same_conversation(text: str, expected: str | None) -> None:
+    out = Redactor().redact(text).text
+    if expected is None:
+        assert "two and four" in out.split("\n")[0]
+    else:
+        assert out == expected
