@@ -532,6 +532,13 @@ class _Patterns:
             rf"(?:[ \t]+(?:(?:{_NAME_PARTICLES})[ \t]+){{0,3}}{_NAME_TOKEN}){{0,3}}"
         )
         lower_name = rf"{_LOWER_TOKEN}(?:[ \t]+(?:(?:{_NAME_PARTICLES})[ \t]+){{0,3}}{_LOWER_TOKEN}){{0,2}}"
+        # A name right before a date of birth: a list of travellers or of the people on a form ("- Esra Kılıç,
+        # geboren 19 januari 1993", "Mohammed Amrani 02-03-1984", "T. Kramer-Bijl, born 3/11/1958"); searched with
+        # the date's start as the end.
+        self.name_before_dob = c(
+            rf"(?:^|(?<=[\s,;:(•*-]))(?P<name>{name})[ \t]*(?:,[ \t]*|\([ \t]*)?"
+            r"(?:(?i:geboren|born|geb\.?|b\.|d\.o\.b\.?|dob)(?:[ \t]+(?i:op|on))?[ \t]*:?[ \t]*)?\Z"
+        )
         self.name_strong = c(
             r"(?i:\b(?:(?:my|his|her|their|the\s+customer's|the\s+caller's)\s+name\s+(?:is|was)|my\s+name['’]s|"
             r"name\s*:|naam\s*:|(?:mijn|zijn|haar|hun)\s+naam\s+(?:is|was)|ik\s+heet|i\s+am\s+called|"
@@ -1065,9 +1072,27 @@ class Redactor:
             elif "\n" in scan:
                 # in a chat or an email, as it was written ("Tayla: Hi" after "Chat started with Tayla")
                 spans += _propagate_names(scan, spans, any_case=False)
+            if any(sp.label == "DOB" for sp in spans):
+                spans += self._names_before_dates(scan, spans)
         if "\n" in scan and spans:
             spans += _repeated_values(scan, spans)
         return _merge(spans)
+
+    def _names_before_dates(self, s: str, spans: list[Span]) -> Iterator[Span]:
+        """The person whose date of birth follows their name on the same line (``name_before_dob``)."""
+        for sp in spans:
+            if sp.label != "DOB":
+                continue
+            line = s.rfind("\n", 0, sp.start) + 1
+            m = self._p.name_before_dob.search(s, max(line, sp.start - 60), sp.start)
+            if m is None:
+                continue
+            words = [w.strip(".").lower() for w in m.group("name").split()]
+            if all(w in _NOT_NAMES or len(w) < 2 for w in words) or any(
+                w in _COMPANY_WORDS or w in _WEEKDAY_ABBREVIATIONS for w in words
+            ):  # not "On Tue, 14 May 2024 at 10:02, ... wrote:"
+                continue
+            yield Span(m.start("name"), m.end("name"), "PERSON")
 
     # -- detectors --------------------------------------------------------------------------------------
 
@@ -1846,6 +1871,7 @@ _ORG_WORDS = frozenset(
         "university universiteit hogeschool bureau"
     )
 )
+_WEEKDAY_ABBREVIATIONS = frozenset(_words("mon tue tues wed thu thur thurs fri sat sun ma di wo do vr za zo"))
 # Weekdays and months as a mail program abbreviates them before a comma ("On Mon, Acme <...> wrote:");
 # "Jan" is a name too, so these are not in _NOT_NAMES.
 _DATE_ABBREVIATIONS = _MONTH_WORDS | frozenset(

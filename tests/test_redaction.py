@@ -1119,3 +1119,19 @@ def test_a_value_read_back_in_the_same_conversation(text: str, expected: str | N
         assert "two and four" in out.split("\n")[0]
     else:
         assert out == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("- Rajesh Ramdin, geboren 04-09-1990\n- Esra Kılıç, geboren 19 januari 1993",
+         "- <PERSON>, geboren <DOB>\n- <PERSON>, geboren <DOB>"),
+        ("op uw naam gezet: T. Kramer-Bijl, geboren 03/11/1958.", "op uw naam gezet: <PERSON>, geboren <DOB>."),
+        ("- Jan de Vries, geboren 04-09-1990", "- <PERSON>, geboren <DOB>"),
+        ("On Tue, 14 May 2024 at 10:02, my date of birth is 17 August 1990",
+         "On Tue, 14 May 2024 at 10:02, my date of birth is <DOB>"),
+        ("Customer Services, born 1990", None),
+    ],
+)
+def test_a_name_right_before_a_date_of_birth(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
