@@ -319,7 +319,7 @@ _KIN_NL = (
     "man|vrouw|partner|zoon|dochter|moeder|vader|broer|zus|collega|vriend|vriendin|"
     "neef|nicht|oom|tante|buurman|buurvrouw|kleinzoon|kleindochter|oma|opa|schoonmoeder|schoonvader|"
     "huisgenoot|verloofde|stiefzoon|stiefdochter|verhuurder|zoontje|dochtertje|broertje|zusje|schoonzoon|"
-    "schoondochter"
+    "schoondochter|huisbaas|huisbazin|hospita"
 )
 # A bare number right before a name cue ("12 Dear Street", "4 Hill Road"): the cue is a street's name. A number
 # inside a time or a handle is no house number ("09:13 Agent Liam:", "@jamie_1990 Hi Jamie").
@@ -578,6 +578,13 @@ class _Patterns:
             r"now\s+connected\s+(?:to|with)|nu\s+verbonden\s+met|"
             r"in\s+gesprek\s+met)[ \t,]+)"
             rf"(?P<name>{name})"
+        )
+        # "mijn huisbaas is Harm Dijkstra", "my landlord is Tom Baker": a relation and "is", then a name of two words
+        # at least (one word after "is" is too often an adjective: "mijn vrouw is Surinaams").
+        self.name_kin_is = c(
+            rf"(?i:\b(?:(?:my|her|his|our|their)\s+(?:{_KIN_EN})\s+(?:is|was|called|named)|"
+            rf"(?:mijn|haar|zijn|onze|ons|hun)\s+(?:{_KIN_NL})\s+(?:is|was|heet|heette))\s+)"
+            rf"(?P<name>{_NAME_TOKEN}(?:[ \t]+(?:(?:{_NAME_PARTICLES})[ \t]+){{0,3}}{_NAME_TOKEN}){{1,3}})"
         )
         # A word spelled letter by letter in a call ("m a c l e o d", "o apostrophe n e i l l"): a name or an
         # address, nearly always; four letters at least.
@@ -1698,6 +1705,7 @@ class Redactor:
             rx
             for rx, cues in (
                 (p.name_weak, _CUES_WEAK),
+                (p.name_kin_is, _CUES_WEAK),
                 (p.name_met, _CUES_MET),
                 (p.name_here, _CUES_HERE),
                 (p.name_signoff, _CUES_SIGNOFF),

@@ -1135,3 +1135,15 @@ def test_a_value_read_back_in_the_same_conversation(text: str, expected: str | N
 )
 def test_a_name_right_before_a_date_of_birth(text: str, expected: str | None) -> None:
     assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mijn huisbaas is Harm Dijkstra, tel. 050 318 4472.", "Mijn huisbaas is <PERSON>, tel. <PHONE>."),
+        ("my landlord is Tom Baker and he never answers", "my landlord is <PERSON> and he never answers"),
+        ("mijn vrouw is Surinaams", None),  # one word after "is" is too often an adjective
+    ],
+)
+def test_a_relation_and_is_then_a_full_name(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
