@@ -304,7 +304,8 @@ _NAME_TOKEN = (
     r"(?:(?!I['’](?:ve|ll)\b)[A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿ]['’][A-Za-zÀ-ÖØ-öø-ÿĀ-ɏḀ-ỿ][a-zß-öø-ÿĀ-ɏḀ-ỿ]+|[A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿ][a-zß-öø-ÿĀ-ɏḀ-ỿ]+(?:[A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿ][a-zß-öø-ÿĀ-ɏḀ-ỿ]+)?)"
     r"(?:[-'’][A-ZÀ-ÖØ-Þa-zß-öø-ÿĀ-ɏḀ-ỿ][a-zß-öø-ÿĀ-ɏḀ-ỿ]+){0,2}"
 )
-_LOWER_TOKEN = r"[a-zß-öø-ÿ][a-zß-öø-ÿ]+(?:[-'’][a-zß-öø-ÿ]+){0,2}"
+# (an Irish "o'" or a "d'" before it: "mrs o'halloran", "d'souza"; not "o'clock")
+_LOWER_TOKEN = r"(?:[od]['’](?!clock)(?=[a-zß-öø-ÿ]{3}))?[a-zß-öø-ÿ][a-zß-öø-ÿ]+(?:[-'’][a-zß-öø-ÿ]+){0,2}"
 _INITIALS = r"(?:[A-Z]\.\s?){1,4}"
 # Fillers of a call transcript, skipped before a value ("my password is uh ...") and inside a number.
 _FILLERS = "uh|um|uhm|erm|eh|ehm|euh"
@@ -540,7 +541,7 @@ class _Patterns:
             r"(?:(?i:geboren|born|geb\.?|b\.|d\.o\.b\.?|dob)(?:[ \t]+(?i:op|on))?[ \t]*:?[ \t]*)?\Z"
         )
         self.name_strong = c(
-            r"(?i:\b(?:(?:my|his|her|their|the\s+customer's|the\s+caller's)\s+name\s+(?:is|was)|my\s+name['’]s|"
+            r"(?i:\b(?:(?:my|his|her|their|the\s+customer's|the\s+caller's)\s+name\s+(?:is|was)|(?:(?:my|his|her|their)\s+)?name['’]s|"
             r"name\s*:|naam\s*:|(?:mijn|zijn|haar|hun)\s+naam\s+(?:is|was)|ik\s+heet|i\s+am\s+called|"
             r"call\s+me|you\s+can\s+call\s+me|spreek\s+ik\s+met|spreekt\s+met|spreek\s+je\s+met|speaking\s+with|"
             r"speaking\s+to|talking\s+to|talking\s+with|account\s+holder\s+is|account\s+holder\s*:|"
@@ -564,12 +565,12 @@ class _Patterns:
         )
         self.name_weak = c(
             r"(?i:\b(?:speak\s+(?:to|with)|(?:kan|mag)\s+ik|this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
-            rf"(?:my|her|his|our|their)\s+(?:{_KIN_EN})|"
+            rf"(?:my|her|his|our|their|your)\s+(?:{_KIN_EN})|"
             r"(?:spoke|spoken|talked|chatted)\s+(?:to|with)|(?:gesproken|gebeld|gechat)\s+met|medewerker|name|naam|"
             r"heet|heten|(?:owner|tenant|driver|holder|applicant|passenger|buyer|seller|member)(?:\s+is|\s*:)|"
             r"(?:eigenaar|huurder|bestuurder|passagier|lid|koper|verkoper)(?:\s+is|\s*:)|naam\s+passagier\s*:|"
             r"(?:my|our)\s+client,?|(?:mijn|onze)\s+cliënt,?|it\s+says|"
-            rf"(?:mijn|haar|zijn|onze|ons|hun)\s+(?:{_KIN_NL})|"
+            rf"(?:mijn|haar|zijn|onze|ons|hun|je|jouw|uw)\s+(?:{_KIN_NL})|"
             r"dear|hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|beste|geachte|hoi|hallo|dag|"
             r"goedemorgen|goedemiddag|goedenavond|thanks|thank\s+you|bedankt|dank\s+je(?:wel)?|dank\s+u(?:wel)?|"
             r"colleague|collega|agent|transfer\s+you\s+to|doorverbinden\s+met|ask\s+for|vraag\s+naar|"
@@ -2415,7 +2416,9 @@ def _introduced_names(tokens: list[tuple[str, int, int]]) -> list[Span]:
 
 # A relation or a title before a name written in lower case ("my wife morag said", "mijn zoon ronald zei",
 # "with doctor hussain at ten", "bij dokter de meyer").
-_KIN_LOWER = re.compile(rf"(?i)\b(?:my|his|her|our|their|mijn|zijn|haar|onze|ons|hun)\s+(?:{_KIN_EN}|{_KIN_NL}),?[ \t]+")
+_KIN_LOWER = re.compile(
+    rf"(?i)\b(?:my|his|her|our|their|your|mijn|zijn|haar|onze|ons|hun|je|jouw|uw)\s+(?:{_KIN_EN}|{_KIN_NL}),?[ \t]+"
+)
 _KIN_NL_WORDS = frozenset(_KIN_NL.split("|"))
 _TITLE_WORDS = frozenset(_words("doctor dokter docter tandarts huisarts nurse verpleegkundige professor"))
 _KIN_CUES = (

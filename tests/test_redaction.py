@@ -1147,3 +1147,20 @@ def test_a_name_right_before_a_date_of_birth(text: str, expected: str | None) ->
 )
 def test_a_relation_and_is_then_a_full_name(text: str, expected: str | None) -> None:
     assert Redactor().redact(text).text == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("it was left with a mrs o'halloran", "it was left with a mrs <PERSON>"),
+        ("meet mr d'souza at five o'clock", "meet mr <PERSON> at five o'clock"),
+        ("she can't talk, her name's zsofia horvath", "she can't talk, her name's <PERSON>"),
+        ("name's Chloe Whitaker-Bose, email me", "name's <PERSON>, email me"),
+        ("the name's on the account", None),
+        ("ik heb vorige week met je collega femke gesproken", "ik heb vorige week met je collega <PERSON> gesproken"),
+        ("your colleague Sarah said it was fixed", "your colleague <PERSON> said it was fixed"),
+        ("heeft uw vrouw ook een kaart", None),
+    ],
+)
+def test_irish_names_in_lower_case_her_names_and_your_colleague(text: str, expected: str | None) -> None:
+    assert Redactor().redact(text).text == (text if expected is None else expected)
