@@ -1986,7 +1986,7 @@ _CUES_CREDENTIAL = frozenset(
 _NOT_A_PASSWORD = (
     "not|wrong|incorrect|correct|right|invalid|expired|in|on|at|the|a|an|my|still|too|already|being|been|blocked|"
     "locked|gone|changed|reset|case|niet|fout|verkeerd|verlopen|geblokkeerd|veranderd|gewijzigd|kwijt|onjuist|"
-    "ongeldig|al|nog|weg|te|correct|juist|goed"
+    "ongeldig|al|nog|weg|te|juist|goed"
 )
 # A text about logging in, where a token shaped like a password is one.
 _LOGIN_TALK = re.compile(r"(?i)\b(?:password|passwd|wachtwoord|log\s?in|inloggen|ingelogd|sign\s+in|aanmelden)")
@@ -2696,11 +2696,8 @@ _CUSTOMER_ROLES = frozenset(
     )
 )
 # Job titles of a person (not of a company or a bot) that a chat label puts before the name.
-_PERSON_JOBS = frozenset(
-    _words(
-        "agent medewerker medewerkster operator advisor adviseur adviseuse rep consultant specialist manager "
-        "representative technieker monteur technician engineer"
-    )
+_PERSON_JOBS = (_AGENT_SIDE - frozenset(_words("bot assistant"))) | frozenset(
+    _words("medewerkster adviseuse consultant specialist manager representative technieker monteur technician engineer")
 )
 _ROLE_ENDINGS = (
     "bank", "service", "desk", "care", "zorg", "support", "helpdesk", "centrum", "center", "centre", "adviseur", "team",
