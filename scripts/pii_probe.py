@@ -58,7 +58,7 @@ def _turn_finder(redactor: Any) -> Any:
     from streams.config import Settings
     from streams.metrics import Metrics
     from streams.processor import Processor, _asked_before
-    from streams.redaction import _AGENT_SIDE, _TURN, Span
+    from streams.redaction import _TURN, Span, _turn_bounds
     from streams.schema import decode_event
 
     store: dict[str, Any] = {}
@@ -75,9 +75,7 @@ def _turn_finder(redactor: Any) -> Any:
         spans: list[Span] = []
         # (start, end, speaker) of each turn; words before the first label are the customer's opening message
         segments = [(0, turns[0].start(), "customer")] if text[: turns[0].start()].strip() else []
-        for k, m in enumerate(turns):
-            end = turns[k + 1].start() if k + 1 < len(turns) else len(text)
-            segments.append((m.end(), end, "agent" if m.group("who").lower() in _AGENT_SIDE else "customer"))
+        segments += [(start, end, "agent" if agent else "customer") for agent, start, end in _turn_bounds(text, turns)]
         customer_spoke = False  # the worker's state counts customer turns as they are scored; the probe scores none
         for k, (start, end, speaker) in enumerate(segments):
             ts = t0 + timedelta(seconds=5 * k)

@@ -316,6 +316,9 @@ _KIN_EN = (
     "grandmother|grandfather|gran|nan|grandad|grandma|grandpa|stepson|stepdaughter|fianc[ée]e?|boyfriend|"
     "girlfriend|carer|landlord|landlady"
 )
+# Whose relation it is: the speaker's, a third person's, or the listener's ("your colleague", "je collega").
+_POSSESSIVE_EN = "my|her|his|our|their|your"
+_POSSESSIVE_NL = "mijn|haar|zijn|onze|ons|hun|je|jouw|uw"
 _KIN_NL = (
     "man|vrouw|partner|zoon|dochter|moeder|vader|broer|zus|collega|vriend|vriendin|"
     "neef|nicht|oom|tante|buurman|buurvrouw|kleinzoon|kleindochter|oma|opa|schoonmoeder|schoonvader|"
@@ -565,12 +568,12 @@ class _Patterns:
         )
         self.name_weak = c(
             r"(?i:\b(?:speak\s+(?:to|with)|(?:kan|mag)\s+ik|this\s+is|it['’]s|it\s+is|i['’]m|i\s+am|im|ik\s+ben|here\s+is|with\s+you\s+is|dit\s+is|hier\s+is|"
-            rf"(?:my|her|his|our|their|your)\s+(?:{_KIN_EN})|"
+            rf"(?:{_POSSESSIVE_EN})\s+(?:{_KIN_EN})|"
             r"(?:spoke|spoken|talked|chatted)\s+(?:to|with)|(?:gesproken|gebeld|gechat)\s+met|medewerker|name|naam|"
             r"heet|heten|(?:owner|tenant|driver|holder|applicant|passenger|buyer|seller|member)(?:\s+is|\s*:)|"
             r"(?:eigenaar|huurder|bestuurder|passagier|lid|koper|verkoper)(?:\s+is|\s*:)|naam\s+passagier\s*:|"
             r"(?:my|our)\s+client,?|(?:mijn|onze)\s+cliënt,?|it\s+says|"
-            rf"(?:mijn|haar|zijn|onze|ons|hun|je|jouw|uw)\s+(?:{_KIN_NL})|"
+            rf"(?:{_POSSESSIVE_NL})\s+(?:{_KIN_NL})|"
             r"dear|hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|beste|geachte|hoi|hallo|dag|"
             r"goedemorgen|goedemiddag|goedenavond|thanks|thank\s+you|bedankt|dank\s+je(?:wel)?|dank\s+u(?:wel)?|"
             r"colleague|collega|agent|transfer\s+you\s+to|doorverbinden\s+met|ask\s+for|vraag\s+naar|"
@@ -1061,9 +1064,9 @@ class Redactor:
                 for start, end in _agent_turns(scan, turns):
                     spans += self._intro_names(scan, start, end, opening=start == turns[0].end())
                 if not words.isdisjoint(_CUES_INTRO):
-                    for k, t in enumerate(turns):
-                        if t.group("who").lower() not in _AGENT_SIDE:
-                            spans += _customer_intros(scan, t.end(), turns[k + 1].start() if k + 1 < len(turns) else len(scan))
+                    for agent, start, end in _turn_bounds(scan, turns):
+                        if not agent:
+                            spans += _customer_intros(scan, start, end)
         if self._names and speaker in _AGENT_SIDE and not words.isdisjoint(_CUES_INTRO):
             spans += self._intro_names(scan, 0, len(scan), opening=opening)
         elif self._names and not transcript and not words.isdisjoint(_CUES_INTRO):
@@ -2416,9 +2419,7 @@ def _introduced_names(tokens: list[tuple[str, int, int]]) -> list[Span]:
 
 # A relation or a title before a name written in lower case ("my wife morag said", "mijn zoon ronald zei",
 # "with doctor hussain at ten", "bij dokter de meyer").
-_KIN_LOWER = re.compile(
-    rf"(?i)\b(?:my|his|her|our|their|your|mijn|zijn|haar|onze|ons|hun|je|jouw|uw)\s+(?:{_KIN_EN}|{_KIN_NL}),?[ \t]+"
-)
+_KIN_LOWER = re.compile(rf"(?i)\b(?:{_POSSESSIVE_EN}|{_POSSESSIVE_NL})\s+(?:{_KIN_EN}|{_KIN_NL}),?[ \t]+")
 _KIN_NL_WORDS = frozenset(_KIN_NL.split("|"))
 _TITLE_WORDS = frozenset(_words("doctor dokter docter tandarts huisarts nurse verpleegkundige professor"))
 _KIN_CUES = (
@@ -2829,23 +2830,26 @@ def _customer_intros(s: str, start: int, end: int) -> Iterator[Span]:
         yield Span(name[0][1], name[-1][2], "PERSON")
 
 
+def _turn_bounds(s: str, turns: list[re.Match[str]]) -> Iterator[tuple[bool, int, int]]:
+    """(agent or bot speaking, start, end) of each turn of a transcript handed over whole (``turns``: its labels)."""
+    for k, m in enumerate(turns):
+        yield m.group("who").lower() in _AGENT_SIDE, m.end(), turns[k + 1].start() if k + 1 < len(turns) else len(s)
+
+
 def _agent_turns(s: str, turns: list[re.Match[str]]) -> Iterator[tuple[int, int]]:
     """(start, end) of each agent or bot turn of a transcript handed over whole (``turns``: its labels)."""
-    for k, m in enumerate(turns):
-        if m.group("who").lower() in _AGENT_SIDE:
-            yield m.end(), turns[k + 1].start() if k + 1 < len(turns) else len(s)
+    return ((start, end) for agent, start, end in _turn_bounds(s, turns) if agent)
 
 
 def _transcript_answers(s: str, turns: list[re.Match[str]], asks_for: Any) -> Iterator[Span]:
     """A transcript handed over whole (``turns``: its speaker labels): each customer turn after an agent's
     question read as its answer."""
     asked: frozenset[str] = frozenset()
-    for k, m in enumerate(turns):
-        end = turns[k + 1].start() if k + 1 < len(turns) else len(s)
-        if m.group("who").lower() in _AGENT_SIDE:
-            asked = asks_for(s[m.end() : end])
+    for agent, start, end in _turn_bounds(s, turns):
+        if agent:
+            asked = asks_for(s[start:end])
         elif asked:
-            yield from _answer_spans(s, m.end(), end, asked)
+            yield from _answer_spans(s, start, end, asked)
 
 
 def _name_words(s: str, spans: Iterable[Span], *, lower: bool = True) -> set[str]:
@@ -2870,8 +2874,8 @@ _COMPANY_WORDS = (_ROLE_WORDS - frozenset(_words("chat livechat"))) | frozenset(
 
 # A handle whose words name an organisation or a service is a company's account, not personal data
 # ("@AppleSupport", "@AskPlayStation", "@TeamYouTube", "@NS_online", "@SouthwestAir", "@KPN").
-_HANDLE_ORG_WORDS = _ORG_WORDS | _COMPANY_WORDS | frozenset(
-    _words("help helps cares air trains travel games studios news app apps shop store online hq info gym")
+_HANDLE_ORG_WORDS = _COMPANY_WORDS | frozenset(  # (an organisation's words are among a company's)
+    _words("help helps cares air trains travel games studios news app apps shop store hq info gym")
 )
 _HANDLE_ORG_ENDINGS = ("help", "helps", "support", "care", "cares", "service", "services", "bank", "verzekeringen",
                        "energie", "airlines", "airways", "telecom", "desk")
